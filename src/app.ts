@@ -1,0 +1,83 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { errorPage } from "../templates/pages";
+import { config, ConfigError } from "./config";
+import { ApiError, setPageHeaders, wantsHtml, type AppEnv } from "./lib/http";
+import { render } from "./lib/render";
+import { admin } from "./routes/admin";
+import { confirm } from "./routes/confirm";
+import { dev } from "./routes/dev";
+import { embed } from "./routes/embed";
+import { manage } from "./routes/manage";
+import { subscribe } from "./routes/subscribe";
+import { unsubscribe } from "./routes/unsubscribe";
+
+export const app = new Hono<AppEnv>();
+
+// Configuration is checked on every request's way in: a misconfigured deployment answers 500 and logs why.
+app.use(async (c, next) => {
+  c.set("cfg", config(c.env));
+  await next();
+});
+
+// Baseline headers for every response (pages add a CSP with pageSecurity); these never override a route's own.
+app.use(
+  secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    crossOriginResourcePolicy: false,
+    crossOriginOpenerPolicy: false,
+    // Pages set X-Frame-Options themselves (the embeddable form must stay frameable); JSON needs none.
+    xFrameOptions: false,
+    referrerPolicy: "no-referrer",
+    overwrite: false,
+  }),
+);
+
+app.get("/health", async (c) => {
+  await c.env.DB.prepare("SELECT 1").first();
+  c.header("Cache-Control", "no-store");
+  return c.json({ status: "ok" });
+});
+
+app.route("/", subscribe);
+app.route("/", confirm);
+app.route("/", unsubscribe);
+app.route("/", manage);
+app.route("/", embed);
+app.route("/", admin);
+app.route("/", dev);
+
+app.notFound((c) => {
+  throw new ApiError(404, "not_found", "Not found.");
+});
+
+app.onError((err, c) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    return c.json({ error: { code: "misconfigured", message: "The service is not configured correctly; the operator has been told in the logs." } }, 500);
+  }
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const code = err instanceof ApiError ? err.code : status === 401 ? "unauthorized" : "bad_request";
+    const headers = err instanceof ApiError ? err.headers : {};
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
+    if (!(err instanceof ApiError) && err.res) return err.res;
+    if (wantsHtml(c) && c.get("cfg")) {
+      const framed = c.get("framed") === true;
+      setPageHeaders(c, framed);
+      const home = new URL(framed ? "/form" : "/", c.get("cfg").publicUrl).toString();
+      return render(c, "Something went wrong", errorPage(titleFor(status), err.message, { href: home, label: "Back to the form" }), { status, framed });
+    }
+    return c.json({ error: { code, message: err.message } }, status);
+  }
+  console.error("unhandled error", { path: new URL(c.req.url).pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  return c.json({ error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } }, 500);
+});
+
+function titleFor(status: number) {
+  if (status === 429) return "Too many attempts";
+  if (status === 413) return "That was too much";
+  if (status >= 500) return "Please try again later";
+  return "That did not work";
+}

@@ -1,0 +1,116 @@
+/**
+ * Configuration, read and checked once per invocation at the entry point.
+ * A deployment that would run with a missing or weak secret fails loudly instead of limping along.
+ */
+export interface Config {
+  publicUrl: URL;
+  /** True when PUBLIC_URL points at this machine (npm start, tests): enables the outbox and dev headers. */
+  local: boolean;
+  newsletterName: string;
+  mailFrom: string;
+  resendApiKey?: string;
+  resendBaseUrl?: string;
+  tokenSecret: string;
+  adminToken?: string;
+  turnstileSiteKey?: string;
+  turnstileSecret?: string;
+  turnstileVerifyUrl: string;
+  /** "*" or a list of exact origins (scheme://host[:port]). */
+  allowedOrigins: "*" | string[];
+  blockedDomains: Set<string>;
+  /** Minimum time between rendering a form and a human submitting it. */
+  minFillMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+const parseList = (value: string | undefined) =>
+  (value ?? "")
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  let publicUrl: URL;
+  try {
+    publicUrl = new URL(env.PUBLIC_URL ?? "");
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an absolute URL, got ${JSON.stringify(env.PUBLIC_URL)}`);
+  }
+  const local = LOCAL_HOSTS.has(publicUrl.hostname);
+  if (!local && publicUrl.protocol !== "https:") problems.push("PUBLIC_URL must use https outside local development");
+  if (!env.TOKEN_SECRET || env.TOKEN_SECRET.length < 32) problems.push("TOKEN_SECRET must be set to at least 32 characters (openssl rand -hex 32)");
+  if (!local && !env.RESEND_API_KEY) problems.push("RESEND_API_KEY must be set outside local development (mail would go nowhere)");
+  if (!env.MAIL_FROM) problems.push("MAIL_FROM must be set");
+  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== "" && env.ADMIN_TOKEN.length < 16) problems.push("ADMIN_TOKEN must be at least 16 characters");
+  if (Boolean(env.TURNSTILE_SITE_KEY) !== Boolean(env.TURNSTILE_SECRET)) problems.push("TURNSTILE_SITE_KEY and TURNSTILE_SECRET go together");
+
+  const origins = parseList(env.ALLOWED_ORIGINS);
+  let allowedOrigins: Config["allowedOrigins"] = "*";
+  if (origins.length > 0 && !origins.includes("*")) {
+    allowedOrigins = [];
+    for (const o of origins) {
+      try {
+        allowedOrigins.push(new URL(o).origin);
+      } catch {
+        problems.push(`ALLOWED_ORIGINS entry ${JSON.stringify(o)} is not an origin`);
+      }
+    }
+  }
+  if (problems.length) throw new ConfigError(`Configuration problems:\n- ${problems.join("\n- ")}`);
+
+  return {
+    publicUrl,
+    local,
+    newsletterName: env.NEWSLETTER_NAME || "Trending Papers",
+    mailFrom: env.MAIL_FROM!,
+    resendApiKey: env.RESEND_API_KEY || undefined,
+    resendBaseUrl: env.RESEND_BASE_URL || undefined,
+    tokenSecret: env.TOKEN_SECRET!,
+    adminToken: env.ADMIN_TOKEN || undefined,
+    turnstileSiteKey: env.TURNSTILE_SITE_KEY || undefined,
+    turnstileSecret: env.TURNSTILE_SECRET || undefined,
+    turnstileVerifyUrl: env.TURNSTILE_VERIFY_URL || "https://challenges.cloudflare.com/turnstile/v0/siteverify",
+    allowedOrigins,
+    blockedDomains: new Set([...DISPOSABLE_DOMAINS, ...parseList(env.BLOCKED_DOMAINS).map((d) => d.toLowerCase())]),
+    minFillMs: Number(env.MIN_FILL_MS ?? 2000),
+  };
+}
+
+/** A small built-in list of common disposable-mail providers; extend with BLOCKED_DOMAINS. */
+export const DISPOSABLE_DOMAINS = [
+  "mailinator.com",
+  "guerrillamail.com",
+  "guerrillamail.net",
+  "sharklasers.com",
+  "10minutemail.com",
+  "temp-mail.org",
+  "tempmail.com",
+  "yopmail.com",
+  "trashmail.com",
+  "getnada.com",
+  "dispostable.com",
+  "throwawaymail.com",
+  "maildrop.cc",
+  "fakeinbox.com",
+  "mailnesia.com",
+  "moakt.com",
+  "emailondeck.com",
+  "mintemail.com",
+];
+
+/** Cached per isolate; env objects are stable within an isolate. */
+const cache = new WeakMap<object, Config>();
+export function config(env: Env): Config {
+  let c = cache.get(env);
+  if (!c) {
+    c = loadConfig(env);
+    cache.set(env, c);
+  }
+  return c;
+}

@@ -1,0 +1,149 @@
+import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import * as schema from "./schema";
+import { subscribers, type Status } from "./schema";
+
+export type DB = DrizzleD1Database<typeof schema>;
+export const database = (d1: D1Database): DB => drizzle(d1, { schema });
+
+/** Per-address throttle for confirmation emails: one per 10 minutes, at most 3 per day. */
+export const CONFIRM_RESEND_INTERVAL_MS = 10 * 60 * 1000;
+export const CONFIRM_MAX_PER_DAY = 3;
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface Signup {
+  email: string;
+  key: string;
+  source: "form" | "api";
+  origin: string | null;
+  ipHash: string | null;
+  now: number;
+}
+
+export interface D1Cost {
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/**
+ * Records a signup in one statement and tells whether a confirmation email is due.
+ * New → pending. Pending → confirmation re-sent if the per-address throttle allows.
+ * Unsubscribed → a fresh double opt-in. Active or suppressed → untouched, nothing sent.
+ */
+export async function recordSignup(db: DB, s: Signup): Promise<{ send: { id: number; sentAt: number } | null; cost: D1Cost }> {
+  const cutoff = s.now - CONFIRM_RESEND_INTERVAL_MS;
+  const dayAgo = s.now - DAY_MS;
+  const result = await db
+    .insert(subscribers)
+    .values({
+      email: s.email,
+      emailKey: s.key,
+      status: "pending",
+      source: s.source,
+      createdAt: s.now,
+      consentAt: s.now,
+      consentOrigin: s.origin,
+      consentIpHash: s.ipHash,
+      confirmSentAt: s.now,
+      confirmCount: 1,
+    })
+    .onConflictDoUpdate({
+      target: subscribers.emailKey,
+      set: {
+        email: sql`excluded.email`,
+        status: "pending",
+        source: sql`excluded.source`,
+        consentAt: sql`excluded.consent_at`,
+        consentOrigin: sql`excluded.consent_origin`,
+        consentIpHash: sql`excluded.consent_ip_hash`,
+        confirmedAt: sql`CASE WHEN ${subscribers.status} = 'pending' THEN ${subscribers.confirmedAt} ELSE NULL END`,
+        confirmCount: sql`CASE WHEN ${subscribers.confirmSentAt} > ${dayAgo} THEN ${subscribers.confirmCount} + 1 ELSE 1 END`,
+        confirmSentAt: sql`excluded.confirm_sent_at`,
+      },
+      where: sql`${subscribers.status} = 'unsubscribed' OR (${subscribers.status} = 'pending'
+        AND coalesce(${subscribers.confirmSentAt}, 0) <= ${cutoff}
+        AND (${subscribers.confirmCount} < ${CONFIRM_MAX_PER_DAY} OR ${subscribers.confirmSentAt} <= ${dayAgo}))`,
+    })
+    .returning({ id: subscribers.id, sentAt: subscribers.confirmSentAt })
+    .run();
+  // .run() keeps D1's meta (the row counts) and returns rows under their column names.
+  const row = result.results[0] as { id: number; confirm_sent_at: number } | undefined;
+  return {
+    send: row ? { id: row.id, sentAt: row.confirm_sent_at } : null,
+    cost: { rowsRead: result.meta.rows_read ?? 0, rowsWritten: result.meta.rows_written ?? 0 },
+  };
+}
+
+/** Lets the address ask again at once when its confirmation could not be queued. */
+export async function releaseConfirmThrottle(db: DB, id: number, sentAt: number) {
+  await db
+    .update(subscribers)
+    .set({ confirmSentAt: null, confirmCount: sql`max(${subscribers.confirmCount} - 1, 0)` })
+    .where(and(eq(subscribers.id, id), eq(subscribers.confirmSentAt, sentAt)));
+}
+
+export const getSubscriber = (db: DB, id: number) => db.query.subscribers.findFirst({ where: eq(subscribers.id, id) });
+
+/** pending → active. Returns the row when this call made the change (so the welcome email goes once). */
+export async function confirmSubscriber(db: DB, id: number, now: number) {
+  const rows = await db
+    .update(subscribers)
+    .set({ status: "active", confirmedAt: now, pausedUntil: null })
+    .where(and(eq(subscribers.id, id), eq(subscribers.status, "pending")))
+    .returning({ id: subscribers.id });
+  return rows.length > 0;
+}
+
+/** Any state but suppressed → unsubscribed. Idempotent. */
+export async function unsubscribe(db: DB, id: number, now: number) {
+  await db
+    .update(subscribers)
+    .set({ status: "unsubscribed", unsubscribedAt: now, pausedUntil: null })
+    .where(and(eq(subscribers.id, id), inArray(subscribers.status, ["pending", "active"])));
+}
+
+/** unsubscribed → active again, from a link only the mailbox owner holds. */
+export async function resubscribe(db: DB, id: number, now: number) {
+  await db
+    .update(subscribers)
+    .set({ status: "active", confirmedAt: now, pausedUntil: null })
+    .where(and(eq(subscribers.id, id), eq(subscribers.status, "unsubscribed")));
+}
+
+export async function setPause(db: DB, id: number, until: number | null) {
+  await db
+    .update(subscribers)
+    .set({ pausedUntil: until })
+    .where(and(eq(subscribers.id, id), eq(subscribers.status, "active")));
+}
+
+export async function countByStatus(db: DB): Promise<Record<Status, number>> {
+  const rows = await db.select({ status: subscribers.status, n: count() }).from(subscribers).groupBy(subscribers.status);
+  const out: Record<Status, number> = { pending: 0, active: 0, unsubscribed: 0, suppressed: 0 };
+  for (const r of rows) out[r.status] = r.n;
+  return out;
+}
+
+/** Imports addresses as active, skipping any address already known (whatever its state). */
+export async function importActive(d1: D1Database, rows: { email: string; key: string }[], now: number): Promise<number> {
+  if (rows.length === 0) return 0;
+  // D1 binds at most 100 parameters per statement: two per row, so 50 rows per INSERT, all in one batch
+  // (one round trip, and all-or-nothing). The constants are integers written into the SQL.
+  const ts = Math.trunc(now);
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += 50) {
+    const chunk = rows.slice(i, i + 50);
+    const values = chunk.map(() => `(?, ?, 'active', 'import', ${ts}, ${ts}, ${ts})`).join(", ");
+    statements.push(
+      d1
+        .prepare(`INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at) VALUES ${values} ON CONFLICT DO NOTHING`)
+        .bind(...chunk.flatMap((r) => [r.email, r.key])),
+    );
+  }
+  const results = await d1.batch(statements);
+  return results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+}
+
+/** Keyset page for the CSV export. */
+export const exportPage = (db: DB, afterId: number, limit: number) =>
+  db.select().from(subscribers).where(gt(subscribers.id, afterId)).orderBy(subscribers.id).limit(limit);

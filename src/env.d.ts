@@ -1,0 +1,26 @@
+import type { MailJob } from "./mail/jobs";
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      DB: D1Database;
+      MAIL_QUEUE: Queue<MailJob>;
+      SUBSCRIBE_LIMITER: RateLimit;
+      TOKEN_LIMITER: RateLimit;
+      PUBLIC_URL: string;
+      MAIL_FROM: string;
+      NEWSLETTER_NAME?: string;
+      ALLOWED_ORIGINS?: string;
+      BLOCKED_DOMAINS?: string;
+      MIN_FILL_MS?: string;
+      RESEND_API_KEY?: string;
+      RESEND_BASE_URL?: string;
+      TOKEN_SECRET?: string;
+      ADMIN_TOKEN?: string;
+      TURNSTILE_SITE_KEY?: string;
+      TURNSTILE_SECRET?: string;
+      TURNSTILE_VERIFY_URL?: string;
+    }
+  }
+  interface Env extends Cloudflare.Env {}
+}

@@ -1,0 +1,40 @@
+import type { Context } from "hono";
+import { ApiError } from "./http";
+
+/**
+ * Reads a small request body as flat string fields, from JSON, urlencoded or multipart.
+ * Anything else is a clear 4xx: unsupported type → 415, malformed → 400.
+ */
+export async function readFields(c: Context): Promise<Record<string, string>> {
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "application/json") {
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "invalid_body", 'Send a JSON object, like {"email": "you@example.com"}.');
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (typeof v === "string") out[k] = v;
+      else if (k === "email") throw new ApiError(422, "invalid_email", "The email field must be a string.");
+    }
+    return out;
+  }
+  if (type === "application/x-www-form-urlencoded" || type === "multipart/form-data") {
+    let form: Record<string, string | File | (string | File)[]>;
+    try {
+      form = await c.req.parseBody({ all: true });
+    } catch {
+      throw new ApiError(400, "invalid_form", "The form data could not be read.");
+    }
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(form)) {
+      if (typeof v === "string") out[k] = v;
+      else if (k === "email") throw new ApiError(422, "invalid_email", "Enter a single address.");
+    }
+    return out;
+  }
+  throw new ApiError(415, "unsupported_media_type", "Send JSON (application/json) or a form (application/x-www-form-urlencoded or multipart/form-data).");
+}

@@ -1,0 +1,104 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Config } from "../config";
+
+export type AppEnv = { Bindings: Env; Variables: { cfg: Config; secureHeadersNonce?: string; framed?: boolean } };
+export type Ctx = Context<AppEnv>;
+
+/** A client error with a stable machine code; rendered as JSON or as a page by app.onError. */
+export class ApiError extends HTTPException {
+  constructor(
+    status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(status, { message });
+  }
+}
+
+/** A browser submitting a plain HTML form wants a page back; fetch() callers asking for JSON get JSON. */
+export function wantsHtml(c: Context): boolean {
+  const accept = c.req.header("accept") ?? "";
+  if (accept.includes("application/json")) return false;
+  const type = c.req.header("content-type") ?? "";
+  if (c.req.method === "GET") return accept.includes("text/html");
+  return type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data");
+}
+
+export const clientIp = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
+
+/** Rate limit by client IP through a Workers rate-limit binding; 429 with Retry-After when over. */
+export function limitByIp(pick: (env: Env) => RateLimit, periodSec = 60): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const { success } = await pick(c.env).limit({ key: clientIp(c) });
+    if (!success) throw new ApiError(429, "rate_limited", "Too many requests from your network. Please wait a minute and try again.", { "Retry-After": String(periodSec) });
+    await next();
+  };
+}
+
+/** The origins allowed to frame our frameable pages, as a CSP source list. */
+function frameAncestors(cfg: Config): string {
+  return cfg.allowedOrigins === "*" ? "*" : cfg.allowedOrigins.length ? cfg.allowedOrigins.join(" ") : "'none'";
+}
+
+/**
+ * Security headers for an HTML page: a strict CSP whose per-response nonce covers the one inline style and
+ * script, nosniff, no referrer. Pages refuse framing unless they belong to the embeddable form.
+ * Used by pageSecurity() and by the error handler, which renders pages outside any route's middleware.
+ */
+export function setPageHeaders(c: Ctx, frameable: boolean): string {
+  const cfg = c.get("cfg");
+  const nonce = b64(crypto.getRandomValues(new Uint8Array(16)));
+  const self = `'self' ${cfg.publicUrl.origin}`;
+  const turnstile = cfg.turnstileSiteKey ? " https://challenges.cloudflare.com" : "";
+  c.set("secureHeadersNonce", nonce);
+  c.header(
+    "Content-Security-Policy",
+    [
+      "default-src 'none'",
+      "base-uri 'none'",
+      `style-src 'nonce-${nonce}'`,
+      `script-src 'nonce-${nonce}' ${self}${turnstile}`,
+      `img-src ${self} data:`,
+      `connect-src ${self}`,
+      `frame-src ${turnstile ? turnstile.trim() : "'none'"}`,
+      `form-action ${self}`,
+      `frame-ancestors ${frameable ? frameAncestors(cfg) : "'none'"}`,
+    ].join("; "),
+  );
+  if (frameable) c.res.headers.delete("X-Frame-Options");
+  c.header("X-Frame-Options", frameable ? undefined : "DENY");
+  c.header("Cross-Origin-Resource-Policy", frameable ? "cross-origin" : "same-origin");
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "no-referrer");
+  if (!cfg.local) c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  return nonce;
+}
+
+const b64 = (u8: Uint8Array) => btoa(String.fromCharCode(...u8));
+
+export function pageSecurity(opts: { frameable: boolean }): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    setPageHeaders(c, opts.frameable);
+    await next();
+  };
+}
+
+export const noStore = (c: Context) => c.header("Cache-Control", "no-store");
+
+/** Origin of the page a signup came from (consent evidence), or null. */
+export function sourceOrigin(c: Context): string | null {
+  for (const h of ["origin", "referer"]) {
+    const v = c.req.header(h);
+    if (!v || v === "null") continue;
+    try {
+      const o = new URL(v).origin;
+      if (o !== "null") return o.slice(0, 200);
+    } catch {
+      /* not a URL: ignore */
+    }
+  }
+  return null;
+}

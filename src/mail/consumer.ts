@@ -1,0 +1,61 @@
+import { confirmationEmail, welcomeEmail } from "../../templates/emails";
+import { config, type Config } from "../config";
+import { database, getSubscriber } from "../db/subscribers";
+import { confirmUrl, manageUrl, unsubscribeUrl } from "../lib/links";
+import type { MailJob } from "./jobs";
+import { mailerFor, type Email } from "./mailer";
+
+/** Backoff when the provider gives no Retry-After: 30 s, 1 min, 2 min … capped at 1 h (20 tries ≈ 15 h). */
+export const backoffSeconds = (attempts: number) => Math.min(30 * 2 ** Math.max(attempts - 1, 0), 3600);
+
+/**
+ * Consumes MAIL_QUEUE: confirmation and welcome emails, sent off the request path.
+ * Each message is handled on its own: transient failures retry that message with a delay,
+ * permanent ones are logged (without the address) and dropped, so one bad message never blocks the rest.
+ */
+export async function consumeMail(batch: MessageBatch<MailJob>, env: Env): Promise<void> {
+  const cfg = config(env);
+  const mailer = mailerFor(env, cfg);
+  for (const msg of batch.messages) {
+    const log = { kind: msg.body?.kind, subscriberId: msg.body?.subscriberId, attempts: msg.attempts };
+    try {
+      const built = await build(msg.body, env, cfg);
+      const outcome = built ? await mailer.send([built.email], built.key) : null;
+      if (!outcome || outcome.ok) msg.ack();
+      else if (outcome.retryable) {
+        console.warn("mail: transient failure, retrying", { ...log, code: outcome.code, status: outcome.status });
+        msg.retry({ delaySeconds: outcome.retryAfterSec ?? backoffSeconds(msg.attempts) });
+      } else {
+        console.error("mail: permanent failure, dropped", { ...log, code: outcome.code, status: outcome.status });
+        msg.ack();
+      }
+    } catch (err) {
+      console.error("mail: job failed, will retry", { ...log, error: String(err) });
+      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    }
+  }
+}
+
+/** Renders the email a job asks for, or null when it no longer applies (confirmed meanwhile, unsubscribed, erased). */
+export async function build(job: MailJob, env: Env, cfg: Config): Promise<{ email: Email; key: string } | null> {
+  const sub = await getSubscriber(database(env.DB), job.subscriberId);
+  if (!sub) return null;
+  if (job.kind === "confirm") {
+    if (sub.status !== "pending" || sub.confirmSentAt !== job.sentAt) return null;
+    const rendered = await confirmationEmail({ name: cfg.newsletterName, email: sub.email, confirmUrl: await confirmUrl(cfg, sub.id, job.sentAt) });
+    return { email: { from: cfg.mailFrom, to: sub.email, ...rendered, tags: [{ name: "kind", value: "confirm" }] }, key: `confirm/${sub.id}/${job.sentAt}` };
+  }
+  if (sub.status !== "active") return null;
+  const unsubscribe = await unsubscribeUrl(cfg, sub.id);
+  const rendered = await welcomeEmail({ name: cfg.newsletterName, homeUrl: cfg.publicUrl.toString(), manageUrl: await manageUrl(cfg, sub.id), unsubscribeUrl: unsubscribe });
+  return {
+    email: {
+      from: cfg.mailFrom,
+      to: sub.email,
+      ...rendered,
+      headers: { "List-Unsubscribe": `<${unsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
+      tags: [{ name: "kind", value: "welcome" }],
+    },
+    key: `welcome/${sub.id}/${sub.confirmedAt}`,
+  };
+}

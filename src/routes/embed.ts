@@ -1,0 +1,48 @@
+import { Hono } from "hono";
+import { html } from "hono/html";
+import { embedScript } from "../../templates/embed";
+import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
+import { pageSecurity, type AppEnv } from "../lib/http";
+import { formToken } from "../lib/links";
+import { render } from "../lib/render";
+
+/** The three ways to put the signup form on a site (script, iframe, plain form) and the pages around them. */
+export const embed = new Hono<AppEnv>();
+
+const endpoint = (url: URL) => new URL("/api/subscribe", url).toString();
+
+embed.get("/embed.js", async (c) => {
+  const cfg = c.get("cfg");
+  // Fresh per load: the script carries the signed render time of the form it draws.
+  c.header("Cache-Control", "no-store");
+  c.header("Cross-Origin-Resource-Policy", "cross-origin");
+  c.header("X-Content-Type-Options", "nosniff");
+  return c.body(embedScript({ endpoint: endpoint(cfg.publicUrl), ts: await formToken(cfg), turnstileSiteKey: cfg.turnstileSiteKey }), 200, {
+    "Content-Type": "text/javascript; charset=utf-8",
+  });
+});
+
+const turnstileHead = (siteKey: string | undefined, nonce: string) =>
+  siteKey ? html`<script nonce="${nonce}" src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>` : undefined;
+
+/** Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable). */
+embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
+  const cfg = c.get("cfg");
+  const nonce = c.get("secureHeadersNonce") ?? "";
+  return render(c, "Subscribe", subscribeForm({ action: endpoint(cfg.publicUrl), ts: await formToken(cfg), framed: true, turnstileSiteKey: cfg.turnstileSiteKey }), {
+    framed: true,
+    head: turnstileHead(cfg.turnstileSiteKey, nonce),
+  });
+});
+
+embed.get("/thanks", pageSecurity({ frameable: true }), (c) => {
+  const framed = c.req.query("frame") === "1";
+  const cfg = c.get("cfg");
+  return render(c, "Check your inbox", thanksPage(new URL(framed ? "/form" : "/", cfg.publicUrl).toString()), { framed });
+});
+
+embed.get("/", pageSecurity({ frameable: false }), (c) => {
+  const cfg = c.get("cfg");
+  const outbox = cfg.local && !cfg.resendApiKey ? "/dev/outbox" : null;
+  return render(c, "Subscribe", landingPage(new URL("/embed.js", cfg.publicUrl).toString(), "/form", outbox, cfg.newsletterName));
+});

@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { errorPage, managePage } from "../../templates/pages";
+import { database, getSubscriber, resubscribe, setPause, unsubscribe, type DB } from "../db/subscribers";
+import { readFields } from "../lib/body";
+import { ApiError, limitByIp, pageSecurity, type Ctx, type AppEnv } from "../lib/http";
+import { render, subscriberFromLink } from "../lib/render";
+
+/** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
+export const manage = new Hono<AppEnv>();
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+export const MAX_PAUSE_WEEKS = 12;
+
+manage.use("/manage/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
+
+async function show(c: Ctx, db: DB, id: number, notice?: string) {
+  const cfg = c.get("cfg");
+  const sub = await getSubscriber(db, id);
+  if (!sub)
+    return render(c, "Not found", errorPage("Subscription not found", "This subscription no longer exists. You can sign up again at any time.", { href: new URL("/", cfg.publicUrl).toString(), label: "Subscribe" }), {
+      status: 404,
+    });
+  return render(c, "Your subscription", managePage({ action: c.req.url, name: cfg.newsletterName, email: sub.email, status: sub.status, pausedUntil: sub.pausedUntil, notice }));
+}
+
+manage.get("/manage/:token", async (c) => {
+  const link = await subscriberFromLink(c, "manage");
+  if (link instanceof Response) return link;
+  return show(c, database(c.env.DB), link.id);
+});
+
+manage.post(
+  "/manage/:token",
+  bodyLimit({
+    maxSize: 4096,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", "The request body must be under 4 KiB.");
+    },
+  }),
+  async (c) => {
+    const link = await subscriberFromLink(c, "manage");
+    if (link instanceof Response) return link;
+    const fields = await readFields(c);
+    const db = database(c.env.DB);
+    const now = Date.now();
+    switch (fields.action) {
+      case "pause": {
+        const weeks = Number(fields.weeks);
+        if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS) throw new ApiError(422, "invalid_weeks", `Choose a pause between 1 and ${MAX_PAUSE_WEEKS} weeks.`);
+        await setPause(db, link.id, now + weeks * WEEK_MS);
+        return show(c, db, link.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
+      }
+      case "resume":
+        await setPause(db, link.id, null);
+        return show(c, db, link.id, "Welcome back: the digest resumes next Monday.");
+      case "unsubscribe":
+        await unsubscribe(db, link.id, now);
+        return show(c, db, link.id, "You are unsubscribed.");
+      case "resubscribe":
+        await resubscribe(db, link.id, now);
+        return show(c, db, link.id, "You are subscribed again.");
+      default:
+        throw new ApiError(422, "invalid_action", "Unknown action: choose pause, resume, unsubscribe or resubscribe.");
+    }
+  },
+);

@@ -1,0 +1,115 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import type { Config } from "../config";
+import { database, recordSignup, releaseConfirmThrottle } from "../db/subscribers";
+import { readFields } from "../lib/body";
+import { checkEmail } from "../lib/email";
+import { ApiError, clientIp, limitByIp, sourceOrigin, wantsHtml, type AppEnv } from "../lib/http";
+import { keyedHash, verifyToken } from "../lib/tokens";
+
+export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
+
+export const subscribe = new Hono<AppEnv>();
+
+subscribe.use("/api/*", async (c, next) => {
+  const { allowedOrigins } = c.get("cfg");
+  return cors({
+    origin: allowedOrigins === "*" ? "*" : allowedOrigins,
+    allowMethods: ["POST", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Accept"],
+    maxAge: 86400,
+  })(c, next);
+});
+
+subscribe.post(
+  "/api/subscribe",
+  limitByIp((env) => env.SUBSCRIBE_LIMITER),
+  bodyLimit({
+    maxSize: SUBSCRIBE_BODY_LIMIT,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", `The request body must be under ${SUBSCRIBE_BODY_LIMIT / 1024} KiB.`);
+    },
+  }),
+  async (c) => {
+    const cfg = c.get("cfg");
+    const html = wantsHtml(c);
+    const fields = await readFields(c);
+    const framed = fields._frame === "1";
+    c.set("framed", framed);
+    const now = Date.now();
+
+    // Where a form submission goes afterwards: our thank-you page, or an allowlisted page of the embedding site.
+    const redirectTo = html ? safeRedirect(cfg, fields.redirect) ?? new URL(framed ? "/thanks?frame=1" : "/thanks", cfg.publicUrl).toString() : null;
+    const accepted = () => (html ? c.redirect(redirectTo!, 303) : c.json({ status: "pending" }, 202));
+
+    // Bot traps on the forms we render: a filled honeypot, or a form sent faster than a person can type.
+    // The answer looks like success so the bot learns nothing.
+    if (fields.website) return accepted();
+    if (fields.ts !== undefined) {
+      const t = await verifyToken(cfg.tokenSecret, "form", fields.ts, now);
+      if (!t.ok && t.reason === "expired") throw new ApiError(400, "form_expired", "This form is more than a week old. Reload the page and try again.");
+      if (!t.ok || now - t.claims.iat < cfg.minFillMs) return accepted();
+    }
+
+    const check = checkEmail(fields.email, cfg.blockedDomains);
+    if (!check.ok) throw new ApiError(422, check.code, check.message);
+
+    if (cfg.turnstileSecret) await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
+
+    const db = database(c.env.DB);
+    const { send, cost } = await recordSignup(db, {
+      email: check.email,
+      key: check.key,
+      source: html ? "form" : "api",
+      origin: sourceOrigin(c),
+      ipHash: await keyedHash(cfg.tokenSecret, "ip", clientIp(c)),
+      now,
+    });
+    // Local only: D1's own row counts for the benchmark. In production this would reveal whether an address is known.
+    if (cfg.local) c.header("Server-Timing", `d1;desc="rows_read=${cost.rowsRead} rows_written=${cost.rowsWritten}"`);
+
+    if (send) {
+      try {
+        await c.env.MAIL_QUEUE.send({ kind: "confirm", subscriberId: send.id, sentAt: send.sentAt });
+      } catch (err) {
+        console.error("subscribe: could not queue the confirmation", { subscriberId: send.id, error: String(err) });
+        await releaseConfirmThrottle(db, send.id, send.sentAt);
+        throw new ApiError(503, "try_again", "We could not take your signup right now. Please try again in a minute.", { "Retry-After": "60" });
+      }
+    }
+    return accepted();
+  },
+);
+
+/** Only our own origin and origins listed in ALLOWED_ORIGINS may be redirect targets: never an open redirect. */
+export function safeRedirect(cfg: Config, target: string | undefined): string | null {
+  if (!target) return null;
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new ApiError(400, "invalid_redirect", "The redirect field must be an absolute URL.");
+  }
+  const allowed = url.origin === cfg.publicUrl.origin || (cfg.allowedOrigins !== "*" && cfg.allowedOrigins.includes(url.origin));
+  if (!allowed || !/^https?:$/.test(url.protocol)) throw new ApiError(400, "redirect_not_allowed", "The redirect target is not on an allowed site (see ALLOWED_ORIGINS).");
+  return url.toString();
+}
+
+async function verifyTurnstile(cfg: Config, token: string | undefined, ip: string) {
+  if (!token) throw new ApiError(400, "turnstile_required", "Please complete the anti-bot check and try again.");
+  if (token.length > 2048) throw new ApiError(400, "turnstile_failed", "The anti-bot check failed. Please try again.");
+  const form = new FormData();
+  form.set("secret", cfg.turnstileSecret!);
+  form.set("response", token);
+  if (ip !== "unknown") form.set("remoteip", ip);
+  let outcome: { success?: boolean };
+  try {
+    const res = await fetch(cfg.turnstileVerifyUrl, { method: "POST", body: form, signal: AbortSignal.timeout(5000) });
+    outcome = await res.json();
+  } catch (err) {
+    console.error("turnstile: verification unavailable", String(err));
+    throw new ApiError(503, "try_again", "The anti-bot check is unavailable right now. Please try again in a minute.", { "Retry-After": "30" });
+  }
+  if (outcome.success !== true) throw new ApiError(403, "turnstile_failed", "The anti-bot check failed. Please try again.");
+}

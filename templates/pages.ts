@@ -1,0 +1,103 @@
+import { html } from "hono/html";
+import type { Html } from "./page";
+
+/** Everything the signup form needs; shared by /form, the landing page and the embed script. */
+export interface FormModel {
+  action: string;
+  /** Signed render time (anti-bot): a person needs a few seconds to type an address. */
+  ts: string;
+  framed: boolean;
+  turnstileSiteKey?: string;
+  heading?: string;
+  description?: string;
+  button?: string;
+}
+
+export const DEFAULT_TEXT = {
+  heading: "Get trending papers in your email inbox",
+  description: "Every Monday: the week's most upvoted ML papers on Hugging Face. One email a week, one click to leave.",
+  button: "Subscribe",
+  success: "Almost there: check your inbox and click the link to confirm.",
+};
+
+export function subscribeForm(f: FormModel): Html {
+  return html`<form method="post" action="${f.action}" novalidate>
+<h1 id="form-title">${f.heading ?? DEFAULT_TEXT.heading}</h1>
+<p class="muted">${f.description ?? DEFAULT_TEXT.description}</p>
+<div class="row">
+<div><label for="email">Email address</label>
+<input id="email" name="email" type="email" required autocomplete="email" inputmode="email" maxlength="254" placeholder="you@example.com"></div>
+<button type="submit">${f.button ?? DEFAULT_TEXT.button}</button>
+</div>
+<div class="hp" aria-hidden="true"><label for="website">Leave this field empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
+<input type="hidden" name="ts" value="${f.ts}">
+${f.framed ? html`<input type="hidden" name="_frame" value="1">` : ""}
+${f.turnstileSiteKey ? html`<div class="cf-turnstile" data-sitekey="${f.turnstileSiteKey}"></div>` : ""}
+</form>`;
+}
+
+export const thanksPage = (home: string): Html => html`<h1>Check your inbox</h1>
+<p>${DEFAULT_TEXT.success}</p>
+<p class="muted">The link works for 7 days. Nothing arrived? Look in the spam folder, or <a href="${home}">try again</a> in a few minutes.</p>`;
+
+export const errorPage = (title: string, message: string, retry?: { href: string; label: string }): Html => html`<h1>${title}</h1>
+<p role="alert">${message}</p>
+${retry ? html`<p><a href="${retry.href}">${retry.label}</a></p>` : ""}`;
+
+export const confirmPrompt = (action: string, name: string, nonce: string): Html => html`<h1>Confirm your subscription</h1>
+<p>One more step to receive ${name} every week.</p>
+<form id="confirm" method="post" action="${action}"><button type="submit">Confirm my subscription</button></form>
+<script nonce="${nonce}">document.getElementById("confirm").submit();</script>`;
+
+export const confirmedPage = (manageUrl: string, name: string, already: boolean): Html => html`<h1>${already ? "You are already subscribed" : "You're subscribed!"}</h1>
+<p>${name} will arrive every Monday. A welcome email is on its way${already ? " (or already arrived)" : ""}.</p>
+<p class="muted">You can pause or leave at any time: <a href="${manageUrl}">manage your subscription</a>.</p>`;
+
+export const unsubscribePrompt = (action: string, name: string): Html => html`<h1>Unsubscribe?</h1>
+<p>You will stop receiving ${name}.</p>
+<form method="post" action="${action}"><input type="hidden" name="confirm" value="1"><button type="submit">Unsubscribe</button></form>`;
+
+export const unsubscribedPage = (manageAction: string, name: string): Html => html`<h1>You're unsubscribed</h1>
+<p>You will not receive ${name} any more. Sorry to see you go.</p>
+<form method="post" action="${manageAction}"><input type="hidden" name="action" value="resubscribe"><button type="submit" class="secondary">Unsubscribed by mistake? Resubscribe</button></form>`;
+
+export interface ManageModel {
+  action: string;
+  name: string;
+  email: string;
+  status: string;
+  pausedUntil: number | null;
+  notice?: string;
+}
+
+const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+export function managePage(m: ManageModel): Html {
+  const active = m.status === "active";
+  const paused = active && m.pausedUntil !== null && m.pausedUntil > Date.now();
+  return html`<h1>Your subscription</h1>
+${m.notice ? html`<p class="ok" role="status">${m.notice}</p>` : ""}
+<p><strong>${m.email}</strong>: ${
+    paused ? `paused until ${dateOf(m.pausedUntil!)}` : active ? "receiving the weekly digest" : m.status === "pending" ? "waiting for confirmation" : "not subscribed"
+  }.</p>
+${
+  active
+    ? html`<form method="post" action="${m.action}">
+<input type="hidden" name="action" value="pause">
+<label for="weeks">Take a break</label>
+<div class="row"><select id="weeks" name="weeks">
+<option value="1">1 week</option><option value="2">2 weeks</option><option value="4" selected>4 weeks</option><option value="8">8 weeks</option><option value="12">12 weeks</option>
+</select><button type="submit" class="secondary">Pause</button></div>
+</form>
+${paused ? html`<form method="post" action="${m.action}"><input type="hidden" name="action" value="resume"><button type="submit">Resume now</button></form>` : ""}
+<form method="post" action="${m.action}"><input type="hidden" name="action" value="unsubscribe"><button type="submit" class="secondary">Unsubscribe</button></form>`
+    : m.status === "unsubscribed"
+      ? html`<form method="post" action="${m.action}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Resubscribe</button></form>`
+      : ""
+}
+<footer class="muted">${m.name}</footer>`;
+}
+
+export const landingPage = (embedSrc: string, formUrl: string, outboxUrl: string | null, name: string): Html => html`<script src="${embedSrc}" async></script>
+<noscript><p><a href="${formUrl}">Subscribe to ${name}</a></p></noscript>
+${outboxUrl ? html`<footer class="muted">Local development: emails are captured in the <a href="${outboxUrl}">outbox</a>.</footer>` : ""}`;

@@ -1,0 +1,25 @@
+import { serve, type ServerType } from "@hono/node-server";
+import type { AddressInfo } from "node:net";
+import { createResendEmulator } from "./resend";
+import { createTurnstileEmulator } from "./turnstile";
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, port = 0): Promise<{ url: string; server: ServerType }> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, port, hostname: "127.0.0.1" }, (info: AddressInfo) => resolve({ url: `http://127.0.0.1:${info.port}`, server }));
+    // Never keeps a test run or a benchmark alive on its own.
+    (server as { unref?: () => void }).unref?.();
+  });
+}
+
+/** Starts the emulators on free loopback ports (or the given ones) for tests, benchmarks and manual runs. */
+export async function startEmulators(opts: { resendPort?: number; turnstilePort?: number } = {}) {
+  const resend = createResendEmulator();
+  const r = await listen(resend.fetch, opts.resendPort);
+  const t = await listen(createTurnstileEmulator().fetch, opts.turnstilePort);
+  return {
+    resendUrl: r.url,
+    turnstileUrl: `${t.url}/turnstile/v0/siteverify`,
+    resend,
+    close: () => Promise.all([r, t].map((s) => new Promise((done) => s.server.close(done)))),
+  };
+}

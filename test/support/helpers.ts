@@ -1,0 +1,63 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index";
+import type { MailJob } from "../../src/mail/jobs";
+
+export const BASE = "http://127.0.0.1:8787";
+
+let ipCounter = 0;
+/** A fresh client IP per call, so the per-IP rate limit does not leak between tests. */
+export const freshIp = () => `198.51.${Math.floor(++ipCounter / 250) % 250}.${(ipCounter % 250) + 1}`;
+
+export function call(path: string, init: RequestInit & { ip?: string } = {}) {
+  const headers = new Headers(init.headers);
+  if (!headers.has("cf-connecting-ip")) headers.set("cf-connecting-ip", init.ip ?? freshIp());
+  return exports.default.fetch(new Request(new URL(path, BASE), { ...init, headers }));
+}
+
+const withHeaders = (base: Record<string, string>, init: RequestInit & { ip?: string }) => {
+  const headers = new Headers(base);
+  new Headers(init.headers).forEach((v, k) => headers.set(k, v));
+  return { ...init, headers };
+};
+
+export const subscribeJson = (email: unknown, extra: Record<string, unknown> = {}, init: RequestInit & { ip?: string } = {}) =>
+  call("/api/subscribe", { method: "POST", body: JSON.stringify({ email, ...extra }), ...withHeaders({ "content-type": "application/json", accept: "application/json" }, init) });
+
+export const subscribeForm = (fields: Record<string, string>, init: RequestInit & { ip?: string } = {}) =>
+  call("/api/subscribe", {
+    method: "POST",
+    body: new URLSearchParams(fields).toString(),
+    redirect: "manual",
+    ...withHeaders({ "content-type": "application/x-www-form-urlencoded", accept: "text/html" }, init),
+  });
+
+/** Runs the mail queue consumer on the given jobs, as the Queues runtime would. */
+export async function runMailQueue(jobs: MailJob[], e: Env = env) {
+  const batch = createMessageBatch<MailJob>("papers-mail", jobs.map((body, i) => ({ id: `m${i}-${Date.now()}`, timestamp: new Date(), attempts: 1, body })));
+  const ctx = createExecutionContext();
+  await worker.queue!(batch as never, e, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+export async function subscriberRow(email: string) {
+  return env.DB.prepare("SELECT * FROM subscribers WHERE email_key = ?").bind(email.toLowerCase()).first<Record<string, unknown>>();
+}
+
+export async function outboxFor(to: string) {
+  const { results } = await env.DB.prepare("SELECT * FROM outbox WHERE to_address = ? ORDER BY id").bind(to).all<Record<string, string>>();
+  return results;
+}
+
+/** Pending confirmation jobs for an address, built from its row the way the subscribe handler queued them. */
+export async function confirmJobFor(email: string): Promise<MailJob> {
+  const row = await subscriberRow(email);
+  if (!row) throw new Error(`no row for ${email}`);
+  return { kind: "confirm", subscriberId: Number(row.id), sentAt: Number(row.confirm_sent_at) };
+}
+
+export const firstLink = (text: string, pathPart: string) => {
+  const m = text.match(new RegExp(`https?://[^\\s"<>]*${pathPart}[^\\s"<>]*`));
+  if (!m) throw new Error(`no ${pathPart} link in ${text.slice(0, 200)}`);
+  return m[0];
+};

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { embedScript } from "../../templates/embed";
 import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
-import { pageSecurity, type AppEnv } from "../lib/http";
+import { pageSecurity, setPageHeaders, type AppEnv } from "../lib/http";
 import { formToken } from "../lib/links";
 import { render } from "../lib/render";
 
@@ -35,8 +35,9 @@ embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
   });
 });
 
-embed.get("/thanks", pageSecurity({ frameable: true }), (c) => {
+embed.get("/thanks", (c) => {
   const framed = c.req.query("frame") === "1";
+  setPageHeaders(c, framed);
   const cfg = c.get("cfg");
   return render(c, "Check your inbox", thanksPage(new URL(framed ? "/form" : "/", cfg.publicUrl).toString()), { framed });
 });

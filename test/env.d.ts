@@ -2,6 +2,9 @@ import type { D1Migration } from "cloudflare:test";
 
 declare global {
   namespace Cloudflare {
+    interface GlobalProps {
+      mainModule: typeof import("../src/index");
+    }
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
       RESEND_EMULATOR_URL: string;

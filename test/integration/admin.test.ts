@@ -72,6 +72,6 @@ describe("export", () => {
     expect(lines[0]).toBe("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin");
     const total = await env.DB.prepare("SELECT count(*) AS n FROM subscribers").first<{ n: number }>();
     expect(lines).toHaveLength(total!.n + 1);
-    expect(lines.filter((l) => l.startsWith("exp1@example.com,"))).toEqual([expect.stringMatching(/^exp1@example\.com,pending,api,\d{4}-/)]);
+    expect(lines.filter((l: string) => l.startsWith("exp1@example.com,"))).toEqual([expect.stringMatching(/^exp1@example\.com,pending,api,\d{4}-/)]);
   });
 });

@@ -44,8 +44,20 @@ export async function subscriberRow(email: string) {
   return env.DB.prepare("SELECT * FROM subscribers WHERE email_key = ?").bind(email.toLowerCase()).first<Record<string, unknown>>();
 }
 
+export interface OutboxRow {
+  id: number;
+  idempotency_key: string;
+  from_address: string;
+  to_address: string;
+  subject: string;
+  html: string;
+  text: string;
+  headers: string;
+  tags: string;
+}
+
 export async function outboxFor(to: string) {
-  const { results } = await env.DB.prepare("SELECT * FROM outbox WHERE to_address = ? ORDER BY id").bind(to).all<Record<string, string>>();
+  const { results } = await env.DB.prepare("SELECT * FROM outbox WHERE to_address = ? ORDER BY id").bind(to).all<OutboxRow>();
   return results;
 }
 

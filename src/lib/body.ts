@@ -33,6 +33,11 @@ export async function readFields(c: Context): Promise<Record<string, string>> {
     for (const [k, v] of Object.entries(form)) {
       if (typeof v === "string") out[k] = v;
       else if (k === "email") throw new ApiError(422, "invalid_email", "Enter a single address.");
+      else if (Array.isArray(v)) {
+        // A repeated field keeps its first text value (so a repeated honeypot still counts as filled).
+        const first = v.find((x) => typeof x === "string");
+        if (typeof first === "string") out[k] = first;
+      }
     }
     return out;
   }

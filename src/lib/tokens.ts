@@ -57,7 +57,9 @@ export async function verifyToken(secret: string, purpose: Purpose, token: strin
   const [payload, sigPart, extra] = token.split(".");
   if (!payload || !sigPart || extra !== undefined) return { ok: false, reason: "malformed" };
   const sig = fromB64url(sigPart);
-  if (!sig || sig.length !== 32) return { ok: false, reason: "malformed" };
+  // Only the canonical encoding: the last base64url character carries padding bits that atob ignores,
+  // so without this check four different strings would verify as the same token.
+  if (!sig || sig.length !== 32 || b64url(sig) !== sigPart) return { ok: false, reason: "malformed" };
   const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, enc.encode(`${purpose}\n${payload}`));
   if (!valid) return { ok: false, reason: "signature" };
   const raw = fromB64url(payload);

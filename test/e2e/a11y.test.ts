@@ -1,0 +1,130 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { apiSubscribe, axe, hostPage, launch, linkIn, seriousOrWorse, uniqueEmail, waitForEmail, worker } from "./helpers";
+
+/**
+ * axe-core on every page a subscriber sees, in the light and the dark colour scheme.
+ * No violation of impact serious or critical is allowed; all violations found are printed.
+ * The contexts bypass CSP only so that the axe script can be injected into our strict-CSP pages.
+ */
+describe("accessibility (axe-core)", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const newContext = () => browser.newContext({ bypassCSP: true });
+
+  /** axe in both colour schemes; returns the serious and critical violations, labelled. */
+  async function check(page: Page, label: string, include?: string) {
+    const found: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      await page.emulateMedia({ colorScheme });
+      for (const v of seriousOrWorse(await axe(page, `${label} (${colorScheme})`, include))) {
+        found.push(`${label} (${colorScheme}): ${v.impact} ${v.id} on ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
+      }
+    }
+    return found;
+  }
+
+  async function checkUrl(context: BrowserContext, url: string, label: string, ready: (page: Page) => Promise<unknown>, include?: string) {
+    const page = await context.newPage();
+    await page.goto(url);
+    await ready(page);
+    const found = await check(page, label, include);
+    await page.close();
+    return found;
+  }
+
+  const heading = (name: string | RegExp) => (page: Page) => page.getByRole("heading", { name }).waitFor({ timeout: 10_000 });
+
+  it("the landing page, /form and /thanks", async () => {
+    const context = await newContext();
+    try {
+      const found = [
+        ...(await checkUrl(context, worker("/"), "landing page /", (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }))),
+        ...(await checkUrl(context, worker("/form"), "/form", heading("Get trending papers in your email inbox"))),
+        ...(await checkUrl(context, worker("/thanks"), "/thanks", heading("Check your inbox"))),
+        ...(await checkUrl(context, worker("/thanks?frame=1"), "/thanks?frame=1", heading("Check your inbox"))),
+      ];
+      expect(found).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("the script embed on a host page (scoped to the embed)", async () => {
+    const context = await newContext();
+    try {
+      const found = await checkUrl(context, hostPage("/embed.html"), "embed on host page", (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }), ".papers-newsletter-embed");
+      expect(found).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("error pages (invalid link, not found)", async () => {
+    const context = await newContext();
+    try {
+      const found = [
+        ...(await checkUrl(context, worker("/confirm/not-a-valid-token"), "invalid confirm link", heading("This link is not valid"))),
+        ...(await checkUrl(context, worker("/manage/not-a-valid-token"), "invalid manage link", heading("This link is not valid"))),
+        ...(await checkUrl(context, worker("/no-such-page"), "404 page", heading("That did not work"))),
+      ];
+      expect(found).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("the confirm, confirmed, manage, unsubscribe and unsubscribed pages", async () => {
+    const email = uniqueEmail("e2e-a11y");
+    await apiSubscribe(email);
+    const confirmUrl = linkIn(await waitForEmail(email, "confirm"), "/confirm/");
+
+    const context = await newContext();
+    // The confirm page submits itself at once; hold the submission so axe sees the page a person would see
+    // with scripts off. The page's markup is untouched.
+    await context.addInitScript(() => {
+      HTMLFormElement.prototype.submit = function () {};
+    });
+    try {
+      const found: string[] = [];
+      const page = await context.newPage();
+      await page.goto(confirmUrl);
+      await heading("Confirm your subscription")(page);
+      found.push(...(await check(page, "confirm page")));
+
+      await page.getByRole("button", { name: "Confirm my subscription" }).click();
+      await heading("You're subscribed!")(page);
+      found.push(...(await check(page, "confirmed page")));
+
+      const welcome = await waitForEmail(email, "welcome");
+      const manageUrl = linkIn(welcome, "/manage/");
+      const unsubscribeUrl = linkIn(welcome, "/unsubscribe/");
+
+      await page.goto(manageUrl);
+      await heading("Your subscription")(page);
+      found.push(...(await check(page, "manage page")));
+
+      await page.getByRole("button", { name: "Pause" }).click();
+      await page.getByRole("button", { name: "Resume now" }).waitFor({ timeout: 10_000 });
+      found.push(...(await check(page, "manage page, paused")));
+
+      await page.goto(unsubscribeUrl);
+      await heading("Unsubscribe?")(page);
+      found.push(...(await check(page, "unsubscribe page")));
+
+      await page.getByRole("button", { name: "Unsubscribe" }).click();
+      await heading("You're unsubscribed")(page);
+      found.push(...(await check(page, "unsubscribed page")));
+
+      expect(found).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});

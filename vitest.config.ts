@@ -8,32 +8,39 @@ import { startEmulators } from "./test/emulators/serve";
 const emulators = await startEmulators();
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
+function workersProject(name: string, include: string[], exclude: string[], bindings: Record<string, string> = {}) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            RESEND_EMULATOR_URL: emulators.resendUrl,
+            TURNSTILE_EMULATOR_URL: emulators.turnstileUrl,
+            HF_EMULATOR_URL: emulators.huggingFaceUrl,
+            TOKEN_SECRET: "test-token-secret-0123456789abcdef0123456789",
+            ADMIN_TOKEN: "test-admin-token-0123456789",
+            MIN_FILL_MS: "2000",
+            ...bindings,
+          },
+        },
+      }),
+    ],
+    test: { name, include, exclude, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 60_000 },
+  };
+}
+
 export default defineConfig({
   test: {
     projects: [
-      {
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                TEST_MIGRATIONS: migrations,
-                RESEND_EMULATOR_URL: emulators.resendUrl,
-                TURNSTILE_EMULATOR_URL: emulators.turnstileUrl,
-                TOKEN_SECRET: "test-token-secret-0123456789abcdef0123456789",
-                ADMIN_TOKEN: "test-admin-token-0123456789",
-                MIN_FILL_MS: "2000",
-              },
-            },
-          }),
-        ],
-        test: {
-          name: "workers",
-          include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
-          setupFiles: ["./test/apply-migrations.ts"],
-          testTimeout: 60_000,
-        },
-      },
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], ["test/integration/digest*.test.ts"]),
+      // The digest runs end to end through the queues, so the Worker itself must talk to Resend (the emulator).
+      workersProject("digest", ["test/integration/digest*.test.ts"], [], {
+        RESEND_API_KEY: "re_digest_tests_0123456789",
+        RESEND_BASE_URL: emulators.resendUrl,
+        RESEND_MAX_RPS: "0",
+      }),
       {
         test: {
           name: "e2e",

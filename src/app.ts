@@ -6,6 +6,8 @@ import { config, ConfigError } from "./config";
 import { ApiError, setPageHeaders, wantsHtml, type AppEnv } from "./lib/http";
 import { render } from "./lib/render";
 import { admin } from "./routes/admin";
+import { archive } from "./routes/archive";
+import { digests } from "./routes/digests";
 import { confirm } from "./routes/confirm";
 import { dev } from "./routes/dev";
 import { embed } from "./routes/embed";
@@ -45,7 +47,9 @@ app.route("/", confirm);
 app.route("/", unsubscribe);
 app.route("/", manage);
 app.route("/", embed);
+app.route("/", archive);
 app.route("/", admin);
+app.route("/", digests);
 app.route("/", dev);
 
 app.notFound((c) => {

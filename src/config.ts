@@ -20,6 +20,14 @@ export interface Config {
   blockedDomains: Set<string>;
   /** Minimum time between rendering a form and a human submitting it. */
   minFillMs: number;
+  /** Where the week's papers come from: Hugging Face (production default) or the bundled sample week (local default). */
+  papersSource: "huggingface" | "sample";
+  hfApiUrl: string;
+  hfToken?: string;
+  digestSize: number;
+  postalAddress?: string;
+  /** Ceiling on Resend API requests per second from the digest sender (Resend's default team limit is 2/s); 0 = none. */
+  resendMaxRps: number;
 }
 
 export class ConfigError extends Error {
@@ -62,6 +70,13 @@ export function loadConfig(env: Env): Config {
       }
     }
   }
+  const papersSource = env.PAPERS_SOURCE || (local ? "sample" : "huggingface");
+  if (papersSource !== "huggingface" && papersSource !== "sample") problems.push('PAPERS_SOURCE must be "huggingface" or "sample"');
+  const digestSize = Number(env.DIGEST_SIZE ?? 10);
+  if (!Number.isInteger(digestSize) || digestSize < 1 || digestSize > 50) problems.push("DIGEST_SIZE must be a whole number from 1 to 50");
+  const resendMaxRps = Number(env.RESEND_MAX_RPS ?? 2);
+  if (!Number.isFinite(resendMaxRps) || resendMaxRps < 0) problems.push("RESEND_MAX_RPS must be a number ≥ 0 (0 = no ceiling)");
+
   if (problems.length) throw new ConfigError(`Configuration problems:\n- ${problems.join("\n- ")}`);
 
   return {
@@ -79,6 +94,12 @@ export function loadConfig(env: Env): Config {
     allowedOrigins,
     blockedDomains: new Set([...DISPOSABLE_DOMAINS, ...parseList(env.BLOCKED_DOMAINS).map((d) => d.toLowerCase())]),
     minFillMs: Number(env.MIN_FILL_MS ?? 2000),
+    papersSource: papersSource as Config["papersSource"],
+    hfApiUrl: env.HF_API_URL || "https://huggingface.co",
+    hfToken: env.HF_TOKEN || undefined,
+    digestSize,
+    postalAddress: env.MAIL_POSTAL_ADDRESS || undefined,
+    resendMaxRps,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { DigestJob } from "./digest/jobs";
 import type { MailJob } from "./mail/jobs";
 
 declare global {
@@ -5,6 +6,7 @@ declare global {
     interface Env {
       DB: D1Database;
       MAIL_QUEUE: Queue<MailJob>;
+      DIGEST_QUEUE: Queue<DigestJob>;
       SUBSCRIBE_LIMITER: RateLimit;
       TOKEN_LIMITER: RateLimit;
       PUBLIC_URL: string;
@@ -20,6 +22,12 @@ declare global {
       TURNSTILE_SITE_KEY?: string;
       TURNSTILE_SECRET?: string;
       TURNSTILE_VERIFY_URL?: string;
+      PAPERS_SOURCE?: string;
+      HF_API_URL?: string;
+      HF_TOKEN?: string;
+      DIGEST_SIZE?: string;
+      MAIL_POSTAL_ADDRESS?: string;
+      RESEND_MAX_RPS?: string;
     }
   }
   interface Env extends Cloudflare.Env {}

@@ -1,18 +1,25 @@
 import { app } from "./app";
 import { config } from "./config";
-import type { MailJob } from "./mail/jobs";
+import type { DigestJob } from "./digest/jobs";
+import { consumeDigest, startIssue } from "./digest/run";
+import { formatWeek, previousWeek } from "./digest/week";
 import { consumeMail } from "./mail/consumer";
+import type { MailJob } from "./mail/jobs";
 
 export default {
   fetch: app.fetch,
 
   async queue(batch, env, _ctx) {
-    await consumeMail(batch as MessageBatch<MailJob>, env);
+    const cfg = config(env);
+    if (batch.queue.startsWith("papers-digest")) await consumeDigest(batch as MessageBatch<DigestJob>, env, cfg);
+    else await consumeMail(batch as MessageBatch<MailJob>, env);
   },
 
+  /** Monday 08:00 UTC: start the issue of the ISO week that just ended (idempotent per week). */
   async scheduled(controller, env, _ctx) {
-    // Fails loudly on a misconfigured deployment; the weekly digest run is built on this entry point.
-    config(env);
-    console.log("scheduled", { cron: controller.cron, at: new Date(controller.scheduledTime).toISOString() });
+    config(env); // a misconfigured deployment fails here, loudly
+    const week = formatWeek(previousWeek(new Date(controller.scheduledTime)));
+    const issue = await startIssue(env, week, controller.scheduledTime);
+    console.log("digest: scheduled", { cron: controller.cron, week, status: issue.status });
   },
-} satisfies ExportedHandler<Env, MailJob>;
+} satisfies ExportedHandler<Env, MailJob | DigestJob>;

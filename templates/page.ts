@@ -51,6 +51,7 @@ export function page(p: PageShell): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${p.title} · ${p.siteName}</title>
 <style nonce="${p.nonce}">${raw(SITE_CSS)}</style>
 ${p.head ?? ""}

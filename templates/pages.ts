@@ -98,6 +98,8 @@ ${paused ? html`<form method="post" action="${m.action}"><input type="hidden" na
 <footer class="muted">${m.name}</footer>`;
 }
 
-export const landingPage = (embedSrc: string, formUrl: string, outboxUrl: string | null, name: string): Html => html`<script src="${embedSrc}" async></script>
+export const landingPage = (embedSrc: string, formUrl: string, outboxUrl: string | null, name: string): Html => html`<h1>${name}</h1>
+<p class="muted">A free weekly email with the most upvoted machine-learning papers on Hugging Face. <a href="/archive">Past issues</a></p>
+<script src="${embedSrc}" async></script>
 <noscript><p><a href="${formUrl}">Subscribe to ${name}</a></p></noscript>
 ${outboxUrl ? html`<footer class="muted">Local development: emails are captured in the <a href="${outboxUrl}">outbox</a>.</footer>` : ""}`;

@@ -9,6 +9,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       RESEND_EMULATOR_URL: string;
       TURNSTILE_EMULATOR_URL: string;
+      HF_EMULATOR_URL: string;
     }
   }
 }

@@ -56,3 +56,54 @@ export const outbox = sqliteTable("outbox", {
 });
 
 export type Subscriber = typeof subscribers.$inferSelect;
+
+export const ISSUE_STATUSES = ["building", "sending", "sent", "skipped", "failed"] as const;
+export type IssueStatus = (typeof ISSUE_STATUSES)[number];
+
+/**
+ * One weekly issue and its run record. The papers and the rendered content are frozen here when the issue
+ * is built, so a re-run, the archive and the feed all show exactly what was sent.
+ * Counters are cumulative over every invocation that worked on the issue (cron, re-triggers, queue consumers).
+ */
+export const issues = sqliteTable("issues", {
+  /** ISO week, "2026-W47". */
+  week: text("week").primaryKey(),
+  status: text("status", { enum: ISSUE_STATUSES }).notNull(),
+  subject: text("subject").notNull().default(""),
+  papers: text("papers", { mode: "json" }).$type<import("../papers/paper").Paper[]>(),
+  html: text("html"),
+  text: text("text"),
+  /** Fan-out progress: the last subscriber id put in a batch, and whether every active subscriber is in one. */
+  cursor: integer("cursor").notNull().default(0),
+  fanoutDone: integer("fanout_done", { mode: "boolean" }).notNull().default(false),
+  recipients: integer("recipients").notNull().default(0),
+  batches: integer("batches").notNull().default(0),
+  batchesSent: integer("batches_sent").notNull().default(0),
+  sent: integer("sent").notNull().default(0),
+  apiCalls: integer("api_calls").notNull().default(0),
+  retries: integer("retries").notNull().default(0),
+  failures: integer("failures").notNull().default(0),
+  rowsRead: integer("rows_read").notNull().default(0),
+  rowsWritten: integer("rows_written").notNull().default(0),
+  lastError: text("last_error"),
+  startedAt: integer("started_at").notNull(),
+  finishedAt: integer("finished_at"),
+});
+
+export const BATCH_STATUSES = ["queued", "sent", "failed"] as const;
+
+/**
+ * One queue message's worth of recipients (up to 100), frozen at fan-out: a retried or re-queued batch sends
+ * the same body under the same Idempotency-Key, so Resend never delivers it twice.
+ * No index besides the rowid: the consumer addresses a batch by id.
+ */
+export const issueBatches = sqliteTable("issue_batches", {
+  id: integer("id").primaryKey(),
+  week: text("week").notNull(),
+  batchNo: integer("batch_no").notNull(),
+  recipients: text("recipients", { mode: "json" }).notNull().$type<{ id: number; email: string }[]>(),
+  status: text("status", { enum: BATCH_STATUSES }).notNull(),
+  attempts: integer("attempts").notNull().default(0),
+  error: text("error"),
+  sentAt: integer("sent_at"),
+});

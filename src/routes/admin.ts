@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { stream } from "hono/streaming";
@@ -14,7 +14,7 @@ export const IMPORT_MAX_BYTES = 5 * 1024 * 1024;
 export const IMPORT_MAX_ROWS = 50_000;
 const MAX_REPORTED_ERRORS = 1000;
 
-admin.use("/admin/*", async (c, next) => {
+export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const token = c.get("cfg").adminToken;
   if (!token) throw new ApiError(404, "not_found", "Not found.");
   // bearerAuth compares with a constant-time hash comparison.
@@ -24,7 +24,9 @@ admin.use("/admin/*", async (c, next) => {
     invalidAuthenticationHeader: { message: { error: { code: "unauthorized", message: "Malformed Authorization header." } } },
     invalidToken: { message: { error: { code: "unauthorized", message: "Invalid admin token." } } },
   })(c as never, next);
-});
+};
+
+admin.use("/admin/*", adminAuth);
 
 admin.get("/admin/stats", async (c) => {
   return c.json({ subscribers: await countByStatus(database(c.env.DB)) });

@@ -31,6 +31,8 @@ export interface EmulatorConfig {
   latencyMs: number;
   /** Hold requests in flight (after the idempotency check) until POST /_emulator/release. */
   hold: boolean;
+  /** Keep each accepted email's html/text (off for large benchmark runs, where only counts matter). */
+  keepBodies: boolean;
 }
 
 export interface StoredEmail {
@@ -57,7 +59,7 @@ type IdemRecord = { path: string; body: string; state: "in_flight" | "done"; sta
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000; // Resend keeps keys for 24 hours.
 const DEFAULT_NAMES: Record<number, string> = { 400: "validation_error", 409: "invalid_idempotent_request", 422: "validation_error", 429: "rate_limit_exceeded", 500: "internal_server_error", 503: "application_error" };
 
-const defaultConfig = (): EmulatorConfig => ({ rateLimit: null, dailyQuota: null, faults: [], random: null, latencyMs: 0, hold: false });
+const defaultConfig = (): EmulatorConfig => ({ rateLimit: null, dailyQuota: null, faults: [], random: null, latencyMs: 0, hold: false, keepBodies: true });
 
 function newTeam(config: EmulatorConfig) {
   return {
@@ -274,8 +276,8 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
           bcc: list(e.bcc),
           reply_to: list(e.reply_to),
           subject: e.subject as string,
-          html: e.html as string | undefined,
-          text: e.text as string | undefined,
+          html: t.config.keepBodies ? (e.html as string | undefined) : undefined,
+          text: t.config.keepBodies ? (e.text as string | undefined) : undefined,
           headers: (e.headers as Record<string, string>) ?? {},
           tags: (e.tags as StoredEmail["tags"]) ?? [],
           scheduled_at: e.scheduled_at as string | undefined,

@@ -1,5 +1,6 @@
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
+import { createHuggingFaceEmulator } from "./huggingface";
 import { createResendEmulator } from "./resend";
 import { createTurnstileEmulator } from "./turnstile";
 
@@ -16,10 +17,12 @@ export async function startEmulators(opts: { resendPort?: number; turnstilePort?
   const resend = createResendEmulator();
   const r = await listen(resend.fetch, opts.resendPort);
   const t = await listen(createTurnstileEmulator().fetch, opts.turnstilePort);
+  const h = await listen(createHuggingFaceEmulator().fetch);
   return {
     resendUrl: r.url,
     turnstileUrl: `${t.url}/turnstile/v0/siteverify`,
+    huggingFaceUrl: h.url,
     resend,
-    close: () => Promise.all([r, t].map((s) => new Promise((done) => s.server.close(done)))),
+    close: () => Promise.all([r, t, h].map((s) => new Promise((done) => s.server.close(done)))),
   };
 }

@@ -1,0 +1,95 @@
+import type { Paper } from "../papers/paper";
+
+/**
+ * D1 access for the digest run, metered: every statement's `meta.rows_read` / `rows_written` (D1's own
+ * billing figures) is added up and stored in the issue's run record.
+ */
+export class MeteredDb {
+  rowsRead = 0;
+  rowsWritten = 0;
+  constructor(readonly d1: D1Database) {}
+
+  private add(meta: D1Meta) {
+    this.rowsRead += meta.rows_read ?? 0;
+    this.rowsWritten += meta.rows_written ?? 0;
+  }
+  async all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
+    const r = await this.d1.prepare(sql).bind(...params).all<T>();
+    this.add(r.meta);
+    return r.results;
+  }
+  async first<T>(sql: string, ...params: unknown[]): Promise<T | null> {
+    return (await this.all<T>(sql, ...params))[0] ?? null;
+  }
+  async batch(statements: [string, ...unknown[]][]) {
+    const results = await this.d1.batch(statements.map(([sql, ...params]) => this.d1.prepare(sql).bind(...params)));
+    for (const r of results) this.add(r.meta);
+    return results;
+  }
+  /** Takes the counted rows out (to be written into the run record). */
+  drain() {
+    const cost = { read: this.rowsRead, written: this.rowsWritten };
+    this.rowsRead = this.rowsWritten = 0;
+    return cost;
+  }
+}
+
+export interface IssueRow {
+  week: string;
+  status: "building" | "sending" | "sent" | "skipped" | "failed";
+  subject: string;
+  papers: string | null;
+  html: string | null;
+  text: string | null;
+  cursor: number;
+  fanout_done: number;
+  recipients: number;
+  batches: number;
+  batches_sent: number;
+  sent: number;
+  api_calls: number;
+  retries: number;
+  failures: number;
+  rows_read: number;
+  rows_written: number;
+  last_error: string | null;
+  started_at: number;
+  finished_at: number | null;
+}
+
+export interface Recipient {
+  id: number;
+  email: string;
+}
+
+export const getIssue = (db: MeteredDb, week: string) => db.first<IssueRow>("SELECT * FROM issues WHERE week = ?", week);
+
+/** Creates the issue record if it does not exist yet; true when this call created it. */
+export async function createIssue(db: MeteredDb, week: string, now: number): Promise<boolean> {
+  const [r] = await db.batch([["INSERT INTO issues (week, status, started_at) VALUES (?, 'building', ?) ON CONFLICT (week) DO NOTHING", week, now]]);
+  return (r!.meta.changes ?? 0) > 0;
+}
+
+/** Paper ids of every earlier issue that went out, so no paper is sent twice. */
+export async function sentPaperIds(db: MeteredDb, exceptWeek: string): Promise<Set<string>> {
+  const rows = await db.all<{ papers: string }>("SELECT papers FROM issues WHERE week <> ? AND status IN ('sending', 'sent') AND papers IS NOT NULL", exceptWeek);
+  const ids = new Set<string>();
+  for (const r of rows) for (const p of JSON.parse(r.papers) as Paper[]) ids.add(p.id);
+  return ids;
+}
+
+/** Active, not paused subscribers after `cursor`, in id order (keyset pagination on the partial index). */
+export const activePage = (db: MeteredDb, cursor: number, now: number, limit: number) =>
+  db.all<Recipient>(
+    "SELECT id, email FROM subscribers WHERE status = 'active' AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?",
+    cursor,
+    now,
+    limit,
+  );
+
+/** Adds the issue's counters (and the cost of this very statement, one written row). */
+export function bump(week: string, c: Partial<Record<"recipients" | "batches" | "batches_sent" | "sent" | "api_calls" | "retries" | "failures" | "rows_read" | "rows_written", number>>): [string, ...unknown[]] {
+  const cols = Object.entries({ ...c, rows_written: (c.rows_written ?? 0) + 1 }).filter(([, v]) => v);
+  const sets = cols.map(([k]) => `${k} = ${k} + ?`);
+  return [`UPDATE issues SET ${sets.join(", ")} WHERE week = ?`, ...cols.map(([, v]) => v), week];
+}

@@ -1,0 +1,40 @@
+/** ISO 8601 weeks ("2026-W47"): weeks start on Monday; week 1 holds the year's first Thursday. */
+export interface IsoWeek {
+  year: number;
+  week: number;
+}
+
+const DAY = 86_400_000;
+
+export function isoWeekOf(date: Date): IsoWeek {
+  const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+  const dow = d.getUTCDay() || 7;
+  d.setUTCDate(d.getUTCDate() + 4 - dow); // the Thursday of this week decides the year
+  const year = d.getUTCFullYear();
+  const week = Math.ceil(((d.getTime() - Date.UTC(year, 0, 1)) / DAY + 1) / 7);
+  return { year, week };
+}
+
+/** The ISO week that ended before `at`: the cron fires Monday morning for the week just finished. */
+export const previousWeek = (at: Date): IsoWeek => isoWeekOf(new Date(at.getTime() - 7 * DAY));
+
+export const formatWeek = (w: IsoWeek) => `${w.year}-W${String(w.week).padStart(2, "0")}`;
+
+export function parseWeek(s: string): IsoWeek | null {
+  const m = /^(\d{4})-W(\d{2})$/.exec(s);
+  if (!m) return null;
+  const w = { year: Number(m[1]), week: Number(m[2]) };
+  if (w.week < 1 || w.week > weeksInYear(w.year)) return null;
+  return w;
+}
+
+/** Monday 00:00 UTC of the week. */
+export function weekStart(w: IsoWeek): Date {
+  const jan4 = new Date(Date.UTC(w.year, 0, 4));
+  const monday1 = jan4.getTime() - ((jan4.getUTCDay() || 7) - 1) * DAY;
+  return new Date(monday1 + (w.week - 1) * 7 * DAY);
+}
+
+export const weekDays = (w: IsoWeek): string[] => Array.from({ length: 7 }, (_, i) => new Date(weekStart(w).getTime() + i * DAY).toISOString().slice(0, 10));
+
+export const weeksInYear = (year: number) => isoWeekOf(new Date(Date.UTC(year, 11, 28))).week;

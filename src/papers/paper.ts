@@ -1,0 +1,70 @@
+/** A paper as the digest uses it, normalised from one item of Hugging Face's /api/daily_papers. */
+export interface Paper {
+  /** The arXiv id, e.g. "2611.14207". */
+  id: string;
+  title: string;
+  summary: string;
+  authors: string[];
+  upvotes: number;
+  numComments: number;
+  publishedAt: string | null;
+  submittedOnDailyAt: string | null;
+  withdrawn: boolean;
+  githubRepo: string | null;
+  githubStars: number | null;
+  projectPage: string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" && v.trim() ? v.trim() : null);
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+const httpUrl = (v: unknown): string | null => {
+  const s = str(v);
+  if (!s) return null;
+  try {
+    const u = new URL(s);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.toString() : null;
+  } catch {
+    return null;
+  }
+};
+const obj = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/** arXiv ids: new style 2611.14207 (optionally vN) or old style hep-th/9901001. */
+const PAPER_ID = /^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?\/\d{7})(?:v\d+)?$/;
+
+/**
+ * Lenient: extra fields are ignored, missing optional ones get defaults, and only an item with no usable
+ * id or title is dropped (returns null). Fields may sit on the item or on item.paper.
+ */
+export function parsePaper(item: unknown): Paper | null {
+  const top = obj(item);
+  const p = obj(top.paper);
+  const id = str(p.id) ?? str(top.id);
+  const title = (str(p.title) ?? str(top.title))?.replace(/\s+/g, " ");
+  if (!id || !PAPER_ID.test(id) || !title) return null;
+  const authors = (Array.isArray(p.authors) ? p.authors : [])
+    .map((a) => obj(a))
+    .filter((a) => a.hidden !== true)
+    .map((a) => str(a.name) ?? str(obj(a.user).fullname))
+    .filter((n): n is string => n !== null);
+  return {
+    id,
+    title,
+    summary: (str(p.summary) ?? str(top.summary) ?? "").replace(/\s+/g, " "),
+    authors,
+    upvotes: num(p.upvotes),
+    numComments: num(top.numComments),
+    publishedAt: str(p.publishedAt) ?? str(top.publishedAt),
+    submittedOnDailyAt: str(p.submittedOnDailyAt),
+    withdrawn: str(p.withdrawnAt) !== null,
+    githubRepo: httpUrl(p.githubRepo),
+    githubStars: typeof p.githubStars === "number" ? num(p.githubStars) : null,
+    projectPage: httpUrl(p.projectPage),
+  };
+}
+
+export const paperLinks = (id: string) => ({
+  hf: `https://huggingface.co/papers/${id}`,
+  arxiv: `https://arxiv.org/abs/${id}`,
+  pdf: `https://arxiv.org/pdf/${id}`,
+});

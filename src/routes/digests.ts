@@ -1,0 +1,101 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { personalize } from "../../templates/digest";
+import { pickPapers, renderIssue, startIssue } from "../digest/run";
+import { getIssue, MeteredDb, type IssueRow } from "../digest/store";
+import { formatWeek, parseWeek, previousWeek } from "../digest/week";
+import { readFields } from "../lib/body";
+import { checkEmail } from "../lib/email";
+import { ApiError, type AppEnv, type Ctx } from "../lib/http";
+import { mailerFor } from "../mail/mailer";
+import { adminAuth } from "./admin";
+
+/** Operator tools for the weekly issues: run records, preview, test send, send now. */
+export const digests = new Hono<AppEnv>();
+
+digests.use("/admin/digests/*", adminAuth);
+
+export function runRecord(r: IssueRow) {
+  return {
+    week: r.week,
+    status: r.status,
+    subject: r.subject,
+    papers: r.papers ? (JSON.parse(r.papers) as { id: string; title: string; upvotes: number }[]).map((p) => ({ id: p.id, title: p.title, upvotes: p.upvotes })) : [],
+    recipients: r.recipients,
+    batches: r.batches,
+    batches_sent: r.batches_sent,
+    sent: r.sent,
+    api_calls: r.api_calls,
+    retries: r.retries,
+    failures: r.failures,
+    rows_read: r.rows_read,
+    rows_written: r.rows_written,
+    fanout_done: r.fanout_done === 1,
+    last_error: r.last_error,
+    started_at: new Date(r.started_at).toISOString(),
+    finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+  };
+}
+
+/** A week that has ended: the only kind an issue can be about. */
+function endedWeek(c: Ctx): string {
+  const week = c.req.param("week") ?? "";
+  const w = parseWeek(week);
+  if (!w) throw new ApiError(400, "invalid_week", "Weeks are written like 2026-W47 (ISO 8601).");
+  if (week > formatWeek(previousWeek(new Date()))) throw new ApiError(422, "week_not_over", `${week} has not ended yet.`);
+  return week;
+}
+
+/** The issue's content: as stored when it exists, otherwise built now from the paper source (not stored). */
+async function content(c: Ctx, week: string) {
+  const cfg = c.get("cfg");
+  const db = new MeteredDb(c.env.DB);
+  const issue = await getIssue(db, week);
+  if (issue?.html && issue.text) return { subject: issue.subject, html: issue.html, text: issue.text };
+  const papers = await pickPapers(cfg, db, week);
+  if (papers.length === 0) throw new ApiError(404, "no_papers", `No papers to send for ${week}.`);
+  return renderIssue(cfg, week, papers);
+}
+
+digests.get("/admin/digests/:week", async (c) => {
+  const issue = await getIssue(new MeteredDb(c.env.DB), endedWeek(c));
+  if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
+  return c.json(runRecord(issue));
+});
+
+digests.get("/admin/digests/:week/preview", async (c) => {
+  const cfg = c.get("cfg");
+  const { html } = await content(c, endedWeek(c));
+  const placeholder = new URL("/", cfg.publicUrl).toString();
+  c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'");
+  return c.html(personalize(html, { unsubscribe: placeholder, manage: placeholder }));
+});
+
+digests.post(
+  "/admin/digests/:week/test",
+  bodyLimit({
+    maxSize: 4096,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", "The request body must be under 4 KiB.");
+    },
+  }),
+  async (c) => {
+    const week = endedWeek(c);
+    const cfg = c.get("cfg");
+    const check = checkEmail((await readFields(c)).email, new Set());
+    if (!check.ok) throw new ApiError(422, check.code, check.message);
+    const issue = await content(c, week);
+    const links = { unsubscribe: new URL("/", cfg.publicUrl).toString(), manage: new URL("/", cfg.publicUrl).toString() };
+    const outcome = await mailerFor(c.env, cfg).send(
+      [{ from: cfg.mailFrom, to: check.email, subject: `[Test] ${issue.subject}`, html: personalize(issue.html, links), text: personalize(issue.text, links), tags: [{ name: "kind", value: "test" }] }],
+      `test/${week}/${crypto.randomUUID()}`,
+    );
+    if (!outcome.ok) throw new ApiError(502, "send_failed", `Resend refused the test email: ${outcome.code}: ${outcome.message}`);
+    return c.json({ sent: true, to: check.email, id: outcome.ids[0] });
+  },
+);
+
+digests.post("/admin/digests/:week/send", async (c) => {
+  const issue = await startIssue(c.env, endedWeek(c));
+  return c.json(runRecord(issue), 202);
+});

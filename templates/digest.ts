@@ -1,0 +1,152 @@
+import { html } from "hono/html";
+import type { Paper } from "../src/papers/paper";
+import { paperLinks } from "../src/papers/paper";
+import type { Html } from "./page";
+
+/**
+ * The weekly digest, as an email (HTML + text) and as its web version in the archive.
+ * Email HTML sticks to what Gmail, Outlook, Apple Mail and Yahoo all render: nested tables, inline styles,
+ * a 600 px column that shrinks on phones, system fonts, no images, no CSS in <head>. Colours keep contrast
+ * when a client darkens the message. All paper text is external and escaped by hono/html.
+ */
+export interface DigestModel {
+  name: string;
+  /** "2026-W47" */
+  week: string;
+  /** "16–22 November 2026" */
+  dateRange: string;
+  papers: Paper[];
+  archiveUrl: string;
+  homeUrl: string;
+  postalAddress?: string;
+}
+
+/** Personal links are filled in per recipient at send time; the stored issue keeps these markers. */
+export const PLACEHOLDER = { unsubscribe: "{{unsubscribe_url}}", manage: "{{manage_url}}" } as const;
+
+export const ABSTRACT_MAX = 320;
+
+/** Cuts long abstracts cleanly: at the last sentence end that fits, else the last word, with an ellipsis. */
+export function shorten(text: string, max = ABSTRACT_MAX): string {
+  const clean = text.replace(/\s+/g, " ").trim();
+  if (clean.length <= max) return clean;
+  const cut = clean.slice(0, max);
+  const sentence = cut.lastIndexOf(". ");
+  if (sentence > max * 0.6) return cut.slice(0, sentence + 1);
+  const word = cut.lastIndexOf(" ");
+  return `${cut.slice(0, word > 0 ? word : max).replace(/[\s,;:.-]+$/, "")}…`;
+}
+
+export function authorLine(authors: string[], shown = 3): string {
+  if (authors.length === 0) return "";
+  if (authors.length <= shown) return authors.join(", ");
+  return `${authors.slice(0, shown).join(", ")} and ${authors.length - shown} more`;
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+export function digestSubject(m: Pick<DigestModel, "name" | "week" | "papers">): string {
+  const weekNo = Number(m.week.slice(-2));
+  const top = m.papers[0]?.title ?? "";
+  const subject = `${m.name}, week ${weekNo}: ${top}`;
+  return subject.length > 110 ? `${subject.slice(0, 107).replace(/\s+\S*$/, "")}…` : subject;
+}
+
+const preheader = (m: DigestModel) => `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
+
+const FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
+const LINK = "color:#1d4ed8;text-decoration:underline;";
+
+function paperBlock(p: Paper, rank: number): Html {
+  const l = paperLinks(p.id);
+  const extra: Html[] = [html`<a href="${l.arxiv}" style="${LINK}">arXiv</a>`, html`<a href="${l.pdf}" style="${LINK}">PDF</a>`];
+  if (p.githubRepo) extra.push(html`<a href="${p.githubRepo}" style="${LINK}">Code${p.githubStars ? ` (★ ${fmt(p.githubStars)})` : ""}</a>`);
+  if (p.projectPage) extra.push(html`<a href="${p.projectPage}" style="${LINK}">Project page</a>`);
+  return html`<tr><td style="padding:0 0 24px 0;${FONT}">
+<p style="margin:0 0 4px 0;font-size:13px;line-height:18px;color:#4b5563;">#${rank} · ▲ ${fmt(p.upvotes)} upvotes · ${fmt(p.numComments)} comment${p.numComments === 1 ? "" : "s"}</p>
+<h2 style="margin:0 0 6px 0;font-size:18px;line-height:24px;font-weight:bold;"><a href="${l.hf}" style="color:#111827;text-decoration:none;">${p.title}</a></h2>
+${p.authors.length ? html`<p style="margin:0 0 8px 0;font-size:14px;line-height:20px;color:#374151;">${authorLine(p.authors)}</p>` : ""}
+${p.summary ? html`<p style="margin:0 0 8px 0;font-size:15px;line-height:22px;color:#1f2937;">${shorten(p.summary)}</p>` : ""}
+<p style="margin:0;font-size:14px;line-height:20px;color:#374151;">${extra.map((e, i) => (i ? html` · ${e}` : e))}</p>
+</td></tr>`;
+}
+
+function layout(m: DigestModel, footer: Html): Html {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<meta name="supported-color-schemes" content="light">
+<title>${digestSubject(m)}</title>
+</head>
+<body style="margin:0;padding:0;background-color:#f3f4f6;">
+<div style="display:none;max-height:0;overflow:hidden;">${preheader(m)}</div>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f3f4f6;">
+<tr><td align="center" style="padding:20px 10px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;background-color:#ffffff;">
+<tr><td style="padding:24px 24px 8px 24px;${FONT}">
+<p style="margin:0;font-size:13px;line-height:18px;color:#4b5563;text-transform:uppercase;letter-spacing:1px;">${m.name} · ${m.dateRange}</p>
+<h1 style="margin:6px 0 0 0;font-size:24px;line-height:30px;color:#111827;">This week's ${m.papers.length} most upvoted papers</h1>
+</td></tr>
+<tr><td style="padding:16px 24px 0 24px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
+${m.papers.map((p, i) => paperBlock(p, i + 1))}
+</table>
+</td></tr>
+<tr><td style="padding:16px 24px 24px 24px;border-top:1px solid #e5e7eb;${FONT}font-size:13px;line-height:19px;color:#4b5563;">
+${footer}
+</td></tr>
+</table>
+</td></tr>
+</table>
+</body>
+</html>`;
+}
+
+const address = (m: DigestModel) => (m.postalAddress ? html`<p style="margin:8px 0 0 0;">${m.postalAddress}</p>` : "");
+
+/** The email: personal links stay as PLACEHOLDER markers until a recipient's batch is sent. */
+export async function digestEmail(m: DigestModel): Promise<{ subject: string; html: string; text: string }> {
+  const footer = html`<p style="margin:0;">You get this email because you subscribed to ${m.name}, a weekly digest of trending machine-learning papers.</p>
+<p style="margin:8px 0 0 0;"><a href="${m.archiveUrl}" style="color:#4b5563;text-decoration:underline;">View in browser</a> · <a href="${PLACEHOLDER.manage}" style="color:#4b5563;text-decoration:underline;">Manage preferences</a> · <a href="${PLACEHOLDER.unsubscribe}" style="color:#4b5563;text-decoration:underline;">Unsubscribe</a></p>
+${address(m)}`;
+  return { subject: digestSubject(m), html: (await layout(m, footer)).toString(), text: digestText(m) };
+}
+
+/** The archive page: the same issue without personal links. */
+export async function digestWebPage(m: DigestModel): Promise<string> {
+  const footer = html`<p style="margin:0;">${m.name} is a free weekly digest of the most upvoted machine-learning papers on Hugging Face.</p>
+<p style="margin:8px 0 0 0;"><a href="${m.homeUrl}" style="color:#4b5563;text-decoration:underline;">Subscribe</a> · <a href="${new URL("/archive", m.homeUrl).toString()}" style="color:#4b5563;text-decoration:underline;">All issues</a></p>
+${address(m)}`;
+  return (await layout(m, footer)).toString();
+}
+
+export function digestText(m: DigestModel): string {
+  const lines = [`${m.name} · ${m.dateRange}`, `This week's ${m.papers.length} most upvoted papers on Hugging Face`, ""];
+  m.papers.forEach((p, i) => {
+    const l = paperLinks(p.id);
+    lines.push(`${i + 1}. ${p.title}`);
+    if (p.authors.length) lines.push(`   ${authorLine(p.authors)}`);
+    lines.push(`   ▲ ${fmt(p.upvotes)} upvotes · ${fmt(p.numComments)} comments`);
+    if (p.summary) lines.push(`   ${shorten(p.summary)}`);
+    lines.push(`   Paper: ${l.hf}`, `   arXiv: ${l.arxiv}  PDF: ${l.pdf}`);
+    if (p.githubRepo) lines.push(`   Code: ${p.githubRepo}${p.githubStars ? ` (★ ${fmt(p.githubStars)})` : ""}`);
+    if (p.projectPage) lines.push(`   Project page: ${p.projectPage}`);
+    lines.push("");
+  });
+  lines.push(
+    "--",
+    `You get this email because you subscribed to ${m.name}.`,
+    `View in browser: ${m.archiveUrl}`,
+    `Manage preferences: ${PLACEHOLDER.manage}`,
+    `Unsubscribe: ${PLACEHOLDER.unsubscribe}`,
+  );
+  if (m.postalAddress) lines.push(m.postalAddress);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Fills one recipient's links into the stored issue. URLs are base64url tokens: nothing to escape. */
+export const personalize = (s: string, links: { unsubscribe: string; manage: string }) =>
+  s.replaceAll(PLACEHOLDER.unsubscribe, links.unsubscribe).replaceAll(PLACEHOLDER.manage, links.manage);

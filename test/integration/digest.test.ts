@@ -1,0 +1,196 @@
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { config } from "../../src/config";
+import { handleDigestJob, startIssue } from "../../src/digest/run";
+import { call } from "../support/helpers";
+import { resendEmulator } from "../support/resend-emulator";
+
+// This project's Worker sends through the Resend emulator (see vitest.config.ts), so the queues run for real:
+// scheduled handler → fan-out message → batch messages → Resend batch endpoint.
+const resend = resendEmulator(env.RESEND_API_KEY);
+const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+async function importActive(prefix: string, n: number) {
+  const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
+  const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
+  expect(res.status).toBe(200);
+}
+
+type RunRecord = Record<string, unknown> & { status: string; sent: number; recipients: number; batches: number; api_calls: number; retries: number; failures: number };
+const record = async (week: string) => (await (await call(`/admin/digests/${week}`, { headers: auth })).json()) as RunRecord;
+
+async function untilSettled(week: string, timeoutMs = 50_000): Promise<RunRecord> {
+  const start = Date.now();
+  for (;;) {
+    const r = await call(`/admin/digests/${week}`, { headers: auth });
+    if (r.status === 200) {
+      const rec = (await r.json()) as RunRecord;
+      if (["sent", "skipped", "failed"].includes(rec.status)) return rec;
+    }
+    if (Date.now() - start > timeoutMs) throw new Error(`issue ${week} did not settle: ${JSON.stringify(await record(week))}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const emailsOf = async (week: string) => (await resend.emails()).filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
+
+/** Recipients expected for an issue: every active, unpaused subscriber at the time its batches are cut. */
+async function activeEmails() {
+  const { results } = await env.DB.prepare("SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)").bind(Date.now()).all<{ email: string }>();
+  return results.map((r) => r.email).sort();
+}
+
+function expectExactlyOnce(emails: { to: string[] }[], expected: string[]) {
+  const to = emails.flatMap((e) => {
+    expect(e.to).toHaveLength(1); // each email is addressed to one subscriber only
+    return e.to;
+  });
+  expect(to.sort()).toEqual(expected);
+}
+
+describe("weekly digest, end to end", () => {
+  it("the Monday cron sends the week just ended to every active subscriber exactly once", async () => {
+    await resend.reset();
+    await importActive("w47-", 250);
+    // Not mailed: unsubscribed, suppressed, paused, pending.
+    await env.DB.prepare("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'w47-0@example.com'").run();
+    await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE email = 'w47-1@example.com'").run();
+    await env.DB.prepare("UPDATE subscribers SET paused_until = ? WHERE email = 'w47-2@example.com'").bind(Date.now() + 86_400_000).run();
+    await call("/api/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "w47-pending@example.com" }) });
+    const expected = await activeEmails();
+    expect(expected).toHaveLength(247);
+
+    await worker.scheduled!(createScheduledController({ cron: "0 8 * * 1", scheduledTime: Date.parse("2026-11-23T08:00:00Z") }), env, createExecutionContext());
+    const rec = await untilSettled("2026-W47");
+    expect(rec).toMatchObject({ week: "2026-W47", status: "sent", recipients: 247, batches: 3, sent: 247, api_calls: 3, retries: 0, failures: 0 });
+    expect(rec.rows_read).toBeGreaterThan(0);
+    expect(rec.rows_written).toBeGreaterThan(0);
+    expect(rec.started_at).toMatch(/^\d{4}-/);
+    expect(rec.finished_at).toMatch(/^\d{4}-/);
+
+    const emails = await emailsOf("2026-W47");
+    expectExactlyOnce(emails, expected);
+    const keys = new Set(emails.map((e) => e.idempotencyKey));
+    expect([...keys].sort()).toEqual(["digest/2026-W47/1", "digest/2026-W47/2", "digest/2026-W47/3"]);
+    const one = emails[0]!;
+    expect(one.headers["List-Unsubscribe"]).toMatch(/^<http:\/\/127\.0\.0\.1:8787\/unsubscribe\/[\w-]+\.[\w-]+>$/);
+    expect(one.headers["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+    expect(one.html).toContain(one.headers["List-Unsubscribe"]!.slice(1, -1));
+    expect(one.html).not.toContain("{{");
+    expect(one.subject).toMatch(/^Trending Papers, week 47: /);
+
+    // The unsubscribe link in the digest works with a one-click POST.
+    const unsub = one.headers["List-Unsubscribe"]!.slice(1, -1);
+    const res = await call(unsub, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+    expect(res.status).toBe(200);
+
+    // The archive shows the issue without personal links.
+    const page = await (await call("/archive/2026-W47")).text();
+    expect(page).not.toContain("/unsubscribe/");
+    expect(page).toContain(JSON.parse(JSON.stringify(rec.papers))[0].title.slice(0, 20));
+    const feed = await (await call("/feed.xml")).text();
+    expect(feed).toContain("<id>http://127.0.0.1:8787/archive/2026-W47</id>");
+  });
+
+  it("triggering the same week again sends nothing new", async () => {
+    const before = await emailsOf("2026-W47");
+    const rec = await startIssue(env, "2026-W47");
+    expect(rec.status).toBe("sent");
+    const again = await call("/admin/digests/2026-W47/send", { method: "POST", headers: auth });
+    expect(again.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 1500)); // give any (wrongly) queued message time to be consumed
+    expect((await emailsOf("2026-W47")).length).toBe(before.length);
+    expect((await record("2026-W47")).api_calls).toBe(3);
+  });
+
+  it("skips papers already sent and records a week with nothing new as skipped", async () => {
+    // The bundled sample gives each week its own papers; a week whose papers all went out earlier is skipped.
+    await env.DB.prepare("UPDATE issues SET papers = ? WHERE week = '2026-W47'")
+      .bind(JSON.stringify((await import("../../src/papers/sample")).sampleItems({ year: 2026, week: 46 }).map((i) => ({ id: (i as { paper: { id: string } }).paper.id }))))
+      .run();
+    await startIssue(env, "2026-W46");
+    const rec = await untilSettled("2026-W46");
+    expect(rec.status).toBe("skipped");
+    expect(rec.sent).toBe(0);
+    expect(await emailsOf("2026-W46")).toHaveLength(0);
+  });
+
+  it("Resend answering 30 % 429 and 10 % 500: every subscriber still gets it exactly once", async () => {
+    await resend.reset();
+    await importActive("w45-", 1000);
+    await resend.configure({ random: { p429: 0.3, p500: 0.1, seed: 45 } });
+    const expected = await activeEmails();
+    await startIssue(env, "2026-W45");
+    const rec = await untilSettled("2026-W45", 55_000);
+    await resend.configure({ random: null });
+    expect(rec.status).toBe("sent");
+    expect(rec.failures).toBe(0);
+    expect(rec.retries).toBeGreaterThan(0);
+    expect(rec.sent).toBe(expected.length);
+    expectExactlyOnce(await emailsOf("2026-W45"), expected);
+  });
+
+  it("a Worker killed mid fan-out and re-triggered finishes without resending", async () => {
+    await resend.reset();
+    const expected = await activeEmails();
+    const cfg = config(env);
+    // A queue that dies after queuing two batch messages: the first fan-out invocation is cut off mid-way,
+    // after recording batches whose messages never left.
+    let sends = 0;
+    const dying = {
+      send: () => Promise.reject(new Error("worker killed")),
+      sendBatch: async (msgs: { body: unknown }[]) => {
+        for (const m of msgs) {
+          if (++sends > 2) throw new Error("worker killed");
+          await env.DIGEST_QUEUE.send(m.body as never);
+        }
+      },
+    };
+    await env.DB.prepare("INSERT INTO issues (week, status, started_at) VALUES ('2026-W44', 'building', ?)").bind(Date.now()).run();
+    await expect(handleDigestJob({ kind: "fanout", week: "2026-W44" }, 1, { ...env, DIGEST_QUEUE: dying as never }, cfg)).rejects.toThrow("worker killed");
+    const mid = await record("2026-W44");
+    expect(mid.status).toBe("sending");
+    expect(mid.batches).toBeGreaterThan(2);
+
+    // Re-trigger (what the operator or the queue's own retry does).
+    await startIssue(env, "2026-W44");
+    const rec = await untilSettled("2026-W44");
+    expect(rec).toMatchObject({ status: "sent", failures: 0, sent: expected.length });
+    expectExactlyOnce(await emailsOf("2026-W44"), expected);
+    const stats = await resend.stats();
+    for (const [key, s] of Object.entries(stats.byIdempotencyKey)) if (key.startsWith("digest/2026-W44/")) expect(s.accepted).toBeLessThanOrEqual(100);
+  });
+
+  it("a permanent Resend error is recorded and not retried forever", async () => {
+    await resend.reset();
+    await resend.configure({ faults: [{ status: 422, name: "validation_error", message: "Invalid `from` field." }] });
+    await startIssue(env, "2026-W43");
+    const rec = await untilSettled("2026-W43");
+    expect(rec.failures).toBe(1);
+    expect(rec.last_error).toContain("validation_error");
+    expect(rec.api_calls).toBe(rec.batches);
+  });
+});
+
+describe("admin digest tools", () => {
+  it("previews without sending, test-sends to one address, validates weeks", async () => {
+    const preview = await call("/admin/digests/2026-W40/preview", { headers: auth });
+    expect(preview.status).toBe(200);
+    expect(await preview.text()).toContain("most upvoted papers");
+    expect((await call("/admin/digests/2026-W40", { headers: auth })).status).toBe(404); // preview stored nothing
+
+    await resend.reset();
+    const test = await call("/admin/digests/2026-W40/test", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ email: "editor@example.com" }) });
+    expect(test.status).toBe(200);
+    const sent = await resend.emails();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.to).toEqual(["editor@example.com"]);
+    expect(sent[0]!.subject).toMatch(/^\[Test\] /);
+
+    expect((await call("/admin/digests/2026-47", { headers: auth })).status).toBe(400);
+    expect((await call("/admin/digests/2099-W01/send", { method: "POST", headers: auth })).status).toBe(422);
+    expect((await call("/admin/digests/2026-W40/send", { method: "POST" })).status).toBe(401);
+  });
+});

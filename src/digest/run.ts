@@ -56,7 +56,8 @@ export async function startIssue(env: Env, week: string, now = Date.now()): Prom
   await createIssue(db, week, now);
   let issue = (await getIssue(db, week))!;
   if (issue.status !== "sent" && issue.status !== "skipped") {
-    await env.DIGEST_QUEUE.send({ kind: "fanout", week, requeue: true });
+    // Resuming an issue that already cut batches: re-queue those that may never have left.
+    await env.DIGEST_QUEUE.send({ kind: "fanout", week, requeue: issue.batches > 0 });
   }
   const cost = db.drain();
   await db.batch([bump(week, { rows_read: cost.read, rows_written: cost.written })]);
@@ -74,8 +75,10 @@ export async function handleDigestJob(job: DigestJob, attempts: number, env: Env
     if (job.kind === "fanout") await fanout(job, attempts, env, cfg, db);
     else return await sendBatch(job, attempts, env, cfg, db);
   } finally {
+    // Whatever was not already written into the run record by the job itself.
     const cost = db.drain();
-    await db.batch([bump(job.week, { rows_read: cost.read, rows_written: cost.written }), finalize(job.week)]);
+    if (cost.read || cost.written) await db.batch([bump(job.week, { rows_read: cost.read, rows_written: cost.written })]);
+    if (job.kind === "fanout") await db.batch([finalize(job.week)]);
   }
 }
 
@@ -181,7 +184,7 @@ async function pace(rps: number) {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
-async function personalEmails(cfg: Config, issue: IssueRow, recipients: Recipient[]): Promise<Email[]> {
+async function personalEmails(cfg: Config, issue: Pick<IssueRow, "week" | "subject" | "html" | "text">, recipients: Recipient[]): Promise<Email[]> {
   return Promise.all(
     recipients.map(async (r) => {
       const links = { unsubscribe: await unsubscribeUrl(cfg, r.id), manage: await manageUrl(cfg, r.id) };
@@ -201,42 +204,74 @@ async function personalEmails(cfg: Config, issue: IssueRow, recipients: Recipien
   );
 }
 
-async function sendBatch(job: Extract<DigestJob, { kind: "batch" }>, attempts: number, env: Env, cfg: Config, db: MeteredDb): Promise<number | undefined> {
-  const batch = await db.first<{ status: string }>("SELECT status FROM issue_batches WHERE id = ?", job.batchId);
-  if (!batch || batch.status !== "queued") return; // already sent (a duplicate message) or failed for good
-  const issue = await getIssue(db, job.week);
-  if (!issue?.html || !issue.text) return;
+/** An issue's content never changes once built: each isolate reads it once, not once per batch. */
+const contentCache = new Map<string, Pick<IssueRow, "week" | "subject" | "html" | "text">>();
 
+async function issueContent(db: MeteredDb, week: string) {
+  let content = contentCache.get(week);
+  if (!content) {
+    const issue = await db.first<IssueRow>("SELECT week, subject, html, text FROM issues WHERE week = ? AND html IS NOT NULL", week);
+    if (!issue) return null;
+    content = issue;
+    if (contentCache.size > 8) contentCache.clear();
+    contentCache.set(week, content);
+  }
+  return content;
+}
+
+/** After the batch's own update, counters and this invocation's D1 cost land in one statement on the issue row. */
+function settleBatch(db: MeteredDb, week: string, batchUpdate: [string, ...unknown[]], counters: string, ...params: unknown[]) {
+  // The two statements themselves: each reads and writes one row.
+  const cost = db.drain();
+  return db.batch([
+    batchUpdate,
+    [
+      `UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ? RETURNING batches, batches_sent, failures, fanout_done`,
+      ...params,
+      cost.read + 2,
+      cost.written + 2,
+      week,
+    ],
+  ]);
+}
+
+async function sendBatch(job: Extract<DigestJob, { kind: "batch" }>, attempts: number, env: Env, cfg: Config, db: MeteredDb): Promise<number | undefined> {
+  const issue = await issueContent(db, job.week);
+  if (!issue) return;
+
+  // No status read first: a duplicate message (after a crash) is answered by Resend's Idempotency-Key with the
+  // original response, and the guarded updates below count the batch once.
   const emails = await personalEmails(cfg, issue, job.recipients);
   await pace(cfg.resendMaxRps);
   const outcome = await mailerFor(env, cfg).send(emails, `digest/${job.week}/${job.batchNo}`);
   const now = Date.now();
   if (outcome.ok) {
-    await db.batch([
+    // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked the batch sent.
+    const [, issueRow] = await settleBatch(
+      db,
+      job.week,
       ["UPDATE issue_batches SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'queued'", now, job.batchId],
-      // Counted only if this attempt is the one that marked the batch sent.
-      [
-        "UPDATE issues SET batches_sent = batches_sent + 1, sent = sent + ? WHERE week = ? AND EXISTS (SELECT 1 FROM issue_batches WHERE id = ? AND sent_at = ?)",
-        emails.length,
-        job.week,
-        job.batchId,
-        now,
-      ],
-      bump(job.week, { api_calls: 1 }),
-    ]);
+      "api_calls = api_calls + 1, batches_sent = batches_sent + (changes() > 0), sent = sent + (changes() > 0) * ?",
+      emails.length,
+    );
+    const r = (issueRow!.results as { batches: number; batches_sent: number; failures: number; fanout_done: number }[])[0];
+    if (r && r.fanout_done === 1 && r.batches_sent + r.failures >= r.batches) await db.batch([finalize(job.week)]);
     return;
   }
   const error = `${outcome.code}${outcome.status ? ` (HTTP ${outcome.status})` : ""}: ${outcome.message}`.slice(0, 500);
   if (outcome.retryable) {
-    await db.batch([["UPDATE issue_batches SET attempts = attempts + 1, error = ? WHERE id = ?", error, job.batchId], bump(job.week, { api_calls: 1, retries: 1 })]);
+    await settleBatch(db, job.week, ["UPDATE issue_batches SET attempts = attempts + 1, error = ? WHERE id = ?", error, job.batchId], "api_calls = api_calls + 1, retries = retries + 1");
     return Math.ceil(outcome.retryAfterSec ?? Math.min(2 ** attempts, 300));
   }
   console.error("digest: batch failed for good", { week: job.week, batch: job.batchNo, code: outcome.code, status: outcome.status });
-  await db.batch([
+  await settleBatch(
+    db,
+    job.week,
     ["UPDATE issue_batches SET status = 'failed', attempts = attempts + 1, error = ? WHERE id = ? AND status = 'queued'", error, job.batchId],
-    ["UPDATE issues SET last_error = ? WHERE week = ?", error, job.week],
-    bump(job.week, { api_calls: 1, failures: 1 }),
-  ]);
+    "api_calls = api_calls + 1, failures = failures + (changes() > 0), last_error = ?",
+    error,
+  );
+  await db.batch([finalize(job.week)]);
 }
 
 /** Consumes DIGEST_QUEUE; each message is acked, retried or left to its own backoff independently. */

@@ -7,7 +7,9 @@ import type { Html } from "./page";
  * The weekly digest, as an email (HTML + text) and as its web version in the archive.
  * Email HTML sticks to what Gmail, Outlook, Apple Mail and Yahoo all render: nested tables, inline styles,
  * a 600 px column that shrinks on phones, system fonts, no images, no CSS in <head>. Colours keep contrast
- * when a client darkens the message. All paper text is external and escaped by hono/html.
+ * when a client darkens the message. The preheader (the inbox preview) is the first line of the email and is
+ * visible: hiding it needs display:none/overflow, which Gmail's mobile webmail and Outlook ignore, and hidden
+ * text is what spam filters look for. All paper text is external and escaped by hono/html.
  */
 export interface DigestModel {
   name: string;
@@ -82,12 +84,14 @@ function layout(m: DigestModel, footer: Html): Html {
 <title>${digestSubject(m)}</title>
 </head>
 <body style="margin:0;padding:0;background-color:#f3f4f6;">
-<div style="display:none;max-height:0;overflow:hidden;">${preheader(m)}</div>
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f3f4f6;">
-<tr><td align="center" style="padding:20px 10px;">
+<tr><td align="center" style="padding:12px 10px 20px 10px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;">
+<tr><td style="padding:0 0 10px 0;${FONT}font-size:13px;line-height:18px;color:#4b5563;">${preheader(m)}</td></tr>
+</table>
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;background-color:#ffffff;">
 <tr><td style="padding:24px 24px 8px 24px;${FONT}">
-<p style="margin:0;font-size:13px;line-height:18px;color:#4b5563;text-transform:uppercase;letter-spacing:1px;">${m.name} · ${m.dateRange}</p>
+<p style="margin:0;font-size:13px;line-height:18px;color:#4b5563;text-transform:uppercase;letter-spacing:1px;">${m.name} · week ${Number(m.week.slice(-2))}</p>
 <h1 style="margin:6px 0 0 0;font-size:24px;line-height:30px;color:#111827;">This week's ${m.papers.length} most upvoted papers</h1>
 </td></tr>
 <tr><td style="padding:16px 24px 0 24px;">

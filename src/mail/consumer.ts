@@ -1,6 +1,8 @@
 import { confirmationEmail, welcomeEmail } from "../../templates/emails";
 import { config, type Config } from "../config";
-import { database, getSubscriber } from "../db/subscribers";
+import { inArray } from "drizzle-orm";
+import { subscribers, type Subscriber } from "../db/schema";
+import { database } from "../db/subscribers";
 import { confirmUrl, manageUrl, unsubscribeUrl } from "../lib/links";
 import type { MailJob } from "./jobs";
 import { mailerFor, type Email } from "./mailer";
@@ -16,15 +18,25 @@ export const backoffSeconds = (attempts: number) => Math.min(30 * 2 ** Math.max(
 export async function consumeMail(batch: MessageBatch<MailJob>, env: Env): Promise<void> {
   const cfg = config(env);
   const mailer = mailerFor(env, cfg);
+  // One read for the whole batch: the current state of every subscriber the jobs name.
+  const ids = [...new Set(batch.messages.map((m) => m.body?.subscriberId).filter((id): id is number => Number.isSafeInteger(id)))];
+  const rows = new Map<number, Subscriber>();
+  for (let i = 0; i < ids.length; i += 100) {
+    const chunk = ids.slice(i, i + 100);
+    const found = await database(env.DB).select().from(subscribers).where(inArray(subscribers.id, chunk));
+    for (const r of found) rows.set(r.id, r);
+  }
   for (const msg of batch.messages) {
     const log = { kind: msg.body?.kind, subscriberId: msg.body?.subscriberId, attempts: msg.attempts };
     try {
-      const built = await build(msg.body, env, cfg);
+      const sub = rows.get(msg.body?.subscriberId);
+      const built = sub ? await build(msg.body, sub, cfg) : null;
       const outcome = built ? await mailer.send([built.email], built.key) : null;
       if (!outcome || outcome.ok) msg.ack();
       else if (outcome.retryable) {
         console.warn("mail: transient failure, retrying", { ...log, code: outcome.code, status: outcome.status });
-        msg.retry({ delaySeconds: outcome.retryAfterSec ?? backoffSeconds(msg.attempts) });
+        // Queues cap a retry delay at 12 hours.
+        msg.retry({ delaySeconds: Math.min(outcome.retryAfterSec ?? backoffSeconds(msg.attempts), 43_200) });
       } else {
         console.error("mail: permanent failure, dropped", { ...log, code: outcome.code, status: outcome.status });
         msg.ack();
@@ -37,10 +49,7 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env): Promi
 }
 
 /** Renders the email a job asks for, or null when it no longer applies (confirmed meanwhile, unsubscribed, erased). */
-export async function build(job: MailJob, env: Env, cfg: Config): Promise<{ email: Email; key: string } | null> {
-  const sub = await getSubscriber(database(env.DB), job.subscriberId);
-  if (!sub) return null;
-  if (job.kind === "confirm") {
+export async function build(job: MailJob, sub: Subscriber, cfg: Config): Promise<{ email: Email; key: string } | null> {  if (job.kind === "confirm") {
     if (sub.status !== "pending" || sub.confirmSentAt !== job.sentAt) return null;
     const rendered = await confirmationEmail({ name: cfg.newsletterName, email: sub.email, confirmUrl: await confirmUrl(cfg, sub.id, job.sentAt) });
     return { email: { from: cfg.mailFrom, to: sub.email, ...rendered, tags: [{ name: "kind", value: "confirm" }] }, key: `confirm/${sub.id}/${job.sentAt}` };

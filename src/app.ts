@@ -14,6 +14,7 @@ import { embed } from "./routes/embed";
 import { manage } from "./routes/manage";
 import { subscribe } from "./routes/subscribe";
 import { unsubscribe } from "./routes/unsubscribe";
+import { webhooks } from "./routes/webhooks";
 
 export const app = new Hono<AppEnv>();
 
@@ -50,6 +51,7 @@ app.route("/", embed);
 app.route("/", archive);
 app.route("/", admin);
 app.route("/", digests);
+app.route("/", webhooks);
 app.route("/", dev);
 
 app.notFound((c) => {

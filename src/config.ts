@@ -28,6 +28,10 @@ export interface Config {
   postalAddress?: string;
   /** Ceiling on Resend API requests per second from the digest sender (Resend's default team limit is 2/s); 0 = none. */
   resendMaxRps: number;
+  /** whsec_… secret of the Resend webhook; without it /webhooks/resend does not exist. */
+  resendWebhookSecret?: string;
+  /** The complaint circuit breaker looks at complaint rates only after this many deliveries of an issue. */
+  breakerMinDeliveries: number;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +81,10 @@ export function loadConfig(env: Env): Config {
   const resendMaxRps = Number(env.RESEND_MAX_RPS ?? 2);
   if (!Number.isFinite(resendMaxRps) || resendMaxRps < 0) problems.push("RESEND_MAX_RPS must be a number ≥ 0 (0 = no ceiling)");
 
+  if (env.RESEND_WEBHOOK_SECRET && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(env.RESEND_WEBHOOK_SECRET)) problems.push("RESEND_WEBHOOK_SECRET must be the whsec_… secret Resend shows for the webhook");
+  const breakerMinDeliveries = Number(env.BREAKER_MIN_DELIVERIES ?? 1000);
+  if (!Number.isInteger(breakerMinDeliveries) || breakerMinDeliveries < 1) problems.push("BREAKER_MIN_DELIVERIES must be a whole number ≥ 1");
+
   if (problems.length) throw new ConfigError(`Configuration problems:\n- ${problems.join("\n- ")}`);
 
   return {
@@ -100,6 +108,8 @@ export function loadConfig(env: Env): Config {
     digestSize,
     postalAddress: env.MAIL_POSTAL_ADDRESS || undefined,
     resendMaxRps,
+    resendWebhookSecret: env.RESEND_WEBHOOK_SECRET || undefined,
+    breakerMinDeliveries,
   };
 }
 

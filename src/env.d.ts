@@ -28,6 +28,8 @@ declare global {
       DIGEST_SIZE?: string;
       MAIL_POSTAL_ADDRESS?: string;
       RESEND_MAX_RPS?: string;
+      RESEND_WEBHOOK_SECRET?: string;
+      BREAKER_MIN_DELIVERIES?: string;
     }
   }
   interface Env extends Cloudflare.Env {}

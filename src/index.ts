@@ -3,7 +3,10 @@ import { config } from "./config";
 import type { DigestJob } from "./digest/jobs";
 import { consumeDigest, startIssue } from "./digest/run";
 import { formatWeek, previousWeek } from "./digest/week";
+import { prune } from "./db/privacy";
 import { consumeMail } from "./mail/consumer";
+
+const DAILY_CRON = "0 3 * * *";
 import type { MailJob } from "./mail/jobs";
 
 export default {
@@ -15,9 +18,13 @@ export default {
     else await consumeMail(batch as MessageBatch<MailJob>, env);
   },
 
-  /** Monday 08:00 UTC: start the issue of the ISO week that just ended (idempotent per week). */
+  /** Monday 08:00 UTC: start the issue of the ISO week that just ended (idempotent per week). Daily: housekeeping. */
   async scheduled(controller, env, _ctx) {
     config(env); // a misconfigured deployment fails here, loudly
+    if (controller.cron === DAILY_CRON) {
+      console.log("housekeeping", await prune(env.DB, controller.scheduledTime));
+      return;
+    }
     const week = formatWeek(previousWeek(new Date(controller.scheduledTime)));
     const issue = await startIssue(env, week, controller.scheduledTime);
     console.log("digest: scheduled", { cron: controller.cron, week, status: issue.status });

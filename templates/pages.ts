@@ -95,8 +95,19 @@ ${paused ? html`<form method="post" action="${m.action}"><input type="hidden" na
       ? html`<form method="post" action="${m.action}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Resubscribe</button></form>`
       : ""
 }
+<h2>Your data</h2>
+<p><a href="${m.action}/data.json" download>Download my data</a> (JSON: your address, status and consent record).</p>
+<form method="post" action="${m.action}">
+<input type="hidden" name="action" value="erase">
+<p><label><input type="checkbox" name="confirm" value="yes" required> Delete everything you hold about me</label></p>
+<button type="submit" class="secondary">Erase my data</button>
+</form>
 <footer class="muted">${m.name}</footer>`;
 }
+
+export const erasedPage = (home: string): Html => html`<h1>Your data is erased</h1>
+<p>Your address and everything we held about your subscription are gone. You will not hear from us again.</p>
+<p class="muted">Changed your mind? You can <a href="${home}">subscribe again</a> at any time.</p>`;
 
 export const landingPage = (embedSrc: string, formUrl: string, outboxUrl: string | null, name: string): Html => html`<h1>${name}</h1>
 <p class="muted">A free weekly email with the most upvoted machine-learning papers on Hugging Face. <a href="/archive">Past issues</a></p>

@@ -57,7 +57,7 @@ export const outbox = sqliteTable("outbox", {
 
 export type Subscriber = typeof subscribers.$inferSelect;
 
-export const ISSUE_STATUSES = ["building", "sending", "sent", "skipped", "failed"] as const;
+export const ISSUE_STATUSES = ["building", "sending", "paused", "sent", "skipped", "failed", "cancelled"] as const;
 export type IssueStatus = (typeof ISSUE_STATUSES)[number];
 
 /**
@@ -86,11 +86,17 @@ export const issues = sqliteTable("issues", {
   rowsRead: integer("rows_read").notNull().default(0),
   rowsWritten: integer("rows_written").notNull().default(0),
   lastError: text("last_error"),
+  /** Delivery feedback from Resend's webhooks. */
+  delivered: integer("delivered").notNull().default(0),
+  bounced: integer("bounced").notNull().default(0),
+  complained: integer("complained").notNull().default(0),
+  /** Why the send was paused (the complaint circuit breaker, or an operator). */
+  pausedReason: text("paused_reason"),
   startedAt: integer("started_at").notNull(),
   finishedAt: integer("finished_at"),
 });
 
-export const BATCH_STATUSES = ["queued", "sent", "failed"] as const;
+export const BATCH_STATUSES = ["queued", "sent", "failed", "cancelled"] as const;
 
 /**
  * One queue message's worth of recipients (up to 100), frozen at fan-out: a retried or re-queued batch sends
@@ -106,4 +112,21 @@ export const issueBatches = sqliteTable("issue_batches", {
   attempts: integer("attempts").notNull().default(0),
   error: text("error"),
   sentAt: integer("sent_at"),
+});
+
+/**
+ * Addresses that must never be mailed again (hard bounce, spam complaint, operator), stored only as a keyed
+ * hash of the lower-cased address so the entry can outlive the erasure of everything else about the person.
+ */
+export const suppressions = sqliteTable("suppressions", {
+  emailHash: text("email_hash").primaryKey(),
+  reason: text("reason", { enum: ["bounce", "complaint", "manual"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Resend retries a webhook for about a day: each svix-id is processed once. Pruned after a week. */
+export const webhookEvents = sqliteTable("webhook_events", {
+  svixId: text("svix_id").primaryKey(),
+  type: text("type").notNull(),
+  receivedAt: integer("received_at").notNull(),
 });

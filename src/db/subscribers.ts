@@ -30,48 +30,42 @@ export interface D1Cost {
  * New → pending. Pending → confirmation re-sent if the per-address throttle allows.
  * Unsubscribed → a fresh double opt-in. Active or suppressed → untouched, nothing sent.
  */
-export async function recordSignup(db: DB, s: Signup): Promise<{ send: { id: number; sentAt: number } | null; cost: D1Cost }> {
+export async function recordSignup(d1: D1Database, s: Signup): Promise<{ send: { id: number; sentAt: number } | null; cost: D1Cost }> {
   const cutoff = s.now - CONFIRM_RESEND_INTERVAL_MS;
   const dayAgo = s.now - DAY_MS;
-  const result = await db
-    .insert(subscribers)
-    .values({
-      email: s.email,
-      emailKey: s.key,
-      status: "pending",
-      source: s.source,
-      createdAt: s.now,
-      consentAt: s.now,
-      consentOrigin: s.origin,
-      consentIpHash: s.ipHash,
-      confirmSentAt: s.now,
-      confirmCount: 1,
-    })
-    .onConflictDoUpdate({
-      target: subscribers.emailKey,
-      set: {
-        email: sql`excluded.email`,
-        status: "pending",
-        source: sql`excluded.source`,
-        consentAt: sql`excluded.consent_at`,
-        consentOrigin: sql`excluded.consent_origin`,
-        consentIpHash: sql`excluded.consent_ip_hash`,
-        confirmedAt: sql`CASE WHEN ${subscribers.status} = 'pending' THEN ${subscribers.confirmedAt} ELSE NULL END`,
-        confirmCount: sql`CASE WHEN ${subscribers.confirmSentAt} > ${dayAgo} THEN ${subscribers.confirmCount} + 1 ELSE 1 END`,
-        confirmSentAt: sql`excluded.confirm_sent_at`,
-      },
-      where: sql`${subscribers.status} = 'unsubscribed' OR (${subscribers.status} = 'pending'
-        AND coalesce(${subscribers.confirmSentAt}, 0) <= ${cutoff}
-        AND (${subscribers.confirmCount} < ${CONFIRM_MAX_PER_DAY} OR ${subscribers.confirmSentAt} <= ${dayAgo}))`,
-    })
-    .returning({ id: subscribers.id, sentAt: subscribers.confirmSentAt })
-    .run();
-  // .run() keeps D1's meta (the row counts) and returns rows under their column names.
-  const row = result.results[0] as { id: number; confirm_sent_at: number } | undefined;
+  // One statement: insert unless the address is on the suppression list (which outlives erasure), or update
+  // the existing row when the state allows a (re)confirmation. RETURNING a row means "send a confirmation".
+  const result = await d1
+    .prepare(
+      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count)
+       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1
+       WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?7)
+       ON CONFLICT (email_key) DO UPDATE SET
+         email = excluded.email, status = 'pending', source = excluded.source,
+         consent_at = excluded.consent_at, consent_origin = excluded.consent_origin, consent_ip_hash = excluded.consent_ip_hash,
+         confirmed_at = CASE WHEN status = 'pending' THEN confirmed_at ELSE NULL END,
+         confirm_count = CASE WHEN confirm_sent_at > ?8 THEN confirm_count + 1 ELSE 1 END,
+         confirm_sent_at = excluded.confirm_sent_at
+       WHERE status = 'unsubscribed'
+          OR (status = 'pending' AND coalesce(confirm_sent_at, 0) <= ?9 AND (confirm_count < ?10 OR confirm_sent_at <= ?8))
+       RETURNING id, confirm_sent_at`,
+    )
+    .bind(s.email, s.key, s.source, s.now, s.origin, s.ipHash, await suppressionHash(s.key), dayAgo, cutoff, CONFIRM_MAX_PER_DAY)
+    .run<{ id: number; confirm_sent_at: number }>();
+  const row = result.results[0];
   return {
     send: row ? { id: row.id, sentAt: row.confirm_sent_at } : null,
     cost: { rowsRead: result.meta.rows_read ?? 0, rowsWritten: result.meta.rows_written ?? 0 },
   };
+}
+
+/**
+ * The suppression list's key: SHA-256 of the lower-cased address. Deliberately not keyed with TOKEN_SECRET:
+ * rotating that secret must never forget who complained or bounced.
+ */
+export async function suppressionHash(emailKey: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`suppression\n${emailKey}`));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Lets the address ask again at once when its confirmation could not be queued. */

@@ -105,7 +105,7 @@ async function build(issue: IssueRow, env: Env, cfg: Config, db: MeteredDb): Pro
 
 async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: number, env: Env, cfg: Config, db: MeteredDb) {
   let issue = await getIssue(db, job.week);
-  if (!issue || issue.status === "sent" || issue.status === "skipped") return;
+  if (!issue || ["sent", "skipped", "cancelled"].includes(issue.status)) return;
   if (issue.status === "building" || issue.status === "failed") {
     if (!issue.papers && !(await build(issue, env, cfg, db))) return;
     if (issue.status === "failed") await db.batch([["UPDATE issues SET status = 'sending', last_error = NULL WHERE week = ?", job.week]]);
@@ -236,6 +236,9 @@ function settleBatch(db: MeteredDb, week: string, batchUpdate: [string, ...unkno
 }
 
 async function sendBatch(job: Extract<DigestJob, { kind: "batch" }>, attempts: number, env: Env, cfg: Config, db: MeteredDb): Promise<number | undefined> {
+  // Paused (complaint breaker or operator) or cancelled: leave the batch queued; a resume re-queues it.
+  const state = await db.first<{ status: string }>("SELECT status FROM issues WHERE week = ?", job.week);
+  if (state?.status !== "sending") return;
   const issue = await issueContent(db, job.week);
   if (!issue) return;
 

@@ -36,7 +36,7 @@ export class MeteredDb {
 
 export interface IssueRow {
   week: string;
-  status: "building" | "sending" | "sent" | "skipped" | "failed";
+  status: "building" | "sending" | "paused" | "sent" | "skipped" | "failed" | "cancelled";
   subject: string;
   papers: string | null;
   html: string | null;
@@ -53,6 +53,10 @@ export interface IssueRow {
   rows_read: number;
   rows_written: number;
   last_error: string | null;
+  delivered: number;
+  bounced: number;
+  complained: number;
+  paused_reason: string | null;
   started_at: number;
   finished_at: number | null;
 }

@@ -2,7 +2,9 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { bodyLimit } from "hono/body-limit";
 import { stream } from "hono/streaming";
-import { countByStatus, database, exportPage, importActive } from "../db/subscribers";
+import { eraseSubscriber, exportSubscriber } from "../db/privacy";
+import { countByStatus, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
+import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
 import { checkEmail } from "../lib/email";
 import { ApiError, type AppEnv } from "../lib/http";
@@ -28,8 +30,51 @@ export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 admin.use("/admin/*", adminAuth);
 
+const WEEK_MS = 7 * 86_400_000;
+
 admin.get("/admin/stats", async (c) => {
-  return c.json({ subscribers: await countByStatus(database(c.env.DB)) });
+  const d1 = c.env.DB;
+  const since = Date.now() - 12 * WEEK_MS;
+  const [signups, unsubscribes, issues] = await d1.batch([
+    d1.prepare("SELECT created_at AS t FROM subscribers WHERE created_at >= ?").bind(since),
+    d1.prepare("SELECT unsubscribed_at AS t FROM subscribers WHERE unsubscribed_at >= ?").bind(since),
+    d1.prepare("SELECT week, status, recipients, sent, delivered, bounced, complained FROM issues ORDER BY week DESC LIMIT 12"),
+  ]);
+  const perWeek = (rows: { t: number }[]) => {
+    const out: Record<string, number> = {};
+    for (const r of rows) {
+      const week = formatWeek(isoWeekOf(new Date(r.t)));
+      out[week] = (out[week] ?? 0) + 1;
+    }
+    return out;
+  };
+  return c.json({
+    subscribers: await countByStatus(database(d1)),
+    signups_per_week: perWeek(signups!.results as { t: number }[]),
+    unsubscribes_per_week: perWeek(unsubscribes!.results as { t: number }[]),
+    issues: issues!.results,
+  });
+});
+
+/** Lookup by address: GET /admin/subscribers?email=… */
+admin.get("/admin/subscribers", async (c) => {
+  const email = c.req.query("email");
+  if (!email || email.length > 320) throw new ApiError(400, "email_required", "Give the address to look up: /admin/subscribers?email=…");
+  const row = await c.env.DB.prepare("SELECT id FROM subscribers WHERE email_key = ?").bind(email.trim().toLowerCase()).first<{ id: number }>();
+  const suppressed = await c.env.DB.prepare("SELECT reason, created_at FROM suppressions WHERE email_hash = ?").bind(await suppressionHash(email.trim().toLowerCase())).first<{ reason: string; created_at: number }>();
+  if (!row) {
+    if (suppressed) return c.json({ subscriber: null, suppression: { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() } });
+    throw new ApiError(404, "not_found", "No subscriber with that address.");
+  }
+  return c.json({ id: row.id, subscriber: await exportSubscriber(c.env.DB, row.id), suppression: suppressed ? { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() } : null });
+});
+
+/** Erases a subscriber (as "erase my data" does); a suppressed address keeps only its hashed suppression entry. */
+admin.delete("/admin/subscribers/:id{[0-9]+}", async (c) => {
+  const id = Number(c.req.param("id"));
+  if (!Number.isSafeInteger(id) || id < 1) throw new ApiError(400, "invalid_id", "Subscriber ids are positive integers.");
+  if (!(await eraseSubscriber(c.env.DB, id))) throw new ApiError(404, "not_found", "No subscriber with that id.");
+  return c.body(null, 204);
 });
 
 admin.post(

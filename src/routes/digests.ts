@@ -31,6 +31,10 @@ export function runRecord(r: IssueRow) {
     rows_read: r.rows_read,
     rows_written: r.rows_written,
     fanout_done: r.fanout_done === 1,
+    delivered: r.delivered,
+    bounced: r.bounced,
+    complained: r.complained,
+    paused_reason: r.paused_reason,
     last_error: r.last_error,
     started_at: new Date(r.started_at).toISOString(),
     finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
@@ -56,6 +60,11 @@ async function content(c: Ctx, week: string) {
   if (papers.length === 0) throw new ApiError(404, "no_papers", `No papers to send for ${week}.`);
   return renderIssue(cfg, week, papers);
 }
+
+digests.get("/admin/digests", async (c) => {
+  const { results } = await c.env.DB.prepare("SELECT * FROM issues ORDER BY week DESC LIMIT 200").all<IssueRow>();
+  return c.json({ issues: results.map(runRecord) });
+});
 
 digests.get("/admin/digests/:week", async (c) => {
   const issue = await getIssue(new MeteredDb(c.env.DB), endedWeek(c));
@@ -98,4 +107,42 @@ digests.post(
 digests.post("/admin/digests/:week/send", async (c) => {
   const issue = await startIssue(c.env, endedWeek(c));
   return c.json(runRecord(issue), 202);
+});
+
+/** Operator controls of a running send. Each answers the run record, or 409 when the issue is not in a state that allows it. */
+async function transition(c: Ctx, statements: D1PreparedStatement[], allowedFrom: string) {
+  const week = endedWeek(c);
+  const results = await c.env.DB.batch(statements);
+  if ((results[0]!.meta.changes ?? 0) === 0) {
+    const issue = await getIssue(new MeteredDb(c.env.DB), week);
+    if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
+    throw new ApiError(409, "invalid_state", `The issue is ${issue.status}; this needs it ${allowedFrom}.`);
+  }
+  return (await getIssue(new MeteredDb(c.env.DB), week))!;
+}
+
+digests.post("/admin/digests/:week/pause", async (c) => {
+  const week = endedWeek(c);
+  const issue = await transition(c, [c.env.DB.prepare("UPDATE issues SET status = 'paused', paused_reason = 'paused by an operator' WHERE week = ? AND status = 'sending'").bind(week)], "sending");
+  return c.json(runRecord(issue));
+});
+
+digests.post("/admin/digests/:week/resume", async (c) => {
+  const week = endedWeek(c);
+  const issue = await transition(c, [c.env.DB.prepare("UPDATE issues SET status = 'sending', paused_reason = NULL WHERE week = ? AND status = 'paused'").bind(week)], "paused");
+  await c.env.DIGEST_QUEUE.send({ kind: "fanout", week, requeue: true });
+  return c.json(runRecord(issue), 202);
+});
+
+digests.post("/admin/digests/:week/cancel", async (c) => {
+  const week = endedWeek(c);
+  const issue = await transition(
+    c,
+    [
+      c.env.DB.prepare("UPDATE issues SET status = 'cancelled', finished_at = ? WHERE week = ? AND status IN ('building', 'sending', 'paused')").bind(Date.now(), week),
+      c.env.DB.prepare("UPDATE issue_batches SET status = 'cancelled' WHERE week = ? AND status = 'queued'").bind(week),
+    ],
+    "building, sending or paused",
+  );
+  return c.json(runRecord(issue));
 });

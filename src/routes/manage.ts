@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { errorPage, managePage } from "../../templates/pages";
+import { erasedPage, errorPage, managePage } from "../../templates/pages";
+import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import { database, getSubscriber, resubscribe, setPause, unsubscribe, type DB } from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { ApiError, limitByIp, pageSecurity, type Ctx, type AppEnv } from "../lib/http";
@@ -28,6 +29,17 @@ manage.get("/manage/:token", async (c) => {
   const link = await subscriberFromLink(c, "manage");
   if (link instanceof Response) return link;
   return show(c, database(c.env.DB), link.id);
+});
+
+/** Download my data: a GET that changes nothing. */
+manage.get("/manage/:token/data.json", async (c) => {
+  const link = await subscriberFromLink(c, "manage");
+  if (link instanceof Response) return link;
+  const data = await exportSubscriber(c.env.DB, link.id);
+  if (!data) throw new ApiError(404, "not_found", "This subscription no longer exists.");
+  c.header("Cache-Control", "no-store");
+  c.header("Content-Disposition", 'attachment; filename="my-newsletter-data.json"');
+  return c.json(data);
 });
 
 manage.post(
@@ -60,8 +72,12 @@ manage.post(
       case "resubscribe":
         await resubscribe(db, link.id, now);
         return show(c, db, link.id, "You are subscribed again.");
+      case "erase":
+        if (fields.confirm !== "yes") throw new ApiError(422, "confirm_required", "Tick the box to confirm that everything should be deleted.");
+        await eraseSubscriber(c.env.DB, link.id, now);
+        return render(c, "Data erased", erasedPage(new URL("/", c.get("cfg").publicUrl).toString()));
       default:
-        throw new ApiError(422, "invalid_action", "Unknown action: choose pause, resume, unsubscribe or resubscribe.");
+        throw new ApiError(422, "invalid_action", "Unknown action: choose pause, resume, unsubscribe, resubscribe or erase.");
     }
   },
 );

@@ -58,7 +58,7 @@ subscribe.post(
     if (cfg.turnstileSecret) await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
 
     const db = database(c.env.DB);
-    const { send, cost } = await recordSignup(db, {
+    const { send, cost } = await recordSignup(c.env.DB, {
       email: check.email,
       key: check.key,
       source: html ? "form" : "api",

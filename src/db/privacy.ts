@@ -1,0 +1,75 @@
+import { suppressionHash } from "./subscribers";
+
+const DAY_MS = 86_400_000;
+export const PENDING_TTL_MS = 7 * DAY_MS;
+export const WEBHOOK_ID_TTL_MS = 7 * DAY_MS;
+export const BATCH_RECIPIENTS_TTL_MS = 30 * DAY_MS;
+
+/** Puts addresses on the suppression list (hashed) and marks their subscriptions suppressed. */
+export function suppressStatements(d1: D1Database, keys: string[], reason: "bounce" | "complaint" | "manual", now: number, hashes: string[]) {
+  return keys.flatMap((key, i) => [
+    d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (email_hash) DO NOTHING").bind(hashes[i], reason, now),
+    d1.prepare("UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key = ? AND status <> 'suppressed'").bind(key),
+  ]);
+}
+
+export async function suppress(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now = Date.now()) {
+  const keys = emails.map((e) => e.trim().toLowerCase());
+  await d1.batch(suppressStatements(d1, keys, reason, now, await Promise.all(keys.map(suppressionHash))));
+}
+
+/** Everything we hold about one subscriber, for "download my data". */
+export async function exportSubscriber(d1: D1Database, id: number) {
+  const s = await d1.prepare("SELECT * FROM subscribers WHERE id = ?").bind(id).first<Record<string, unknown>>();
+  if (!s) return null;
+  const iso = (v: unknown) => (typeof v === "number" && v > 0 ? new Date(v).toISOString() : null);
+  const { results: issues } = await d1
+    .prepare("SELECT DISTINCT week FROM issue_batches WHERE status = 'sent' AND instr(recipients, ?) > 0 ORDER BY week")
+    .bind(`{"id":${id},`)
+    .all<{ week: string }>();
+  return {
+    email: s.email,
+    status: s.status,
+    source: s.source,
+    subscribed_at: iso(s.created_at),
+    consent: { given_at: iso(s.consent_at), source_origin: s.consent_origin, ip_hash: s.consent_ip_hash, confirmed_at: iso(s.confirmed_at) },
+    unsubscribed_at: iso(s.unsubscribed_at),
+    paused_until: iso(s.paused_until),
+    issues_received: issues.map((r) => r.week),
+    notes: "ip_hash is a keyed hash of the IP address your signup came from; the address itself is never stored.",
+  };
+}
+
+/**
+ * Erases a subscriber: the row, their address in captured mail and in the recipient lists of finished batches.
+ * A suppressed address keeps only its hashed suppression entry, so it is never mailed again.
+ * Batches still queued keep their frozen body (changing it would break exactly-once sending); they are sent
+ * within minutes and cleared with the rest by the daily housekeeping.
+ */
+export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now()): Promise<boolean> {
+  const s = await d1.prepare("SELECT email, email_key, status FROM subscribers WHERE id = ?").bind(id).first<{ email: string; email_key: string; status: string }>();
+  if (!s) return false;
+  const statements = [
+    d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
+    d1.prepare("DELETE FROM outbox WHERE to_address = ?").bind(s.email),
+    d1
+      .prepare(
+        `UPDATE issue_batches SET recipients = (SELECT json_group_array(json(value)) FROM json_each(issue_batches.recipients) WHERE json_extract(value, '$.id') <> ?)
+         WHERE status <> 'queued' AND instr(recipients, ?) > 0`,
+      )
+      .bind(id, `{"id":${id},`),
+  ];
+  if (s.status === "suppressed") statements.unshift(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(s.email_key), now));
+  await d1.batch(statements);
+  return true;
+}
+
+/** Daily housekeeping: what we no longer need, we no longer keep. */
+export async function prune(d1: D1Database, now = Date.now()) {
+  const [pending, webhooks, batches] = await d1.batch([
+    d1.prepare("DELETE FROM subscribers WHERE status = 'pending' AND consent_at < ?").bind(now - PENDING_TTL_MS),
+    d1.prepare("DELETE FROM webhook_events WHERE received_at < ?").bind(now - WEBHOOK_ID_TTL_MS),
+    d1.prepare("UPDATE issue_batches SET recipients = '[]' WHERE status <> 'queued' AND recipients <> '[]' AND coalesce(sent_at, 0) < ?").bind(now - BATCH_RECIPIENTS_TTL_MS),
+  ]);
+  return { pendingDeleted: pending!.meta.changes ?? 0, webhookIdsDeleted: webhooks!.meta.changes ?? 0, batchListsCleared: batches!.meta.changes ?? 0 };
+}

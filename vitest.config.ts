@@ -52,6 +52,8 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      // Email quality (caniemail lint, SpamAssassin, size) on a rendered digest; needs `spamassassin` on PATH.
+      { test: { name: "quality", include: ["test/quality/**/*.test.ts"], environment: "node", testTimeout: 60_000 } },
     ],
   },
 });

@@ -77,7 +77,9 @@ app.onError((err, c) => {
     }
     return c.json({ error: { code, message: err.message } }, status);
   }
-  console.error("unhandled error", { path: new URL(c.req.url).pathname, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  // Paths of personal links carry tokens: logs get the route shape only.
+  const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|manage)\/[^/]+/, "/$1/:token");
+  console.error("unhandled error", { path, error: err instanceof Error ? err.stack ?? err.message : String(err) });
   return c.json({ error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } }, 500);
 });
 

@@ -2,7 +2,7 @@ import { digestEmail, personalize } from "../../templates/digest";
 import type { Config } from "../config";
 import { unsubscribeUrl, manageUrl } from "../lib/links";
 import { backoffSeconds } from "../mail/consumer";
-import { mailerFor, type Email } from "../mail/mailer";
+import { mailerFor, type Email, type SendOutcome } from "../mail/mailer";
 import { HuggingFaceSource, type PaperSource } from "../papers/huggingface";
 import type { Paper } from "../papers/paper";
 import { sampleSource } from "../papers/sample";
@@ -138,15 +138,9 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
     const next = recipients[recipients.length - 1]!.id;
     // One atomic step: the frozen batch and the cursor move together, guarded by the cursor this run read,
     // so two fan-outs of the same week can never cut the same subscribers twice.
-    const [inserted] = await db.batch([
-      [
-        "INSERT INTO issue_batches (week, batch_no, recipients, status) SELECT ?, ?, ?, 'queued' WHERE EXISTS (SELECT 1 FROM issues WHERE week = ? AND cursor = ?) RETURNING id",
-        job.week,
-        batches + 1,
-        JSON.stringify(recipients),
-        job.week,
-        cursor,
-      ],
+    // The guarded cursor move first; changes() then tells the insert whether it moved, so the batch row exists only
+    // if this fan-out cut these subscribers (no RETURNING: D1 bills a read per returned row).
+    const [, inserted] = await db.batch([
       [
         "UPDATE issues SET cursor = ?, batches = batches + 1, recipients = recipients + ?, fanout_done = ? WHERE week = ? AND cursor = ?",
         next,
@@ -155,8 +149,9 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
         job.week,
         cursor,
       ],
+      ["INSERT INTO issue_batches (week, batch_no, recipients, status) SELECT ?, ?, ?, 'queued' WHERE changes() = 1", job.week, batches + 1, JSON.stringify(recipients)],
     ]);
-    const row = (inserted!.results as { id: number }[])[0];
+    const row = inserted!.meta.changes ? { id: inserted!.meta.last_row_id } : undefined;
     if (!row) return; // another fan-out moved the cursor first; it carries on
     batches++;
     pending.push({ kind: "batch", week: job.week, batchId: row.id, batchNo: batches, recipients });
@@ -174,14 +169,34 @@ async function enqueue(env: Env, jobs: DigestJob[]) {
   }
 }
 
-let nextSlot = 0;
-/** Keeps Resend calls from this isolate under the configured requests/second. */
-async function pace(rps: number) {
-  if (rps <= 0) return;
-  const now = Date.now();
-  const wait = nextSlot - now;
-  nextSlot = Math.max(now, nextSlot) + 1000 / rps;
-  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+/** Resend calls of this isolate: answered within the last window (by answer time), and still in flight. */
+const answeredAt: number[] = [];
+let inFlight = 0;
+let blockedUntil = 0;
+
+/**
+ * Keeps Resend calls under `rps`: at most ⌊rps⌋ calls per window of ⌊rps⌋/rps seconds, a call counting from its
+ * start until a window after its answer. Anchoring on answers means arrival jitter can never put more than the
+ * limit into one of Resend's windows; a 429's retry-after blocks everyone. Safe for concurrent invocations.
+ * Returns the function to call when the answer arrives.
+ */
+async function pace(rps: number): Promise<(retryAfterSec?: number) => void> {
+  if (rps <= 0) return () => undefined;
+  const count = Math.max(1, Math.floor(rps));
+  const windowMs = (1000 * count) / rps;
+  for (;;) {
+    const now = Date.now();
+    while (answeredAt.length > 0 && answeredAt[0]! + windowMs <= now) answeredAt.shift();
+    if (now >= blockedUntil && inFlight + answeredAt.length < count) break;
+    const wake = Math.max(blockedUntil, answeredAt.length > 0 ? answeredAt[0]! + windowMs : now + 10);
+    await new Promise((r) => setTimeout(r, Math.max(1, wake - now)));
+  }
+  inFlight++;
+  return (retryAfterSec) => {
+    inFlight--;
+    answeredAt.push(Date.now());
+    if (retryAfterSec !== undefined) blockedUntil = Math.max(blockedUntil, Date.now() + retryAfterSec * 1000);
+  };
 }
 
 async function personalEmails(cfg: Config, issue: Pick<IssueRow, "week" | "subject" | "html" | "text">, recipients: Recipient[]): Promise<Email[]> {
@@ -220,19 +235,15 @@ async function issueContent(db: MeteredDb, week: string) {
 }
 
 /** After the batch's own update, counters and this invocation's D1 cost land in one statement on the issue row. */
-function settleBatch(db: MeteredDb, week: string, batchUpdate: [string, ...unknown[]], counters: string, ...params: unknown[]) {
-  // The two statements themselves: each reads and writes one row.
+async function settleBatch(db: MeteredDb, week: string, batchUpdate: [string, ...unknown[]], counters: string, ...params: unknown[]) {
+  // The two statements themselves each read and write exactly one row; they are counted here, in advance.
   const cost = db.drain();
-  return db.batch([
+  const results = await db.batch([
     batchUpdate,
-    [
-      `UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ? RETURNING batches, batches_sent, failures, fanout_done`,
-      ...params,
-      cost.read + 2,
-      cost.written + 2,
-      week,
-    ],
+    [`UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ?`, ...params, cost.read + 2, cost.written + 2, week],
   ]);
+  db.drain(); // already in the record: counting them again would cost another write to the run record
+  return results;
 }
 
 async function sendBatch(job: Extract<DigestJob, { kind: "batch" }>, attempts: number, env: Env, cfg: Config, db: MeteredDb): Promise<number | undefined> {
@@ -245,20 +256,27 @@ async function sendBatch(job: Extract<DigestJob, { kind: "batch" }>, attempts: n
   // No status read first: a duplicate message (after a crash) is answered by Resend's Idempotency-Key with the
   // original response, and the guarded updates below count the batch once.
   const emails = await personalEmails(cfg, issue, job.recipients);
-  await pace(cfg.resendMaxRps);
-  const outcome = await mailerFor(env, cfg).send(emails, `digest/${job.week}/${job.batchNo}`);
+  const answered = await pace(cfg.resendMaxRps);
+  let outcome: SendOutcome | undefined;
+  try {
+    outcome = await mailerFor(env, cfg).send(emails, `digest/${job.week}/${job.batchNo}`);
+  } finally {
+    answered(outcome && !outcome.ok && outcome.status === 429 ? outcome.retryAfterSec : undefined);
+  }
   const now = Date.now();
   if (outcome.ok) {
-    // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked the batch sent.
-    const [, issueRow] = await settleBatch(
+    // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked the batch
+    // sent. The same statement finishes the issue when this was its last unsettled batch (SET sees the old row).
+    const last = "status = 'sending' AND fanout_done = 1 AND batches_sent + (changes() > 0) + failures >= batches";
+    await settleBatch(
       db,
       job.week,
       ["UPDATE issue_batches SET status = 'sent', sent_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 'queued'", now, job.batchId],
-      "api_calls = api_calls + 1, batches_sent = batches_sent + (changes() > 0), sent = sent + (changes() > 0) * ?",
+      `api_calls = api_calls + 1, batches_sent = batches_sent + (changes() > 0), sent = sent + (changes() > 0) * ?,
+       status = CASE WHEN ${last} THEN 'sent' ELSE status END, finished_at = CASE WHEN ${last} THEN ? ELSE finished_at END`,
       emails.length,
+      now,
     );
-    const r = (issueRow!.results as { batches: number; batches_sent: number; failures: number; fanout_done: number }[])[0];
-    if (r && r.fanout_done === 1 && r.batches_sent + r.failures >= r.batches) await db.batch([finalize(job.week)]);
     return;
   }
   const error = `${outcome.code}${outcome.status ? ` (HTTP ${outcome.status})` : ""}: ${outcome.message}`.slice(0, 500);

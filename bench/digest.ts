@@ -1,0 +1,485 @@
+// Digest send benchmark: a whole weekly issue through a private `wrangler dev` (local mode) and the Resend
+// emulator (real HTTP on loopback), measured from the admin "send" trigger to the run record's finished state.
+//
+//   npm run bench:digest -- --subscribers 20000                 # unlimited run, then the rate-limited run
+//   npm run bench:digest -- --rate 2 --limited-subscribers 3000  # the limited run's settings (these are the defaults)
+//   flags: --subscribers N (20000)  --rate R (2)  --limited-subscribers M (3000)  --no-limited  --only-limited
+//          --timeout S (global watchdog, 1500)  --json (one JSON line only)  --verbose (wrangler's output on stderr)
+//          --root DIR (benchmark another checkout's worker, for A/B runs; default: this repo)
+//
+// What it does, per run (each with its own wrangler dev, fresh D1 state and its own emulator API key = team):
+//  1. bundles the worker once (`wrangler deploy --dry-run`) into a temp snapshot, so edits to src/ during the run
+//     cannot make wrangler dev rebuild mid-measurement; applies the migrations into a fresh --persist-to dir.
+//  2. starts `wrangler dev` on free loopback ports (own process group, killed on exit, error, SIGINT/SIGTERM and by
+//     the watchdog) with RESEND_BASE_URL = the emulator, RESEND_MAX_RPS = 0 (unlimited run) or R (limited run).
+//  3. configures the emulator for the run's key (keepBodies false; limited run: rateLimit R requests / 1 s window).
+//  4. imports N active subscribers through POST /admin/subscribers/import (text/csv, ≤ 10,000 rows per request).
+//  5. POST /admin/digests/2026-W47/send, then polls GET /admin/digests/2026-W47 until sent / failed / skipped.
+//  6. waits a little for stray (duplicate) sends, then checks in the emulator that every subscriber got the
+//     issue exactly once and nothing else was accepted, and reads the run record's counters.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startEmulators } from "../test/emulators/serve";
+
+const WEEK = "2026-W47";
+const GOALS = { secondsPer20k: 30, rowsReadPerSubscriber: 1.05, rowsWrittenPerSubscriber: 1 / 20, rowsWrittenSlack: 50, limitedRatio: 0.9 };
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN = join(REPO, "node_modules", ".bin");
+const WRANGLER = join(BIN, "wrangler");
+
+// ---------- arguments ----------
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+function opt(name: string): string | undefined {
+  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (i < 0) return undefined;
+  return args[i]!.includes("=") ? args[i]!.split("=")[1] : args[i + 1];
+}
+function num(name: string, dflt: number): number {
+  const raw = opt(name);
+  if (raw === undefined) return dflt;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${raw}`);
+  return v;
+}
+if (flag("help")) {
+  console.log("usage: tsx bench/digest.ts [--subscribers 20000] [--rate 2] [--limited-subscribers 3000] [--no-limited] [--only-limited] [--timeout 1500] [--json] [--verbose] [--root DIR]");
+  process.exit(0);
+}
+const N = Math.floor(num("subscribers", 20_000));
+const RATE = num("rate", 2);
+const LIMITED_N = Math.floor(num("limited-subscribers", 3000));
+const RUN_MAIN = !flag("only-limited");
+const RUN_LIMITED = !flag("no-limited");
+const TIMEOUT_S = num("timeout", 1500);
+const JSON_ONLY = flag("json");
+const VERBOSE = flag("verbose");
+const ROOT = opt("root") ? resolve(opt("root")!) : REPO;
+const IMPORT_CHUNK = 10_000;
+
+const say = (...a: unknown[]) => {
+  if (!JSON_ONLY) console.log(...a);
+};
+const note = (...a: unknown[]) => {
+  if (!JSON_ONLY) console.error(...a);
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+// ---------- process management (as in bench/subscribe.mjs) ----------
+const childEnv = { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
+let server: ChildProcess | null = null; // the running wrangler dev (leader of its own process group)
+let workDir: string | null = null;
+let wranglerLog: string[] = [];
+
+const alive = (p: ChildProcess | null): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null;
+function killServer(signal: NodeJS.Signals = "SIGKILL") {
+  if (!server?.pid) return;
+  try {
+    process.kill(-server.pid, signal); // the whole group: wrangler's node and workerd
+  } catch {
+    /* already gone */
+  }
+}
+async function stopServer() {
+  if (!server) return;
+  const s = server;
+  const exited = new Promise<void>((r) => (alive(s) ? s.once("exit", () => r()) : r()));
+  killServer("SIGTERM");
+  const t = setTimeout(() => killServer("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(t);
+  killServer("SIGKILL"); // workerd may outlive its parent for a moment
+  server = null;
+}
+function removeWorkDir() {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = null;
+}
+process.on("exit", () => {
+  killServer("SIGKILL");
+  removeWorkDir();
+});
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => {
+    note(`\n${sig}: stopping wrangler`);
+    killServer("SIGKILL");
+    removeWorkDir();
+    process.exit(130);
+  });
+}
+const watchdog = setTimeout(() => {
+  console.error(`watchdog: the benchmark ran over ${TIMEOUT_S} s; giving up`);
+  if (wranglerLog.length) console.error(wranglerLog.slice(-40).join(""));
+  killServer("SIGKILL");
+  removeWorkDir();
+  process.exit(2);
+}, TIMEOUT_S * 1000);
+watchdog.unref();
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => res(port));
+    });
+  });
+}
+
+function runWrangler(argv: string[], { cwd = ROOT, timeoutMs = 180_000 } = {}) {
+  const r = spawnSync(WRANGLER, argv, { cwd, env: childEnv, encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed (${r.status ?? r.signal})\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+// CPU ms used by the server's process group (workerd + wrangler's node), from /proc (Linux only).
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
+function groupCpuMs(): number {
+  if (!server?.pid || process.platform !== "linux") return NaN;
+  let ms = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(f[2]) !== server.pid) continue;
+    ms += ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  }
+  return ms;
+}
+
+// ---------- HTTP ----------
+async function http(base: string, method: string, path: string, { headers = {} as Record<string, string>, body = undefined as string | undefined, timeoutMs = 60_000 } = {}) {
+  // A keep-alive socket the server closed while idle fails the next request at once ("other side closed"):
+  // such connection errors are retried (every request made here is idempotent).
+  for (let attempt = 1; ; attempt++) {
+    const r = await httpOnce(base, method, path, { headers, body, timeoutMs });
+    if (r.status !== 0 || attempt >= 3 || /timeout|abort/i.test(r.text)) return r;
+    await sleep(100);
+  }
+}
+async function httpOnce(base: string, method: string, path: string, { headers, body, timeoutMs }: { headers: Record<string, string>; body: string | undefined; timeoutMs: number }) {
+  try {
+    const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* not JSON */
+    }
+    return { status: res.status, text, json };
+  } catch (err) {
+    return { status: 0, text: `${String(err)} ${String((err as { cause?: unknown }).cause ?? "")}`, json: null as any };
+  }
+}
+
+interface RunRecord {
+  status: string;
+  recipients: number;
+  batches: number;
+  batches_sent: number;
+  sent: number;
+  api_calls: number;
+  retries: number;
+  failures: number;
+  rows_read: number;
+  rows_written: number;
+  fanout_done: boolean;
+  last_error: string | null;
+  started_at: string;
+  finished_at: string | null;
+}
+interface EmulatorStats {
+  requests: number;
+  acceptedRequests: number;
+  acceptedEmails: number;
+  replays: number;
+  rateLimited: number;
+  serverErrors: number;
+  aborted: number;
+  byStatus: Record<string, number>;
+  byIdempotencyKey: Record<string, { requests: number; accepted: number }>;
+}
+
+// ---------- one run ----------
+interface Scenario {
+  label: "unlimited" | "limited";
+  n: number;
+  rate: number; // 0 = no limit (emulator unlimited, RESEND_MAX_RPS 0)
+}
+
+async function runScenario(sc: Scenario, ctx: { appDir: string; resendUrl: string }) {
+  const persistDir = join(workDir!, `state-${sc.label}`);
+  runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { cwd: ctx.appDir });
+
+  const port = await freePort();
+  let inspector = await freePort();
+  while (inspector === port) inspector = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const adminToken = randomBytes(24).toString("hex");
+  const apiKey = `re_bench_${randomBytes(12).toString("hex")}`;
+  const runId = randomBytes(3).toString("hex");
+  const auth = { Authorization: `Bearer ${adminToken}` };
+
+  // The emulator team for this key: no bodies kept (only recipients and counts matter), the run's rate limit.
+  const cfg = await http(ctx.resendUrl, "POST", "/_emulator/config", {
+    headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ keepBodies: false, rateLimit: sc.rate > 0 ? { requests: sc.rate, windowSec: 1 } : null }),
+  });
+  if (cfg.status !== 200) throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
+
+  const devArgs = [
+    "dev", "dist/index.js", "--no-bundle",
+    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
+    "--persist-to", persistDir,
+    "--var", `PUBLIC_URL:${base}`,
+    "--var", `TOKEN_SECRET:${randomBytes(32).toString("hex")}`,
+    "--var", `ADMIN_TOKEN:${adminToken}`,
+    "--var", `RESEND_API_KEY:${apiKey}`,
+    "--var", `RESEND_BASE_URL:${ctx.resendUrl}`,
+    "--var", `RESEND_MAX_RPS:${sc.rate}`,
+    "--var", "PAPERS_SOURCE:sample",
+    "--var", "TURNSTILE_SITE_KEY:",
+    "--var", "TURNSTILE_SECRET:",
+    "--log-level", "warn",
+    "--show-interactive-dev-session=false",
+  ];
+  say(`\n[${sc.label}] N=${sc.n}${sc.rate ? `, emulator limit ${sc.rate} req/s, RESEND_MAX_RPS=${sc.rate}` : ", no rate limit, RESEND_MAX_RPS=0"}: wrangler dev on ${base} (inspector ${inspector})…`);
+  wranglerLog = [];
+  const t0 = performance.now();
+  const child = spawn(WRANGLER, devArgs, { cwd: ctx.appDir, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  server = child;
+  const keep = (d: Buffer) => {
+    wranglerLog.push(String(d));
+    if (wranglerLog.length > 400) wranglerLog.splice(0, 100);
+    if (VERBOSE) process.stderr.write(d);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  let exitedEarly: string | null = null;
+  child.once("exit", (code, sig) => (exitedEarly = `${code ?? sig}`));
+  for (;;) {
+    if (exitedEarly !== null) throw new Error(`wrangler dev exited (${exitedEarly}) before serving\n${wranglerLog.join("")}`);
+    if (performance.now() - t0 > 90_000) throw new Error(`wrangler dev did not answer /health within 90 s\n${wranglerLog.slice(-40).join("")}`);
+    if ((await http(base, "GET", "/health", { timeoutMs: 2000 })).status === 200) break;
+    await sleep(250);
+  }
+  const startupS = (performance.now() - t0) / 1000;
+
+  // Import N subscribers, ≤ 10,000 rows per request.
+  const emails = Array.from({ length: sc.n }, (_, i) => `bench-${runId}-${i}@example.com`);
+  const ti = performance.now();
+  let imported = 0;
+  for (let i = 0; i < sc.n; i += IMPORT_CHUNK) {
+    const csv = "email\n" + emails.slice(i, i + IMPORT_CHUNK).join("\n") + "\n";
+    const r = await http(base, "POST", "/admin/subscribers/import", { headers: { ...auth, "Content-Type": "text/csv" }, body: csv, timeoutMs: 120_000 });
+    if (r.status !== 200) throw new Error(`import failed: ${r.status} ${r.text.slice(0, 500)}`);
+    imported += r.json.imported;
+  }
+  const importS = (performance.now() - ti) / 1000;
+  const stats = await http(base, "GET", "/admin/stats", { headers: auth });
+  const active = stats.json?.subscribers?.active;
+  if (imported !== sc.n || active !== sc.n) throw new Error(`import: ${imported} imported, ${active} active, expected ${sc.n}`);
+  say(`[${sc.label}] ready after ${startupS.toFixed(1)} s; imported ${imported} subscribers in ${importS.toFixed(1)} s; sending ${WEEK}…`);
+
+  // Trigger and poll.
+  const runTimeoutMs = (sc.rate > 0 ? (sc.n / (100 * sc.rate)) * 4 + 120 : 300 + sc.n / 100) * 1000;
+  const cpu0 = groupCpuMs();
+  const tTrigger = Date.now();
+  const trig = await http(base, "POST", `/admin/digests/${WEEK}/send`, { headers: auth });
+  if (trig.status !== 202) throw new Error(`send trigger failed: ${trig.status} ${trig.text.slice(0, 500)}`);
+  let rec: RunRecord = trig.json;
+  let tObserved = NaN;
+  let lastLine = 0;
+  for (;;) {
+    const r = await http(base, "GET", `/admin/digests/${WEEK}`, { headers: auth });
+    if (r.status === 200) rec = r.json;
+    if (["sent", "failed", "skipped"].includes(rec.status)) {
+      tObserved = Date.now();
+      break;
+    }
+    if (Date.now() - tTrigger > runTimeoutMs) break;
+    if (!JSON_ONLY && Date.now() - lastLine > 5000) {
+      lastLine = Date.now();
+      note(`  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${sc.n} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`);
+    }
+    await sleep(200);
+  }
+  const cpuMs = groupCpuMs() - cpu0;
+  const timedOut = Number.isNaN(tObserved);
+
+  // Stray sends (a duplicate message after the finish) would show up now.
+  await sleep(3000);
+  const after = await http(base, "GET", `/admin/digests/${WEEK}`, { headers: auth });
+  if (after.status === 200) rec = after.json;
+
+  const keyQ = `?key=${encodeURIComponent(apiKey)}`;
+  const emu: EmulatorStats = (await http(ctx.resendUrl, "GET", `/_emulator/stats${keyQ}`)).json;
+  const list = (await http(ctx.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data as { to: string[]; createdAt: string; idempotencyKey: string | null; html?: string }[];
+  const log = (await http(ctx.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data as { status: number }[];
+  await stopServer();
+
+  // Every subscriber exactly once, nothing else.
+  const seen = new Map<string, number>();
+  for (const e of list) for (const to of e.to) seen.set(to, (seen.get(to) ?? 0) + 1);
+  let missing = 0;
+  for (const e of emails) if (!seen.has(e)) missing++;
+  const expected = new Set(emails);
+  let duplicates = 0;
+  let strangers = 0;
+  for (const [to, c] of seen) {
+    if (!expected.has(to)) strangers += c;
+    else if (c > 1) duplicates += c - 1;
+  }
+  const keys = Object.entries(emu.byIdempotencyKey);
+  const acceptedTimes = list.map((e) => Date.parse(e.createdAt)).sort((a, b) => a - b);
+  const firstAcceptedS = acceptedTimes.length ? (acceptedTimes[0]! - tTrigger) / 1000 : NaN;
+  const lastAcceptedS = acceptedTimes.length ? (acceptedTimes.at(-1)! - tTrigger) / 1000 : NaN;
+
+  const finishedMs = rec.finished_at ? Date.parse(rec.finished_at) : NaN;
+  const wallS = timedOut ? NaN : (finishedMs - tTrigger) / 1000;
+  const observedS = (tObserved - tTrigger) / 1000;
+  return {
+    label: sc.label,
+    n: sc.n,
+    rate_limit: sc.rate || null,
+    startup_s: r3(startupS),
+    import_s: r3(importS),
+    timed_out: timedOut,
+    status: rec.status,
+    wall_s: r3(wallS), // trigger → run record finished_at
+    observed_s: r3(observedS), // trigger → first poll that saw the finished state (200 ms polling)
+    emails_per_s: r3(sc.n / wallS),
+    first_accepted_s: r3(firstAcceptedS), // trigger → first email accepted by the emulator
+    last_accepted_s: r3(lastAcceptedS), // trigger → last email accepted by the emulator
+    steady_emails_per_s: r3(acceptedTimes.length > 1 ? acceptedTimes.length / ((acceptedTimes.at(-1)! - acceptedTimes[0]!) / 1000) : NaN),
+    server_cpu_s: r3(cpuMs / 1000),
+    run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(rec),
+    emulator: {
+      requests: emu.requests,
+      accepted_requests: emu.acceptedRequests,
+      accepted_emails: emu.acceptedEmails,
+      rate_limited_429: emu.rateLimited,
+      server_errors: emu.serverErrors,
+      replays: emu.replays,
+      by_status: emu.byStatus,
+      idempotency_keys: keys.length,
+      keys_sent_twice: keys.filter(([, v]) => v.accepted > 100).length,
+      keys_requested_more_than_once: keys.filter(([, v]) => v.requests > 1).length,
+      logged_requests: log?.length ?? null,
+      bodies_kept: list.some((e) => e.html !== undefined),
+    },
+    delivery: { listed_emails: list.length, distinct_recipients: seen.size, missing, duplicates, strangers },
+  };
+}
+
+type RunResult = Awaited<ReturnType<typeof runScenario>>;
+
+function judge(r: RunResult) {
+  const exactlyOnce = r.delivery.missing === 0 && r.delivery.duplicates === 0 && r.delivery.strangers === 0 && r.emulator.accepted_emails === r.n && r.delivery.listed_emails === r.n;
+  const calls = Math.ceil(r.n / 100);
+  const common = {
+    finished: { goal: "status sent", value: r.status, pass: r.status === "sent" && !r.timed_out },
+    exactly_once: { goal: "accepted emails == N, each subscriber exactly once", value: `${r.emulator.accepted_emails} accepted, ${r.delivery.missing} missing, ${r.delivery.duplicates} duplicates, ${r.delivery.strangers} others`, pass: exactlyOnce },
+    run_record_counts: { goal: `sent == N, batches == ${calls}, no failures`, value: `sent ${r.run_record.sent}, batches ${r.run_record.batches_sent}/${r.run_record.batches}, failures ${r.run_record.failures}`, pass: r.run_record.sent === r.n && r.run_record.batches === calls && r.run_record.batches_sent === calls && r.run_record.failures === 0 },
+  };
+  if (r.label === "unlimited") {
+    const wallGoal = (GOALS.secondsPer20k * r.n) / 20_000;
+    const readGoal = GOALS.rowsReadPerSubscriber * r.n;
+    const writeGoal = r.n * GOALS.rowsWrittenPerSubscriber + GOALS.rowsWrittenSlack;
+    return {
+      ...common,
+      wall_time: { goal: `<= ${r3(wallGoal)} s (${GOALS.secondsPer20k} s per 20,000)`, value: r.wall_s, pass: r.wall_s <= wallGoal },
+      resend_calls: { goal: `== ceil(N/100) = ${calls}`, value: `emulator ${r.emulator.requests}, run record ${r.run_record.api_calls}`, pass: r.emulator.requests === calls && r.run_record.api_calls === calls },
+      rows_read: { goal: `<= 1.05·N = ${r3(readGoal)}`, value: r.run_record.rows_read, pass: r.run_record.rows_read <= readGoal },
+      rows_written: { goal: `<= N/20 + 50 = ${r3(writeGoal)}`, value: r.run_record.rows_written, pass: r.run_record.rows_written <= writeGoal },
+    };
+  }
+  const target = 100 * (r.rate_limit ?? 0);
+  return {
+    ...common,
+    throughput: { goal: `>= ${GOALS.limitedRatio * 100}% of 100·R = ${r3(GOALS.limitedRatio * target)} emails/s`, value: `${r.emails_per_s} emails/s (${r3((100 * r.emails_per_s) / target)}%)`, pass: r.emails_per_s >= GOALS.limitedRatio * target },
+  };
+}
+
+// ---------- main ----------
+async function main() {
+  const emulators = await startEmulators();
+  workDir = mkdtempSync(join(os.tmpdir(), "bench-digest-"));
+  const appDir = join(workDir, "app");
+  mkdirSync(appDir);
+  const wranglerVersion = runWrangler(["--version"]).trim();
+  const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
+  say(`bench:digest  week ${WEEK}  subscribers ${N}  limited run: ${RUN_LIMITED ? `${LIMITED_N} subscribers at ${RATE} req/s` : "off"}${ROOT !== REPO ? `  root=${ROOT}` : ""}`);
+  say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  say(`Resend emulator on ${emulators.resendUrl}; snapshot in ${workDir}: bundling the worker…`);
+  writeFileSync(join(appDir, "wrangler.toml"), readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+  cpSync(join(ROOT, "migrations"), join(appDir, "migrations"), { recursive: true });
+  runWrangler(["deploy", "--dry-run", "--outdir", join(appDir, "dist")]);
+
+  const runs: RunResult[] = [];
+  const ctx = { appDir, resendUrl: emulators.resendUrl };
+  if (RUN_MAIN) runs.push(await runScenario({ label: "unlimited", n: N, rate: 0 }, ctx));
+  if (RUN_LIMITED) runs.push(await runScenario({ label: "limited", n: LIMITED_N, rate: RATE }, ctx));
+  await emulators.close().catch(() => undefined);
+
+  const judged = runs.map((r) => ({ ...r, goals: judge(r) }));
+  const ok = judged.every((r) => Object.values(r.goals).every((g) => g.pass));
+  const result = {
+    bench: "digest",
+    ok,
+    week: WEEK,
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, mem_gib: Math.round(os.totalmem() / 2 ** 30), bench_node: process.version, server_node: nodeVersion, wrangler: wranglerVersion, loadavg_end: os.loadavg().map(r3) },
+    runs: judged,
+  };
+
+  if (JSON_ONLY) {
+    console.log(JSON.stringify(result));
+    return ok;
+  }
+  const pf = (b: boolean) => (b ? "PASS" : "FAIL");
+  for (const r of judged) {
+    const rr = r.run_record;
+    say(`\n== ${r.label} run: N=${r.n}${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${r.rate_limit})` : ", no rate limit"} ==`);
+    say(`  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${r.wall_s} s (poll saw it at ${r.observed_s} s) → ${r.emails_per_s} emails/s`);
+    say(`  emulator: first email accepted at ${r.first_accepted_s} s, last at ${r.last_accepted_s} s after the trigger; ${r.steady_emails_per_s} emails/s between them`);
+    say(`  Resend calls: emulator ${r.emulator.requests} requests (${r.emulator.accepted_requests} accepted, ${r.emulator.rate_limited_429} × 429, ${r.emulator.server_errors} × 5xx, ${r.emulator.replays} replays; by status ${JSON.stringify(r.emulator.by_status)}); run record api_calls ${rr.api_calls}, retries ${rr.retries}; ceil(N/100) = ${Math.ceil(r.n / 100)}`);
+    say(`  D1: rows_read ${rr.rows_read} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${rr.rows_written} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
+    say(`  delivery: ${r.emulator.accepted_emails} emails accepted, ${r.delivery.distinct_recipients} distinct recipients; missing ${r.delivery.missing}, duplicates ${r.delivery.duplicates}, unknown ${r.delivery.strangers}; idempotency keys ${r.emulator.idempotency_keys} (${r.emulator.keys_requested_more_than_once} requested more than once); bodies kept: ${r.emulator.bodies_kept}`);
+    say(`  server CPU (workerd + wrangler) during the send: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`);
+    say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, failures: rr.failures, last_error: rr.last_error })}`);
+    say(`  goals:`);
+    for (const [k, g] of Object.entries(r.goals)) say(`    ${k.padEnd(18)} ${String(g.value).padEnd(60)} goal ${g.goal}  ${pf(g.pass)}`);
+  }
+  say(`\nrun ${ok ? "OK: every goal met" : "FAILED: some goal missed (see above)"}`);
+  say(JSON.stringify(result));
+  return ok;
+}
+
+main()
+  .then(async (ok) => {
+    await stopServer();
+    removeWorkDir();
+    process.exit(ok ? 0 : 1);
+  })
+  .catch(async (err) => {
+    console.error(String(err?.stack ?? err));
+    if (!VERBOSE && wranglerLog.length) console.error("--- wrangler output (tail) ---\n" + wranglerLog.slice(-40).join(""));
+    await stopServer().catch(() => {});
+    removeWorkDir();
+    process.exit(1);
+  });

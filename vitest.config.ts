@@ -27,7 +27,7 @@ function workersProject(name: string, include: string[], exclude: string[], bind
         },
       }),
     ],
-    test: { name, include, exclude, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 60_000 },
+    test: { name, include, exclude, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 60_000, fileParallelism: name !== "digest" },
   };
 }
 
@@ -36,6 +36,7 @@ export default defineConfig({
     projects: [
       workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], ["test/integration/digest*.test.ts"]),
       // The digest runs end to end through the queues, so the Worker itself must talk to Resend (the emulator).
+      // Its files share one emulator account (one API key), so they run one at a time.
       workersProject("digest", ["test/integration/digest*.test.ts"], [], {
         RESEND_API_KEY: "re_digest_tests_0123456789",
         RESEND_BASE_URL: emulators.resendUrl,

@@ -51,7 +51,7 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
   if (!s) return false;
   const statements = [
     d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
-    d1.prepare("DELETE FROM outbox WHERE to_address = ?").bind(s.email),
+    d1.prepare("DELETE FROM outbox WHERE lower(to_address) = ?").bind(s.email_key),
     d1
       .prepare(
         `UPDATE issue_batches SET recipients = (SELECT json_group_array(json(value)) FROM json_each(issue_batches.recipients) WHERE json_extract(value, '$.id') <> ?)

@@ -121,17 +121,24 @@ export async function countByStatus(db: DB): Promise<Record<Status, number>> {
 /** Imports addresses as active, skipping any address already known (whatever its state). */
 export async function importActive(d1: D1Database, rows: { email: string; key: string }[], now: number): Promise<number> {
   if (rows.length === 0) return 0;
-  // D1 binds at most 100 parameters per statement: two per row, so 50 rows per INSERT, all in one batch
-  // (one round trip, and all-or-nothing). The constants are integers written into the SQL.
+  // D1 binds at most 100 parameters per statement: three per row (address, key, suppression hash), so 33 rows per
+  // INSERT, all in one batch (one round trip, and all-or-nothing). The constants are integers written into the SQL.
+  // An address on the suppression list (which outlives erasure) is never imported back.
   const ts = Math.trunc(now);
+  const hashes = await Promise.all(rows.map((r) => suppressionHash(r.key)));
   const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += 50) {
-    const chunk = rows.slice(i, i + 50);
-    const values = chunk.map(() => `(?, ?, 'active', 'import', ${ts}, ${ts}, ${ts})`).join(", ");
+  for (let i = 0; i < rows.length; i += 33) {
+    const chunk = rows.slice(i, i + 33);
+    const values = chunk.map(() => "(?, ?, ?)").join(", ");
     statements.push(
       d1
-        .prepare(`INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at) VALUES ${values} ON CONFLICT DO NOTHING`)
-        .bind(...chunk.flatMap((r) => [r.email, r.key])),
+        .prepare(
+          `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at)
+           SELECT column1, column2, 'active', 'import', ${ts}, ${ts}, ${ts} FROM (VALUES ${values})
+           WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column3)
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(...chunk.flatMap((r, j) => [r.email, r.key, hashes[i + j]])),
     );
   }
   const results = await d1.batch(statements);

@@ -60,8 +60,11 @@ admin.get("/admin/stats", async (c) => {
 admin.get("/admin/subscribers", async (c) => {
   const email = c.req.query("email");
   if (!email || email.length > 320) throw new ApiError(400, "email_required", "Give the address to look up: /admin/subscribers?email=…");
-  const row = await c.env.DB.prepare("SELECT id FROM subscribers WHERE email_key = ?").bind(email.trim().toLowerCase()).first<{ id: number }>();
-  const suppressed = await c.env.DB.prepare("SELECT reason, created_at FROM suppressions WHERE email_hash = ?").bind(await suppressionHash(email.trim().toLowerCase())).first<{ reason: string; created_at: number }>();
+  // The same normal form as signups (punycode domain, lower case), so an address is found however it is typed.
+  const check = checkEmail(email, new Set());
+  const key = check.ok ? check.key : email.trim().toLowerCase();
+  const row = await c.env.DB.prepare("SELECT id FROM subscribers WHERE email_key = ?").bind(key).first<{ id: number }>();
+  const suppressed = await c.env.DB.prepare("SELECT reason, created_at FROM suppressions WHERE email_hash = ?").bind(await suppressionHash(key)).first<{ reason: string; created_at: number }>();
   if (!row) {
     if (suppressed) return c.json({ subscriber: null, suppression: { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() } });
     throw new ApiError(404, "not_found", "No subscriber with that address.");

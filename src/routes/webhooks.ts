@@ -100,7 +100,7 @@ webhooks.post(
         break;
       default:
         // Other events (sent, opened, clicked, delivery_delayed, …) and unknown types: acknowledged, nothing to do.
-        break;
+        return c.json({ status: "ignored", type });
     }
 
     // The effects and the record of this svix-id commit together, in one transaction.

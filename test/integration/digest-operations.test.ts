@@ -1,0 +1,241 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { config } from "../../src/config";
+import type { DigestJob } from "../../src/digest/jobs";
+import { handleDigestJob } from "../../src/digest/run";
+import type { StoredEmail } from "../emulators/resend";
+import { BASE, call } from "../support/helpers";
+import { resendEmulator } from "../support/resend-emulator";
+
+// The Worker of this project sends through the Resend emulator and its digest queue runs for real. The emulator
+// team (the API key) is shared with the other digest test files, which may run at the same time: this file never
+// resets or reconfigures it, and only looks at emails tagged with its own weeks.
+const resend = resendEmulator(env.RESEND_API_KEY);
+const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+// ---- Resend webhooks, signed the Svix way by the test itself ----
+const SECRET = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
+
+async function svixSignature(id: string, timestamp: string, body: string) {
+  const keyBytes = Uint8Array.from(atob(SECRET.slice("whsec_".length)), (ch) => ch.charCodeAt(0));
+  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+  return `v1,${btoa(String.fromCharCode(...mac))}`;
+}
+
+/** Posts a signed webhook; the breaker's minimum sample is lowered to 200 deliveries for this file. */
+async function hook(type: string, email: StoredEmail) {
+  const week = email.tags.find((t) => t.name === "issue")!.value;
+  const body = JSON.stringify({ type, created_at: new Date().toISOString(), data: { email_id: email.id, from: email.from, to: email.to, subject: email.subject, tags: { issue: week } } });
+  const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
+  const ts = String(Math.floor(Date.now() / 1000));
+  const req = new Request(new URL("/webhooks/resend", BASE), { method: "POST", headers: { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": await svixSignature(id, ts, body) }, body });
+  const res = await worker.fetch!(req as never, { ...env, RESEND_WEBHOOK_SECRET: SECRET, BREAKER_MIN_DELIVERIES: "200" }, createExecutionContext());
+  expect(res.status).toBe(200);
+  return res;
+}
+
+// ---- Issue helpers ----
+async function importActive(prefix: string, n: number) {
+  const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
+  const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
+  expect(res.status).toBe(200);
+}
+
+async function activeEmails() {
+  const { results } = await env.DB.prepare("SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)").bind(Date.now()).all<{ email: string }>();
+  return results.map((r) => r.email).sort();
+}
+
+type RunRecord = Record<string, unknown> & { status: string; sent: number; recipients: number; batches: number; batches_sent: number; delivered: number; complained: number; paused_reason: string | null };
+const record = async (week: string) => {
+  const res = await call(`/admin/digests/${week}`, { headers: auth });
+  expect(res.status).toBe(200);
+  return (await res.json()) as RunRecord;
+};
+const control = (week: string, action: "pause" | "resume" | "cancel" | "send") => call(`/admin/digests/${week}/${action}`, { method: "POST", headers: auth });
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (ok(v)) return v;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const rowsWritten = async (week: string) => (await env.DB.prepare("SELECT rows_written FROM issues WHERE week = ?").bind(week).first<{ rows_written: number }>())!.rows_written;
+
+/**
+ * Waits until the real consumer has handled n more messages of the week. A batch message skipped because the issue
+ * is not sending still writes its metered cost into the run record, one row per message, so rows_written tells.
+ */
+async function untilConsumed(week: string, since: number, n: number) {
+  await until(`${n} message(s) of ${week} consumed`, () => rowsWritten(week), (w) => w >= since + n);
+}
+
+/** The week's emails seen at the emulator so far, kept across calls (merged by email id). */
+const seen = new Map<string, StoredEmail>();
+async function emailsOf(week: string) {
+  for (const e of await resend.emails()) if (e.tags.some((t) => t.name === "issue" && t.value === week)) seen.set(e.id, e);
+  return [...seen.values()].filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
+}
+
+function expectExactlyOnce(emails: StoredEmail[], expected: string[]) {
+  const to = emails.flatMap((e) => {
+    expect(e.to).toHaveLength(1);
+    return e.to;
+  });
+  expect(to.sort()).toEqual(expected);
+}
+
+/**
+ * Starts a week through the admin "send" endpoint and runs its fan-out, holding the batch messages back instead of
+ * queuing them: the test then releases them onto the real queue when it wants, so the issue stays "sending"
+ * for as long as the test needs without slowing the emulator shared with other files.
+ */
+async function startHeld(week: string) {
+  const held: DigestJob[] = [];
+  const holdingQueue = {
+    send: async (body: DigestJob) => void held.push(body),
+    sendBatch: async (msgs: { body: DigestJob }[]) => void held.push(...msgs.map((m) => m.body)),
+  };
+  const heldEnv = { ...env, DIGEST_QUEUE: holdingQueue as never };
+  const res = await worker.fetch!(new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never, heldEnv, createExecutionContext());
+  expect(res.status).toBe(202);
+  expect(held).toEqual([{ kind: "fanout", week, requeue: false }]);
+  await handleDigestJob(held.shift()!, 1, heldEnv, config(heldEnv));
+  expect(held.every((j) => j.kind === "batch" && j.week === week)).toBe(true);
+  return held as Extract<DigestJob, { kind: "batch" }>[];
+}
+
+const release = (jobs: DigestJob[]) => env.DIGEST_QUEUE.sendBatch(jobs.map((body) => ({ body })));
+
+const batchStatuses = async (week: string) =>
+  Object.fromEntries((await env.DB.prepare("SELECT status, count(*) AS n FROM issue_batches WHERE week = ? GROUP BY status").bind(week).all<{ status: string; n: number }>()).results.map((r) => [r.status, r.n]));
+
+describe("complaint circuit breaker, end to end", () => {
+  it("pauses a sending issue when complaints pass 0.1 % of deliveries; resume then sends everyone exactly once", async () => {
+    const week = "2026-W35";
+    await importActive("brk-", 1050);
+    const expected = await activeEmails();
+    expect(expected.length).toBeGreaterThanOrEqual(1050);
+
+    const jobs = await startHeld(week);
+    expect(jobs).toHaveLength(Math.ceil(expected.length / 100));
+    expect(await record(week)).toMatchObject({ status: "sending", recipients: expected.length, batches: jobs.length, fanout_done: true, batches_sent: 0 });
+
+    // The first two batches go out.
+    await release(jobs.slice(0, 2));
+    await until("two batches sent", () => record(week), (r) => r.batches_sent === 2);
+    const firstWave = await emailsOf(week);
+    expect(firstWave).toHaveLength(200);
+
+    // A complaint before enough deliveries are known: counted, the address suppressed, but no pause yet.
+    await hook("email.complained", firstWave[0]!);
+    expect(await record(week)).toMatchObject({ status: "sending", complained: 1, delivered: 0 });
+    const complainer = (await env.DB.prepare("SELECT status FROM subscribers WHERE email_key = ?").bind(firstWave[0]!.to[0]!.toLowerCase()).first<{ status: string }>())!;
+    expect(complainer.status).toBe("suppressed");
+
+    // Resend reports the 200 deliveries.
+    for (let i = 0; i < firstWave.length; i += 25) await Promise.all(firstWave.slice(i, i + 25).map((e) => hook("email.delivered", e)));
+    expect(await record(week)).toMatchObject({ status: "sending", delivered: 200, complained: 1 });
+
+    // A second complaint: 2 of 200 = 1 % > 0.1 % → the breaker trips.
+    await hook("email.complained", firstWave[1]!);
+    const paused = await record(week);
+    expect(paused).toMatchObject({ status: "paused", complained: 2, batches_sent: 2 });
+    expect(paused.paused_reason).toMatch(/complaint rate 1\.00% \(2 of 200 delivered\)/);
+
+    // The remaining batch messages reach the consumer while paused: none is sent, all stay queued.
+    const before = await rowsWritten(week);
+    await release(jobs.slice(2));
+    await untilConsumed(week, before, jobs.length - 2);
+    expect(await emailsOf(week)).toHaveLength(200);
+    expect(await record(week)).toMatchObject({ status: "paused", batches_sent: 2, sent: 200 });
+    expect(await batchStatuses(week)).toEqual({ sent: 2, queued: jobs.length - 2 });
+
+    // The operator resumes: the rest goes out, and everyone has the issue exactly once.
+    const resumed = await control(week, "resume");
+    expect(resumed.status).toBe(202);
+    expect(await resumed.json()).toMatchObject({ status: "sending", paused_reason: null });
+    const done = await until("the issue to be sent", () => record(week), (r) => r.status === "sent", 50_000);
+    expect(done).toMatchObject({ sent: expected.length, batches_sent: jobs.length, failures: 0 });
+    expectExactlyOnce(await emailsOf(week), expected);
+    expect(await batchStatuses(week)).toEqual({ sent: jobs.length });
+
+    // Nothing to pause or resume any more.
+    expect((await control(week, "pause")).status).toBe(409);
+    expect((await control(week, "resume")).status).toBe(409);
+  });
+});
+
+describe("operator controls", () => {
+  it("pause stops a sending issue (409 when it is not sending); cancel ends it and nothing more is sent", async () => {
+    const week = "2026-W36";
+    await importActive("ops-", 300);
+    const jobs = await startHeld(week);
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+
+    await release(jobs.slice(0, 1));
+    await until("one batch sent", () => record(week), (r) => r.batches_sent === 1);
+    expect(await emailsOf(week)).toHaveLength(100);
+
+    const pause = await control(week, "pause");
+    expect(pause.status).toBe(200);
+    expect(await pause.json()).toMatchObject({ status: "paused", paused_reason: "paused by an operator" });
+    const again = await control(week, "pause");
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: { code: "invalid_state" } });
+
+    // A batch consumed while paused is not sent.
+    let before = await rowsWritten(week);
+    await release(jobs.slice(1, 2));
+    await untilConsumed(week, before, 1);
+    expect(await emailsOf(week)).toHaveLength(100);
+
+    // Cancel: the issue ends, its queued batches are cancelled.
+    const cancel = await control(week, "cancel");
+    expect(cancel.status).toBe(200);
+    const cancelled = (await cancel.json()) as RunRecord;
+    expect(cancelled).toMatchObject({ status: "cancelled", batches_sent: 1, sent: 100 });
+    expect(cancelled.finished_at).toMatch(/^\d{4}-/);
+    expect(await batchStatuses(week)).toEqual({ sent: 1, cancelled: jobs.length - 1 });
+
+    // The rest of the messages reach the consumer: nothing is sent.
+    before = await rowsWritten(week);
+    await release(jobs.slice(2));
+    await untilConsumed(week, before, jobs.length - 2);
+    expect(await emailsOf(week)).toHaveLength(100);
+
+    // A cancelled issue cannot be paused, resumed or cancelled again, and "send" does not bring it back.
+    for (const action of ["pause", "resume", "cancel"] as const) expect((await control(week, action)).status, action).toBe(409);
+    // (Its fan-out message is held, then released onto the real queue, so the test knows when it was consumed.)
+    const held: DigestJob[] = [];
+    const heldEnv = { ...env, DIGEST_QUEUE: { send: async (body: DigestJob) => void held.push(body), sendBatch: async () => undefined } as never };
+    const send = await worker.fetch!(new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never, heldEnv, createExecutionContext());
+    expect(send.status).toBe(202);
+    expect(await send.json()).toMatchObject({ status: "cancelled" });
+    expect(held).toEqual([{ kind: "fanout", week, requeue: true }]);
+    before = await rowsWritten(week);
+    await release(held);
+    await untilConsumed(week, before, 1);
+    expect(await record(week)).toMatchObject({ status: "cancelled", batches_sent: 1, sent: 100 });
+    expect(await batchStatuses(week)).toEqual({ sent: 1, cancelled: jobs.length - 1 });
+    expect(await emailsOf(week)).toHaveLength(100);
+  });
+
+  it("pause and resume answer 404 for an unknown week and 409 in the wrong state", async () => {
+    expect((await control("2026-W37", "pause")).status).toBe(404);
+    expect((await control("2026-W37", "resume")).status).toBe(404);
+    expect((await control("2026-W37", "cancel")).status).toBe(404);
+    await env.DB.prepare("INSERT INTO issues (week, status, started_at) VALUES ('2026-W38', 'sent', ?)").bind(Date.now()).run();
+    expect((await control("2026-W38", "pause")).status).toBe(409);
+    expect((await control("2026-W38", "resume")).status).toBe(409);
+    expect((await control("2026-W38", "cancel")).status).toBe(409);
+    expect((await record("2026-W38")).status).toBe("sent");
+  });
+});

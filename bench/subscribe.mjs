@@ -20,20 +20,15 @@
 //  5. prints a table (per round, best and median of rounds, goals) and a JSON line.
 // Also records the CPU time used by the client (this process) and by the server's process group (workerd + wrangler's
 // node) per phase, from /proc, because client and server share the same cores.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { childEnv, createDevServer, freePort, REPO, runWrangler as runWranglerIn } from "./lib.mjs";
 
 const GOALS = { throughputRatioMin: 0.7, p99RatioMax: 2, rowsPerSubscribeMax: 4 };
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(REPO, "node_modules", ".bin");
-const WRANGLER = join(BIN, "wrangler");
 
 // ---------- arguments ----------
 const args = process.argv.slice(2);
@@ -70,83 +65,20 @@ const note = (...a) => {
   if (!JSON_ONLY) console.error(...a);
 };
 
-// ---------- process management ----------
-const childEnv = {
-  ...process.env,
-  PATH: `${BIN}:${process.env.PATH}`, // node_modules/.bin first: the node@22 devDependency runs wrangler
-  WRANGLER_SEND_METRICS: "false",
-  NO_COLOR: "1",
-  FORCE_COLOR: "0",
-};
-let server = null; // the wrangler dev child (leader of its own process group)
-let workDir = null; // temp: app/ (snapshot of the worker) and state/ (--persist-to)
-let appDir = null;
-let persistDir = null;
-const wranglerLog = [];
-
-function killServer(signal = "SIGKILL") {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  try {
-    process.kill(-server.pid, signal); // the whole group: wrangler's node and workerd
-  } catch {
-    /* already gone */
-  }
-}
-async function stopServer() {
-  if (!server) return;
-  const exited = new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once("exit", r)));
-  killServer("SIGTERM");
-  const t = setTimeout(() => killServer("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(t);
-  // workerd may outlive its parent for a moment; make sure nothing of the group is left.
-  try {
-    process.kill(-server.pid, "SIGKILL");
-  } catch {
-    /* none left */
-  }
-}
-function removePersistDir() {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-  workDir = null;
-}
-process.on("exit", () => {
-  killServer("SIGKILL");
-  removePersistDir();
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(sig, () => {
-    note(`\n${sig}: stopping wrangler`);
-    killServer("SIGKILL");
-    removePersistDir();
-    process.exit(130);
-  });
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.unref();
-    s.on("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-function runWrangler(argv, { cwd = ROOT, timeoutMs = 120_000 } = {}) {
-  const r = spawnSync(WRANGLER, argv, { cwd, env: childEnv, encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
-  if (r.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed (${r.status ?? r.signal})\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
+// ---------- process management (bench/lib.mjs) ----------
+const dev = createDevServer({ root: ROOT, prefix: "bench-subscribe-", verbose: VERBOSE, note });
+const wranglerLog = dev.log;
+const runWrangler = (argv, opts = {}) => runWranglerIn(argv, { cwd: ROOT, ...opts });
+const stopServer = () => dev.stop();
+const removePersistDir = () => dev.cleanup();
 
 // ---------- CPU accounting from /proc (Linux) ----------
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 /** CPU ms used so far by every live process in the server's process group, by pid (with its command name). */
 function groupCpu() {
   const out = {};
-  if (!server || process.platform !== "linux") return out;
+  const serverPid = dev.pid;
+  if (!serverPid || process.platform !== "linux") return out;
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     let stat;
@@ -158,7 +90,7 @@ function groupCpu() {
     const close = stat.lastIndexOf(")");
     const comm = stat.slice(stat.indexOf("(") + 1, close);
     const f = stat.slice(close + 2).split(" "); // f[0] = state (field 3)
-    if (Number(f[2]) !== server.pid) continue; // pgrp (field 5)
+    if (Number(f[2]) !== serverPid) continue; // pgrp (field 5)
     const ms = ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime + stime (fields 14, 15)
     out[pid] = { name: comm.startsWith("workerd") ? "workerd" : comm, ms };
   }
@@ -347,10 +279,7 @@ const watchdog = setTimeout(() => {
 watchdog.unref();
 
 async function main() {
-  workDir = mkdtempSync(join(os.tmpdir(), "bench-subscribe-"));
-  appDir = join(workDir, "app");
-  persistDir = join(workDir, "state");
-  mkdirSync(appDir);
+  const { workDir } = dev.dirs();
   const port = await freePort();
   let inspector = await freePort();
   while (inspector === port) inspector = await freePort();
@@ -365,56 +294,10 @@ async function main() {
   // wrangler.toml and migrations, so edits to src/ during the run (wrangler dev's file watcher) cannot
   // rebuild or restart the server mid-measurement, and a local .dev.vars is not picked up.
   say(`snapshot in ${workDir}: bundling the worker, applying migrations…`);
-  let toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  if (NO_CONSUMER) {
-    const stripped = toml.replace(/^\[\[queues\.consumers\]\][\s\S]*?(?=^\[|(?![\s\S]))/gm, "");
-    if (stripped === toml) throw new Error("--no-consumer: no [[queues.consumers]] table found in wrangler.toml");
-    toml = stripped;
-  }
-  writeFileSync(join(appDir, "wrangler.toml"), toml);
-  cpSync(join(ROOT, "migrations"), join(appDir, "migrations"), { recursive: true });
-  runWrangler(["deploy", "--dry-run", "--outdir", join(appDir, "dist")]);
-  runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { cwd: appDir });
+  dev.snapshot({ noConsumer: NO_CONSUMER });
 
-  const devArgs = [
-    "dev",
-    "dist/index.js",
-    "--no-bundle",
-    "--ip", "127.0.0.1",
-    "--port", String(port),
-    "--inspector-port", String(inspector),
-    "--persist-to", persistDir,
-    "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
-    "--var", `TOKEN_SECRET:${tokenSecret}`,
-    // Deterministic even if the environment sets them: mail goes to the local outbox, no Turnstile call is made.
-    "--var", "RESEND_API_KEY:",
-    "--var", "TURNSTILE_SITE_KEY:",
-    "--var", "TURNSTILE_SECRET:",
-    "--log-level", "warn",
-    "--show-interactive-dev-session=false",
-  ];
   say(`starting wrangler dev on http://127.0.0.1:${port} (inspector ${inspector})…`);
-  const t0 = performance.now();
-  server = spawn(WRANGLER, devArgs, { cwd: appDir, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const keep = (d) => {
-    wranglerLog.push(String(d));
-    if (wranglerLog.length > 400) wranglerLog.splice(0, 100);
-    if (VERBOSE) process.stderr.write(d);
-  };
-  server.stdout.on("data", keep);
-  server.stderr.on("data", keep);
-  let exitedEarly = null;
-  server.once("exit", (code, sig) => (exitedEarly = `${code ?? sig}`));
-
-  // Wait for /health.
-  for (;;) {
-    if (exitedEarly !== null) throw new Error(`wrangler dev exited (${exitedEarly}) before serving\n${wranglerLog.join("")}`);
-    if (performance.now() - t0 > 90_000) throw new Error(`wrangler dev did not answer /health within 90 s\n${wranglerLog.slice(-40).join("")}`);
-    const r = await request("GET", "/health", { timeoutMs: 2000 });
-    if (r.status === 200) break;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const startupS = (performance.now() - t0) / 1000;
+  const startupS = await dev.start({ port, inspector, tokenSecret, probe: async () => (await request("GET", "/health", { timeoutMs: 2000 })).status === 200 });
   say(`ready after ${startupS.toFixed(1)} s; warming up ${WARMUP} s per target…`);
 
   // Warm-up: JIT, the D1 connection, the queue consumer, the keep-alive sockets.
@@ -436,13 +319,9 @@ async function main() {
   await new Promise((r) => setTimeout(r, 1500));
   agent.destroy();
   await stopServer();
-  const q = JSON.parse(
-    runWrangler([
-      "d1", "execute", "DB", "--local", "--persist-to", persistDir, "--json", "--command",
-      "select (select count(*) from subscribers where status = 'pending') as pending, (select count(*) from subscribers) as total, (select count(*) from outbox) as outbox",
-    ], { cwd: appDir }),
-  );
-  const counts = q[0].results[0];
+  const counts = dev.query(
+    "select (select count(*) from subscribers where status = 'pending') as pending, (select count(*) from subscribers) as total, (select count(*) from outbox) as outbox",
+  )[0];
 
   // ---------- summary ----------
   const agg = { health: aggregate(rounds.health), subscribe: aggregate(rounds.subscribe) };

@@ -15,6 +15,12 @@ dev.use("/dev/*", async (c, next) => {
   await next();
 });
 
+/** 1–1000 whole rows; anything else (fractions, negatives, junk) means the default 100. */
+const pageSize = (raw: string | undefined) => {
+  const n = Math.trunc(Number(raw));
+  return n >= 1 ? Math.min(n, 1000) : 100;
+};
+
 dev.get("/dev/outbox.json", async (c) => {
   const to = c.req.query("to");
   const db = database(c.env.DB);
@@ -23,7 +29,7 @@ dev.get("/dev/outbox.json", async (c) => {
     .from(outbox)
     .where(to ? eq(outbox.to, to) : undefined)
     .orderBy(desc(outbox.id))
-    .limit(Math.min(Number(c.req.query("limit")) || 100, 1000));
+    .limit(pageSize(c.req.query("limit")));
   return c.json({ emails: rows });
 });
 

@@ -1,0 +1,181 @@
+// Shared machinery of the benchmarks: a private, frozen `wrangler dev` on free loopback ports.
+//
+//  - snapshot(): the worker is bundled once (as `wrangler deploy` would) and served from a temp copy with its own
+//    wrangler.toml and migrations, so edits to src/ during a run (wrangler dev's file watcher) cannot rebuild or
+//    restart the server mid-measurement, and a local .dev.vars is not picked up; D1 state lives in a fresh
+//    --persist-to dir of that temp copy.
+//  - start(): `wrangler dev` in its own process group (killed on exit, error, SIGINT/SIGTERM/SIGHUP), then waits
+//    until the given probe answers.
+//  - stop(), cleanup(), runWrangler(), freePort().
+import { spawn, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const BIN = join(REPO, "node_modules", ".bin");
+export const WRANGLER = join(BIN, "wrangler");
+
+export const childEnv = {
+  ...process.env,
+  PATH: `${BIN}:${process.env.PATH}`, // node_modules/.bin first: the node@22 devDependency runs wrangler
+  WRANGLER_SEND_METRICS: "false",
+  NO_COLOR: "1",
+  FORCE_COLOR: "0",
+};
+
+export function freePort() {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function runWrangler(argv, { cwd = REPO, timeoutMs = 120_000 } = {}) {
+  const r = spawnSync(WRANGLER, argv, { cwd, env: childEnv, encoding: "utf8", timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  if (r.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed (${r.status ?? r.signal})\n${r.stdout}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * One private wrangler dev. `root`: the checkout whose worker is served; `prefix`: temp dir name;
+ * `verbose`: wrangler's output on stderr; `note`: where to say that a signal stopped the run.
+ */
+export function createDevServer({ root = REPO, prefix = "bench-", verbose = false, note = (...a) => console.error(...a) } = {}) {
+  let server = null; // the wrangler dev child (leader of its own process group)
+  let workDir = null; // temp: app/ (snapshot of the worker) and state/ (--persist-to)
+  const log = [];
+
+  function kill(signal = "SIGKILL") {
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    try {
+      process.kill(-server.pid, signal); // the whole group: wrangler's node and workerd
+    } catch {
+      /* already gone */
+    }
+  }
+  async function stop() {
+    if (!server) return;
+    const exited = new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once("exit", r)));
+    kill("SIGTERM");
+    const t = setTimeout(() => kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(t);
+    // workerd may outlive its parent for a moment; make sure nothing of the group is left.
+    try {
+      process.kill(-server.pid, "SIGKILL");
+    } catch {
+      /* none left */
+    }
+  }
+  function cleanup() {
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    workDir = null;
+  }
+  process.on("exit", () => {
+    kill("SIGKILL");
+    cleanup();
+  });
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    process.on(sig, () => {
+      note(`\n${sig}: stopping wrangler`);
+      kill("SIGKILL");
+      cleanup();
+      process.exit(130);
+    });
+  }
+
+  const dirs = () => {
+    if (!workDir) {
+      workDir = mkdtempSync(join(os.tmpdir(), prefix));
+      mkdirSync(join(workDir, "app"));
+    }
+    return { workDir, appDir: join(workDir, "app"), persistDir: join(workDir, "state") };
+  };
+
+  /** Bundles the worker of `root` into the temp copy and applies the migrations to its fresh local D1. */
+  function snapshot({ noConsumer = false } = {}) {
+    const { appDir, persistDir } = dirs();
+    let toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+    if (noConsumer) {
+      const stripped = toml.replace(/^\[\[queues\.consumers\]\][\s\S]*?(?=^\[|(?![\s\S]))/gm, "");
+      if (stripped === toml) throw new Error("--no-consumer: no [[queues.consumers]] table found in wrangler.toml");
+      toml = stripped;
+    }
+    writeFileSync(join(appDir, "wrangler.toml"), toml);
+    cpSync(join(root, "migrations"), join(appDir, "migrations"), { recursive: true });
+    runWrangler(["deploy", "--dry-run", "--outdir", join(appDir, "dist")], { cwd: root });
+    runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { cwd: appDir });
+  }
+
+  /**
+   * Starts wrangler dev on the snapshot and resolves once `probe()` (an async function returning true when the
+   * server answers) succeeds; returns the start-up time in seconds.
+   */
+  async function start({ port, inspector, tokenSecret, probe, timeoutMs = 90_000 }) {
+    const { appDir, persistDir } = dirs();
+    const devArgs = [
+      "dev",
+      "dist/index.js",
+      "--no-bundle",
+      "--ip", "127.0.0.1",
+      "--port", String(port),
+      "--inspector-port", String(inspector),
+      "--persist-to", persistDir,
+      "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
+      "--var", `TOKEN_SECRET:${tokenSecret}`,
+      // Deterministic even if the environment sets them: mail goes to the local outbox, no Turnstile call is made.
+      "--var", "RESEND_API_KEY:",
+      "--var", "TURNSTILE_SITE_KEY:",
+      "--var", "TURNSTILE_SECRET:",
+      "--log-level", "warn",
+      "--show-interactive-dev-session=false",
+    ];
+    const t0 = performance.now();
+    server = spawn(WRANGLER, devArgs, { cwd: appDir, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const keep = (d) => {
+      log.push(String(d));
+      if (log.length > 400) log.splice(0, 100);
+      if (verbose) process.stderr.write(d);
+    };
+    server.stdout.on("data", keep);
+    server.stderr.on("data", keep);
+    let exitedEarly = null;
+    server.once("exit", (code, sig) => (exitedEarly = `${code ?? sig}`));
+    for (;;) {
+      if (exitedEarly !== null) throw new Error(`wrangler dev exited (${exitedEarly}) before serving\n${log.join("")}`);
+      if (performance.now() - t0 > timeoutMs) throw new Error(`wrangler dev did not answer /health within ${Math.round(timeoutMs / 1000)} s\n${log.slice(-40).join("")}`);
+      if (await probe()) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return (performance.now() - t0) / 1000;
+  }
+
+  /** `wrangler d1 execute --json --command sql` against the snapshot's local D1 (works while wrangler dev runs, too). */
+  function query(sql) {
+    const { appDir, persistDir } = dirs();
+    return JSON.parse(runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "--json", "--command", sql], { cwd: appDir }))[0].results;
+  }
+
+  return {
+    dirs,
+    snapshot,
+    start,
+    stop,
+    kill,
+    cleanup,
+    query,
+    log,
+    /** The process group id of the running server (for CPU accounting), or null. */
+    get pid() {
+      return server ? server.pid : null;
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Config } from "../config";
@@ -26,6 +27,16 @@ export function wantsHtml(c: Context): boolean {
   if (c.req.method === "GET") return accept.includes("text/html");
   return type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data");
 }
+
+/** Hono's bodyLimit with our error shape: 413 and a message that says the limit. */
+export const limitBody = (maxSize: number, what = "The request body") =>
+  bodyLimit({
+    maxSize,
+    onError: () => {
+      const size = maxSize >= 1024 * 1024 ? `${maxSize / 1024 / 1024} MiB` : `${maxSize / 1024} KiB`;
+      throw new ApiError(413, "body_too_large", `${what} must be under ${size}.`);
+    },
+  });
 
 export const clientIp = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
 

@@ -1,13 +1,12 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
-import { bodyLimit } from "hono/body-limit";
 import { stream } from "hono/streaming";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import { countByStatus, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
 import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
 import { checkEmail } from "../lib/email";
-import { ApiError, type AppEnv } from "../lib/http";
+import { ApiError, limitBody, type AppEnv } from "../lib/http";
 
 /** Operator API: `Authorization: Bearer ADMIN_TOKEN`. Without a configured token, /admin does not exist. */
 export const admin = new Hono<AppEnv>();
@@ -82,12 +81,7 @@ admin.delete("/admin/subscribers/:id{[0-9]+}", async (c) => {
 
 admin.post(
   "/admin/subscribers/import",
-  bodyLimit({
-    maxSize: IMPORT_MAX_BYTES,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", `Import at most ${IMPORT_MAX_BYTES / 1024 / 1024} MiB per request; split larger files.`);
-    },
-  }),
+  limitBody(IMPORT_MAX_BYTES, "An import (split larger files)"),
   async (c) => {
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "text/csv") throw new ApiError(415, "unsupported_media_type", "Send the list as text/csv with an email column.");

@@ -1,12 +1,11 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { personalize } from "../../templates/digest";
 import { pickPapers, renderIssue, startIssue } from "../digest/run";
 import { getIssue, MeteredDb, type IssueRow } from "../digest/store";
 import { formatWeek, parseWeek, previousWeek } from "../digest/week";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
-import { ApiError, type AppEnv, type Ctx } from "../lib/http";
+import { ApiError, limitBody, type AppEnv, type Ctx } from "../lib/http";
 import { mailerFor } from "../mail/mailer";
 import { adminAuth } from "./admin";
 
@@ -82,12 +81,7 @@ digests.get("/admin/digests/:week/preview", async (c) => {
 
 digests.post(
   "/admin/digests/:week/test",
-  bodyLimit({
-    maxSize: 4096,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", "The request body must be under 4 KiB.");
-    },
-  }),
+  limitBody(4096),
   async (c) => {
     const week = endedWeek(c);
     const cfg = c.get("cfg");

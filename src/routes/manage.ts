@@ -1,10 +1,9 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { erasedPage, errorPage, managePage } from "../../templates/pages";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import { database, getSubscriber, resubscribe, setPause, unsubscribe, type DB } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { ApiError, limitByIp, pageSecurity, type Ctx, type AppEnv } from "../lib/http";
+import { ApiError, limitBody, limitByIp, pageSecurity, type Ctx, type AppEnv } from "../lib/http";
 import { render, subscriberFromLink } from "../lib/render";
 
 /** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
@@ -44,12 +43,7 @@ manage.get("/manage/:token/data.json", async (c) => {
 
 manage.post(
   "/manage/:token",
-  bodyLimit({
-    maxSize: 4096,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", "The request body must be under 4 KiB.");
-    },
-  }),
+  limitBody(4096),
   async (c) => {
     const link = await subscriberFromLink(c, "manage");
     if (link instanceof Response) return link;

@@ -1,11 +1,10 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { Config } from "../config";
 import { database, recordSignup, releaseConfirmThrottle } from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
-import { ApiError, clientIp, limitByIp, sourceOrigin, wantsHtml, type AppEnv } from "../lib/http";
+import { ApiError, limitBody, clientIp, limitByIp, sourceOrigin, wantsHtml, type AppEnv } from "../lib/http";
 import { keyedHash, verifyToken } from "../lib/tokens";
 
 export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
@@ -25,12 +24,7 @@ subscribe.use("/api/*", async (c, next) => {
 subscribe.post(
   "/api/subscribe",
   limitByIp((env) => env.SUBSCRIBE_LIMITER),
-  bodyLimit({
-    maxSize: SUBSCRIBE_BODY_LIMIT,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", `The request body must be under ${SUBSCRIBE_BODY_LIMIT / 1024} KiB.`);
-    },
-  }),
+  limitBody(SUBSCRIBE_BODY_LIMIT),
   async (c) => {
     const cfg = c.get("cfg");
     const html = wantsHtml(c);

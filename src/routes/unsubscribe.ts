@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
 import { database, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { ApiError, pageSecurity, type AppEnv } from "../lib/http";
+import { ApiError, limitBody, pageSecurity, type AppEnv } from "../lib/http";
 import { manageUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
@@ -26,12 +25,7 @@ unsubscribe.get("/unsubscribe/:token", async (c) => {
 
 unsubscribe.post(
   "/unsubscribe/:token",
-  bodyLimit({
-    maxSize: 4096,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", "The request body must be under 4 KiB.");
-    },
-  }),
+  limitBody(4096),
   async (c) => {
     const link = await subscriberFromLink(c, "unsubscribe");
     if (link instanceof Response) return link;

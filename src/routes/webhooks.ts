@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { suppressStatements } from "../db/privacy";
 import { suppressionHash } from "../db/subscribers";
-import { ApiError, type AppEnv } from "../lib/http";
+import { ApiError, limitBody, type AppEnv } from "../lib/http";
 
 /**
  * Resend's delivery webhooks, signed the Svix way (svix-id, svix-timestamp, svix-signature over the raw body).
@@ -28,12 +27,7 @@ const recipients = (to: unknown): string[] =>
 
 webhooks.post(
   "/webhooks/resend",
-  bodyLimit({
-    maxSize: 256 * 1024,
-    onError: () => {
-      throw new ApiError(413, "body_too_large", "Webhook bodies must be under 256 KiB.");
-    },
-  }),
+  limitBody(256 * 1024, "Webhook bodies"),
   async (c) => {
     const cfg = c.get("cfg");
     if (!cfg.resendWebhookSecret) throw new ApiError(404, "not_found", "Not found.");

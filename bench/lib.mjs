@@ -179,3 +179,17 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
     },
   };
 }
+
+/** Command-line flags shared by the benchmarks: `--name`, `--name value` or `--name=value` (positive numbers). */
+export function cliArgs(argv = process.argv.slice(2)) {
+  const flag = (name) => argv.includes(`--${name}`);
+  function num(name, dflt) {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return dflt;
+    const raw = argv[i].includes("=") ? argv[i].split("=")[1] : argv[i + 1];
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${raw}`);
+    return v;
+  }
+  return { args: argv, flag, num };
+}

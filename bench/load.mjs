@@ -15,18 +15,9 @@
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
-import { createDevServer, freePort, runWrangler } from "./lib.mjs";
+import { cliArgs, createDevServer, freePort, runWrangler } from "./lib.mjs";
 
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-function num(name, dflt) {
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return dflt;
-  const raw = args[i].includes("=") ? args[i].split("=")[1] : args[i + 1];
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${raw}`);
-  return v;
-}
+const { args, flag, num } = cliArgs();
 if (flag("help")) {
   console.log("usage: node bench/load.mjs [--requests 10000] [--concurrency 32] [--drain-timeout 600] [--json] [--verbose]");
   process.exit(0);

@@ -26,21 +26,12 @@ import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { resolve } from "node:path";
-import { childEnv, createDevServer, freePort, REPO, runWrangler as runWranglerIn } from "./lib.mjs";
+import { childEnv, createDevServer, freePort, REPO, runWrangler as runWranglerIn, cliArgs } from "./lib.mjs";
 
 const GOALS = { throughputRatioMin: 0.7, p99RatioMax: 2, rowsPerSubscribeMax: 4 };
 
 // ---------- arguments ----------
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(`--${name}`);
-function num(name, dflt) {
-  const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (i < 0) return dflt;
-  const raw = args[i].includes("=") ? args[i].split("=")[1] : args[i + 1];
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, got ${raw}`);
-  return v;
-}
+const { args, flag, num } = cliArgs();
 if (flag("help")) {
   console.log("usage: node bench/subscribe.mjs [--concurrency 16] [--seconds 10] [--rounds 2] [--warmup 2] [--json] [--verbose] [--root DIR] [--no-consumer]");
   process.exit(0);

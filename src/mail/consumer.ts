@@ -5,7 +5,8 @@ import { subscribers, type Subscriber } from "../db/schema";
 import { database } from "../db/subscribers";
 import { confirmUrl, manageUrl, unsubscribeUrl } from "../lib/links";
 import type { MailJob } from "./jobs";
-import { mailerFor, type Email } from "./mailer";
+import { mailerFor, type Email, type SendOutcome } from "./mailer";
+import { pace } from "./pace";
 
 /** Backoff when the provider gives no Retry-After: 30 s, 1 min, 2 min … capped at 1 h (20 tries ≈ 15 h). */
 export const backoffSeconds = (attempts: number) => Math.min(30 * 2 ** Math.max(attempts - 1, 0), 3600);
@@ -31,7 +32,15 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env): Promi
     try {
       const sub = rows.get(msg.body?.subscriberId);
       const built = sub ? await build(msg.body, sub, cfg) : null;
-      const outcome = built ? await mailer.send([built.email], built.key) : null;
+      let outcome: SendOutcome | null = null;
+      if (built) {
+        const answered = mailer.name === "resend" ? await pace(cfg.resendMaxRps) : () => undefined;
+        try {
+          outcome = await mailer.send([built.email], built.key);
+        } finally {
+          answered(outcome && !outcome.ok && outcome.status === 429 ? outcome.retryAfterSec : undefined);
+        }
+      }
       if (!outcome || outcome.ok) msg.ack();
       else if (outcome.retryable) {
         console.warn("mail: transient failure, retrying", { ...log, code: outcome.code, status: outcome.status });

@@ -1,6 +1,7 @@
 import { html } from "hono/html";
 import type { Paper } from "../src/papers/paper";
 import { paperLinks } from "../src/papers/paper";
+import { emailShell, FONT } from "./email-shell";
 import type { Html } from "./page";
 
 /**
@@ -56,7 +57,6 @@ export function digestSubject(m: Pick<DigestModel, "name" | "week" | "papers">):
 
 const preheader = (m: DigestModel) => `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
 
-const FONT = "font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;";
 const LINK = "color:#1d4ed8;text-decoration:underline;";
 
 function paperBlock(p: Paper, rank: number): Html {
@@ -74,23 +74,10 @@ ${p.summary ? html`<p style="margin:0 0 8px 0;font-size:15px;line-height:22px;co
 }
 
 function layout(m: DigestModel, footer: Html): Html {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light">
-<meta name="supported-color-schemes" content="light">
-<title>${digestSubject(m)}</title>
-</head>
-<body style="margin:0;padding:0;background-color:#f3f4f6;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f3f4f6;">
-<tr><td align="center" style="padding:12px 10px 20px 10px;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;">
-<tr><td style="padding:0 0 10px 0;${FONT}font-size:13px;line-height:18px;color:#4b5563;">${preheader(m)}</td></tr>
-</table>
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;background-color:#ffffff;">
-<tr><td style="padding:24px 24px 8px 24px;${FONT}">
+  return emailShell({
+    title: digestSubject(m),
+    preheader: preheader(m),
+    rows: html`<tr><td style="padding:24px 24px 8px 24px;${FONT}">
 <p style="margin:0;font-size:13px;line-height:18px;color:#4b5563;text-transform:uppercase;letter-spacing:1px;">${m.name} · week ${Number(m.week.slice(-2))}</p>
 <h1 style="margin:6px 0 0 0;font-size:24px;line-height:30px;color:#111827;">This week's ${m.papers.length} most upvoted papers</h1>
 </td></tr>
@@ -101,12 +88,8 @@ ${m.papers.map((p, i) => paperBlock(p, i + 1))}
 </td></tr>
 <tr><td style="padding:16px 24px 24px 24px;border-top:1px solid #e5e7eb;${FONT}font-size:13px;line-height:19px;color:#4b5563;">
 ${footer}
-</td></tr>
-</table>
-</td></tr>
-</table>
-</body>
-</html>`;
+</td></tr>`,
+  });
 }
 
 const address = (m: DigestModel) => (m.postalAddress ? html`<p style="margin:8px 0 0 0;">${m.postalAddress}</p>` : "");

@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import { emailShell, FONT } from "./email-shell";
 import type { Html } from "./page";
 
 export interface RenderedEmail {
@@ -7,39 +8,12 @@ export interface RenderedEmail {
   text: string;
 }
 
-/**
- * The shared email frame: table layout and inline styles, the subset every major client renders (no border-radius:
- * Outlook for Windows ignores it). The preheader is the visible first line, as in the digest (templates/digest.ts).
- */
-function frame(title: string, preheader: string, body: Html): Html {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="supported-color-schemes" content="light dark">
-<title>${title}</title>
-</head>
-<body style="margin:0;padding:0;background-color:#f6f7f9;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background-color:#f6f7f9;">
-<tr><td align="center" style="padding:12px 12px 24px 12px;">
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;">
-<tr><td style="padding:0 0 10px 0;font-family:Arial,Helvetica,sans-serif;font-size:13px;line-height:18px;color:#4b5563;">${preheader}</td></tr>
-</table>
-<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="max-width:600px;background-color:#ffffff;border:1px solid #d1d5db;">
-<tr><td style="padding:28px 28px 24px 28px;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:24px;color:#111827;">
-${body}
-</td></tr>
-</table>
-</td></tr>
-</table>
-</body>
-</html>`;
-}
+/** A transactional email: the shared frame with one padded cell. */
+const frame = (title: string, preheader: string, body: Html): Html =>
+  emailShell({ title, preheader, rows: html`<tr><td style="padding:28px 28px 24px 28px;${FONT}font-size:16px;line-height:24px;color:#111827;">${body}</td></tr>` });
 
 const button = (href: string, label: string) => html`<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:20px 0;"><tr>
-<td style="background-color:#111827;"><a href="${href}" style="display:inline-block;padding:12px 22px;font-family:Arial,Helvetica,sans-serif;font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;">${label}</a></td>
+<td style="background-color:#111827;"><a href="${href}" style="display:inline-block;padding:12px 22px;${FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;">${label}</a></td>
 </tr></table>`;
 
 /**

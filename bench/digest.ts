@@ -8,7 +8,7 @@
 //          --root DIR (benchmark another checkout's worker, for A/B runs; default: this repo)
 //
 // What it does, per run (each with its own wrangler dev, fresh D1 state and its own emulator API key = team):
-//  1. bundles the worker once (`wrangler deploy --dry-run`) into a temp snapshot, so edits to src/ during the run
+//  1. bundles the worker (`wrangler deploy --dry-run`, via bench/lib.mjs) into a temp snapshot, so edits to src/ during the run
 //     cannot make wrangler dev rebuild mid-measurement; applies the migrations into a fresh --persist-to dir.
 //  2. starts `wrangler dev` on free loopback ports (own process group, killed on exit, error, SIGINT/SIGTERM and by
 //     the watchdog) with RESEND_BASE_URL = the emulator, RESEND_MAX_RPS = 0 (unlimited run) or R (limited run).
@@ -17,21 +17,19 @@
 //  5. POST /admin/digests/2026-W47/send, then polls GET /admin/digests/2026-W47 until sent / failed / skipped.
 //  6. waits a little for stray (duplicate) sends, then checks in the emulator that every subscriber got the
 //     issue exactly once and nothing else was accepted, and reads the run record's counters.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import os from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import type { EmulatorStats } from "../test/emulators/resend";
+import type { runRecord } from "../src/routes/digests";
 import { startEmulators } from "../test/emulators/serve";
+// @ts-expect-error plain ESM shared by the benchmarks, without type declarations
+import { childEnv, createDevServer, freePort, groupCpuMs, REPO, runWrangler } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { secondsPer20k: 30, rowsReadPerSubscriber: 1.05, rowsWrittenPerSubscriber: 1 / 20, rowsWrittenSlack: 50, limitedRatio: 0.9 };
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const BIN = join(REPO, "node_modules", ".bin");
-const WRANGLER = join(BIN, "wrangler");
 
 // ---------- arguments ----------
 const args = process.argv.slice(2);
@@ -72,94 +70,18 @@ const note = (...a: unknown[]) => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
-// ---------- process management (as in bench/subscribe.mjs) ----------
-const childEnv = { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", FORCE_COLOR: "0" };
-let server: ChildProcess | null = null; // the running wrangler dev (leader of its own process group)
-let workDir: string | null = null;
-let wranglerLog: string[] = [];
+// ---------- process management (bench/lib.mjs) ----------
+type DevServer = ReturnType<typeof createDevServer>;
+let dev: DevServer | null = null; // the running scenario's wrangler dev
 
-const alive = (p: ChildProcess | null): p is ChildProcess => !!p && p.exitCode === null && p.signalCode === null;
-function killServer(signal: NodeJS.Signals = "SIGKILL") {
-  if (!server?.pid) return;
-  try {
-    process.kill(-server.pid, signal); // the whole group: wrangler's node and workerd
-  } catch {
-    /* already gone */
-  }
-}
-async function stopServer() {
-  if (!server) return;
-  const s = server;
-  const exited = new Promise<void>((r) => (alive(s) ? s.once("exit", () => r()) : r()));
-  killServer("SIGTERM");
-  const t = setTimeout(() => killServer("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(t);
-  killServer("SIGKILL"); // workerd may outlive its parent for a moment
-  server = null;
-}
-function removeWorkDir() {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-  workDir = null;
-}
-process.on("exit", () => {
-  killServer("SIGKILL");
-  removeWorkDir();
-});
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(sig, () => {
-    note(`\n${sig}: stopping wrangler`);
-    killServer("SIGKILL");
-    removeWorkDir();
-    process.exit(130);
-  });
-}
 const watchdog = setTimeout(() => {
   console.error(`watchdog: the benchmark ran over ${TIMEOUT_S} s; giving up`);
-  if (wranglerLog.length) console.error(wranglerLog.slice(-40).join(""));
-  killServer("SIGKILL");
-  removeWorkDir();
+  if (dev?.log.length) console.error(dev.log.slice(-40).join(""));
+  dev?.kill("SIGKILL");
+  dev?.cleanup();
   process.exit(2);
 }, TIMEOUT_S * 1000);
 watchdog.unref();
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.unref();
-    s.on("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function runWrangler(argv: string[], { cwd = ROOT, timeoutMs = 180_000 } = {}) {
-  const r = spawnSync(WRANGLER, argv, { cwd, env: childEnv, encoding: "utf8", timeout: timeoutMs, stdio: ["ignore", "pipe", "pipe"] });
-  if (r.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed (${r.status ?? r.signal})\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-// CPU ms used by the server's process group (workerd + wrangler's node), from /proc (Linux only).
-const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
-function groupCpuMs(): number {
-  if (!server?.pid || process.platform !== "linux") return NaN;
-  let ms = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    } catch {
-      continue;
-    }
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(f[2]) !== server.pid) continue;
-    ms += ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  }
-  return ms;
-}
 
 // ---------- HTTP ----------
 async function http(base: string, method: string, path: string, { headers = {} as Record<string, string>, body = undefined as string | undefined, timeoutMs = 60_000 } = {}) {
@@ -187,45 +109,18 @@ async function httpOnce(base: string, method: string, path: string, { headers, b
   }
 }
 
-interface RunRecord {
-  status: string;
-  recipients: number;
-  batches: number;
-  batches_sent: number;
-  sent: number;
-  api_calls: number;
-  retries: number;
-  failures: number;
-  rows_read: number;
-  rows_written: number;
-  fanout_done: boolean;
-  last_error: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
-interface EmulatorStats {
-  requests: number;
-  acceptedRequests: number;
-  acceptedEmails: number;
-  replays: number;
-  rateLimited: number;
-  serverErrors: number;
-  aborted: number;
-  byStatus: Record<string, number>;
-  byIdempotencyKey: Record<string, { requests: number; accepted: number }>;
-}
+type RunRecord = ReturnType<typeof runRecord>;
 
-// ---------- one run ----------
 interface Scenario {
   label: "unlimited" | "limited";
   n: number;
   rate: number; // 0 = no limit (emulator unlimited, RESEND_MAX_RPS 0)
 }
 
-async function runScenario(sc: Scenario, ctx: { appDir: string; resendUrl: string }) {
-  const persistDir = join(workDir!, `state-${sc.label}`);
-  runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistDir], { cwd: ctx.appDir });
-
+async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
+  // Each scenario gets its own snapshot of the Worker and a fresh local D1.
+  dev = createDevServer({ root: ROOT, prefix: `bench-digest-${sc.label}-`, verbose: VERBOSE, note }) as DevServer;
+  dev.snapshot();
   const port = await freePort();
   let inspector = await freePort();
   while (inspector === port) inspector = await freePort();
@@ -242,43 +137,14 @@ async function runScenario(sc: Scenario, ctx: { appDir: string; resendUrl: strin
   });
   if (cfg.status !== 200) throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
 
-  const devArgs = [
-    "dev", "dist/index.js", "--no-bundle",
-    "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-    "--persist-to", persistDir,
-    "--var", `PUBLIC_URL:${base}`,
-    "--var", `TOKEN_SECRET:${randomBytes(32).toString("hex")}`,
-    "--var", `ADMIN_TOKEN:${adminToken}`,
-    "--var", `RESEND_API_KEY:${apiKey}`,
-    "--var", `RESEND_BASE_URL:${ctx.resendUrl}`,
-    "--var", `RESEND_MAX_RPS:${sc.rate}`,
-    "--var", "PAPERS_SOURCE:sample",
-    "--var", "TURNSTILE_SITE_KEY:",
-    "--var", "TURNSTILE_SECRET:",
-    "--log-level", "warn",
-    "--show-interactive-dev-session=false",
-  ];
   say(`\n[${sc.label}] N=${sc.n}${sc.rate ? `, emulator limit ${sc.rate} req/s, RESEND_MAX_RPS=${sc.rate}` : ", no rate limit, RESEND_MAX_RPS=0"}: wrangler dev on ${base} (inspector ${inspector})…`);
-  wranglerLog = [];
-  const t0 = performance.now();
-  const child = spawn(WRANGLER, devArgs, { cwd: ctx.appDir, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  server = child;
-  const keep = (d: Buffer) => {
-    wranglerLog.push(String(d));
-    if (wranglerLog.length > 400) wranglerLog.splice(0, 100);
-    if (VERBOSE) process.stderr.write(d);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  let exitedEarly: string | null = null;
-  child.once("exit", (code, sig) => (exitedEarly = `${code ?? sig}`));
-  for (;;) {
-    if (exitedEarly !== null) throw new Error(`wrangler dev exited (${exitedEarly}) before serving\n${wranglerLog.join("")}`);
-    if (performance.now() - t0 > 90_000) throw new Error(`wrangler dev did not answer /health within 90 s\n${wranglerLog.slice(-40).join("")}`);
-    if ((await http(base, "GET", "/health", { timeoutMs: 2000 })).status === 200) break;
-    await sleep(250);
-  }
-  const startupS = (performance.now() - t0) / 1000;
+  const startupS = await dev.start({
+    port,
+    inspector,
+    tokenSecret: randomBytes(32).toString("hex"),
+    probe: async () => (await http(base, "GET", "/health", { timeoutMs: 2000 })).status === 200,
+    vars: { ADMIN_TOKEN: adminToken, RESEND_API_KEY: apiKey, RESEND_BASE_URL: ctx.resendUrl, RESEND_MAX_RPS: String(sc.rate), PAPERS_SOURCE: "sample" },
+  });
 
   // Import N subscribers, ≤ 10,000 rows per request.
   const emails = Array.from({ length: sc.n }, (_, i) => `bench-${runId}-${i}@example.com`);
@@ -298,7 +164,7 @@ async function runScenario(sc: Scenario, ctx: { appDir: string; resendUrl: strin
 
   // Trigger and poll.
   const runTimeoutMs = (sc.rate > 0 ? (sc.n / (100 * sc.rate)) * 4 + 120 : 300 + sc.n / 100) * 1000;
-  const cpu0 = groupCpuMs();
+  const cpu0 = groupCpuMs(dev.pid);
   const tTrigger = Date.now();
   const trig = await http(base, "POST", `/admin/digests/${WEEK}/send`, { headers: auth });
   if (trig.status !== 202) throw new Error(`send trigger failed: ${trig.status} ${trig.text.slice(0, 500)}`);
@@ -319,7 +185,7 @@ async function runScenario(sc: Scenario, ctx: { appDir: string; resendUrl: strin
     }
     await sleep(200);
   }
-  const cpuMs = groupCpuMs() - cpu0;
+  const cpuMs = groupCpuMs(dev.pid) - cpu0;
   const timedOut = Number.isNaN(tObserved);
 
   // Stray sends (a duplicate message after the finish) would show up now.
@@ -331,7 +197,8 @@ async function runScenario(sc: Scenario, ctx: { appDir: string; resendUrl: strin
   const emu: EmulatorStats = (await http(ctx.resendUrl, "GET", `/_emulator/stats${keyQ}`)).json;
   const list = (await http(ctx.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data as { to: string[]; createdAt: string; idempotencyKey: string | null; html?: string }[];
   const log = (await http(ctx.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data as { status: number }[];
-  await stopServer();
+  await dev.stop();
+  dev.cleanup();
 
   // Every subscriber exactly once, nothing else.
   const seen = new Map<string, number>();
@@ -419,20 +286,14 @@ function judge(r: RunResult) {
 // ---------- main ----------
 async function main() {
   const emulators = await startEmulators();
-  workDir = mkdtempSync(join(os.tmpdir(), "bench-digest-"));
-  const appDir = join(workDir, "app");
-  mkdirSync(appDir);
   const wranglerVersion = runWrangler(["--version"]).trim();
   const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
   say(`bench:digest  week ${WEEK}  subscribers ${N}  limited run: ${RUN_LIMITED ? `${LIMITED_N} subscribers at ${RATE} req/s` : "off"}${ROOT !== REPO ? `  root=${ROOT}` : ""}`);
   say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
-  say(`Resend emulator on ${emulators.resendUrl}; snapshot in ${workDir}: bundling the worker…`);
-  writeFileSync(join(appDir, "wrangler.toml"), readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
-  cpSync(join(ROOT, "migrations"), join(appDir, "migrations"), { recursive: true });
-  runWrangler(["deploy", "--dry-run", "--outdir", join(appDir, "dist")]);
+  say(`Resend emulator on ${emulators.resendUrl}`);
 
   const runs: RunResult[] = [];
-  const ctx = { appDir, resendUrl: emulators.resendUrl };
+  const ctx = { resendUrl: emulators.resendUrl };
   if (RUN_MAIN) runs.push(await runScenario({ label: "unlimited", n: N, rate: 0 }, ctx));
   if (RUN_LIMITED) runs.push(await runScenario({ label: "limited", n: LIMITED_N, rate: RATE }, ctx));
   await emulators.close().catch(() => undefined);
@@ -472,14 +333,14 @@ async function main() {
 
 main()
   .then(async (ok) => {
-    await stopServer();
-    removeWorkDir();
+    await dev?.stop();
+    dev?.cleanup();
     process.exit(ok ? 0 : 1);
   })
   .catch(async (err) => {
     console.error(String(err?.stack ?? err));
-    if (!VERBOSE && wranglerLog.length) console.error("--- wrangler output (tail) ---\n" + wranglerLog.slice(-40).join(""));
-    await stopServer().catch(() => {});
-    removeWorkDir();
+    if (!VERBOSE && dev?.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
+    await dev?.stop().catch(() => {});
+    dev?.cleanup();
     process.exit(1);
   });

@@ -8,7 +8,7 @@
 //    until the given probe answers.
 //  - stop(), cleanup(), runWrangler(), freePort().
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -119,7 +119,7 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
    * Starts wrangler dev on the snapshot and resolves once `probe()` (an async function returning true when the
    * server answers) succeeds; returns the start-up time in seconds.
    */
-  async function start({ port, inspector, tokenSecret, probe, timeoutMs = 90_000 }) {
+  async function start({ port, inspector, tokenSecret, probe, vars = {}, timeoutMs = 90_000 }) {
     const { appDir, persistDir } = dirs();
     const devArgs = [
       "dev",
@@ -135,6 +135,8 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
       "--var", "RESEND_API_KEY:",
       "--var", "TURNSTILE_SITE_KEY:",
       "--var", "TURNSTILE_SECRET:",
+      // A benchmark's own vars come last: wrangler keeps the last value given for a name.
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
       "--log-level", "warn",
       "--show-interactive-dev-session=false",
     ];
@@ -192,4 +194,23 @@ export function cliArgs(argv = process.argv.slice(2)) {
     return v;
   }
   return { args: argv, flag, num };
+}
+
+/** CPU ms used so far by the live processes of a process group (workerd + wrangler's node), from /proc (Linux). */
+export function groupCpuMs(pgid) {
+  if (!pgid || process.platform !== "linux") return NaN;
+  const tck = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim()) || 100;
+  let ms = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(f[2]) === pgid) ms += ((Number(f[11]) + Number(f[12])) * 1000) / tck; // utime + stime
+  }
+  return ms;
 }

@@ -74,6 +74,8 @@ function newTeam(config: EmulatorConfig) {
   };
 }
 type Team = ReturnType<typeof newTeam>;
+/** What GET /_emulator/stats answers for one team. */
+export type EmulatorStats = Team["stats"];
 
 /** Small seeded PRNG so probabilistic faults replay identically for a given seed. */
 function mulberry32(seed: number) {

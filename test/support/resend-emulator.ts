@@ -1,18 +1,8 @@
 import { env } from "cloudflare:workers";
-import type { EmulatorConfig, StoredEmail } from "../emulators/resend";
+import type { EmulatorConfig, EmulatorStats, StoredEmail } from "../emulators/resend";
 
-export type EmulatorStats = {
-  requests: number;
-  acceptedRequests: number;
-  acceptedEmails: number;
-  replays: number;
-  rateLimited: number;
-  serverErrors: number;
-  aborted: number;
-  inFlight: number;
-  byStatus: Record<string, number>;
-  byIdempotencyKey: Record<string, { requests: number; accepted: number }>;
-};
+export type { EmulatorStats };
+
 
 /**
  * Test-side handle on the Resend emulator, over plain HTTP. Everything is scoped to one API key (a Resend

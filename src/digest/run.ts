@@ -114,7 +114,8 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
   }
 
   // After a crash or a manual re-trigger, batches recorded as queued may never have reached the queue.
-  // Queuing them again is harmless: a batch is sent once (status check + Resend Idempotency-Key with the frozen body).
+  // Queuing them again is harmless: the same frozen body goes out under the same Idempotency-Key, which Resend
+  // answers without sending again, and the guarded updates count a batch once.
   if (job.requeue || attempts > 1) {
     const queued = await db.all<{ id: number; batch_no: number; recipients: string }>(
       "SELECT id, batch_no, recipients FROM issue_batches WHERE week = ? AND status = 'queued'",
@@ -137,10 +138,9 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
       break;
     }
     const next = recipients[recipients.length - 1]!.id;
-    // One atomic step: the frozen batch and the cursor move together, guarded by the cursor this run read,
-    // so two fan-outs of the same week can never cut the same subscribers twice.
-    // The guarded cursor move first; changes() then tells the insert whether it moved, so the batch row exists only
-    // if this fan-out cut these subscribers (no RETURNING: D1 bills a read per returned row).
+    // One atomic step: the cursor moves (guarded by the value this run read, so two fan-outs of the same week can
+    // never cut the same subscribers twice), and changes() tells the insert whether it moved, so the frozen batch
+    // row exists only if this fan-out cut these subscribers. No RETURNING: D1 bills a read per returned row.
     const [, inserted] = await db.batch([
       [
         "UPDATE issues SET cursor = ?, batches = batches + 1, recipients = recipients + ?, fanout_done = ? WHERE week = ? AND cursor = ?",
@@ -153,7 +153,11 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
       ["INSERT INTO issue_batches (week, batch_no, recipients, status) SELECT ?, ?, ?, 'queued' WHERE changes() = 1", job.week, batches + 1, JSON.stringify(recipients)],
     ]);
     const row = inserted!.meta.changes ? { id: inserted!.meta.last_row_id } : undefined;
-    if (!row) return; // another fan-out moved the cursor first; it carries on
+    if (!row) {
+      // Another fan-out moved the cursor first and carries on; queue what this one already cut.
+      await enqueue(env, pending);
+      return;
+    }
     batches++;
     pending.push({ kind: "batch", week: job.week, batchId: row.id, batchNo: batches, recipients });
     cursor = next;
@@ -224,8 +228,8 @@ async function sendBatch(job: Extract<DigestJob, { kind: "batch" }>, attempts: n
   const issue = await issueContent(db, job.week);
   if (!issue) return;
 
-  // No status read first: a duplicate message (after a crash) is answered by Resend's Idempotency-Key with the
-  // original response, and the guarded updates below count the batch once.
+  // The batch's own status is not read first: a duplicate message (after a crash) is answered by Resend's
+  // Idempotency-Key with the original response, and the guarded updates below count the batch once.
   const emails = await personalEmails(cfg, issue, job.recipients);
   const answered = await pace(cfg.resendMaxRps);
   let outcome: SendOutcome | undefined;

@@ -51,7 +51,6 @@ subscribe.post(
 
     if (cfg.turnstileSecret) await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
 
-    const db = database(c.env.DB);
     const { send, cost } = await recordSignup(c.env.DB, {
       email: check.email,
       key: check.key,
@@ -68,7 +67,7 @@ subscribe.post(
         await c.env.MAIL_QUEUE.send({ kind: "confirm", subscriberId: send.id, sentAt: send.sentAt });
       } catch (err) {
         console.error("subscribe: could not queue the confirmation", { subscriberId: send.id, error: String(err) });
-        await releaseConfirmThrottle(db, send.id, send.sentAt);
+        await releaseConfirmThrottle(database(c.env.DB), send.id, send.sentAt);
         throw new ApiError(503, "try_again", "We could not take your signup right now. Please try again in a minute.", { "Retry-After": "60" });
       }
     }

@@ -26,7 +26,7 @@ export interface Config {
   hfToken?: string;
   digestSize: number;
   postalAddress?: string;
-  /** Ceiling on Resend API requests per second from the digest sender (Resend's default team limit is 2/s); 0 = none. */
+  /** Resend calls per second the send budget starts from, until Resend's own ratelimit-limit header says otherwise; 0 = none. */
   resendMaxRps: number;
   /** whsec_… secret of the Resend webhook; without it /webhooks/resend does not exist. */
   resendWebhookSecret?: string;
@@ -79,7 +79,7 @@ export function loadConfig(env: Env): Config {
   const digestSize = Number(env.DIGEST_SIZE ?? 10);
   if (!Number.isInteger(digestSize) || digestSize < 1 || digestSize > 50) problems.push("DIGEST_SIZE must be a whole number from 1 to 50");
   const resendMaxRps = Number(env.RESEND_MAX_RPS ?? 2);
-  if (!Number.isFinite(resendMaxRps) || resendMaxRps < 0) problems.push("RESEND_MAX_RPS must be a number ≥ 0 (0 = no ceiling)");
+  if (!Number.isFinite(resendMaxRps) || resendMaxRps < 0) problems.push("RESEND_MAX_RPS must be a number ≥ 0 (0 = no ceiling until Resend states its limit)");
 
   if (env.RESEND_WEBHOOK_SECRET && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(env.RESEND_WEBHOOK_SECRET)) problems.push("RESEND_WEBHOOK_SECRET must be the whsec_… secret Resend shows for the webhook");
   const breakerMinDeliveries = Number(env.BREAKER_MIN_DELIVERIES ?? 1000);

@@ -7,6 +7,7 @@ declare global {
       DB: D1Database;
       MAIL_QUEUE: Queue<MailJob>;
       DIGEST_QUEUE: Queue<DigestJob>;
+      SEND_BUDGET: DurableObjectNamespace<import("./mail/budget").SendBudget>;
       SUBSCRIBE_LIMITER: RateLimit;
       TOKEN_LIMITER: RateLimit;
       PUBLIC_URL: string;

@@ -5,9 +5,11 @@ import { consumeDigest, startIssue } from "./digest/run";
 import { formatWeek, previousWeek } from "./digest/week";
 import { prune } from "./db/privacy";
 import { consumeMail } from "./mail/consumer";
+import type { MailJob } from "./mail/jobs";
+
+export { SendBudget } from "./mail/budget";
 
 const DAILY_CRON = "0 3 * * *";
-import type { MailJob } from "./mail/jobs";
 
 export default {
   fetch: app.fetch,
@@ -15,7 +17,7 @@ export default {
   async queue(batch, env, _ctx) {
     const cfg = config(env);
     if (batch.queue.startsWith("papers-digest")) await consumeDigest(batch as MessageBatch<DigestJob>, env, cfg);
-    else await consumeMail(batch as MessageBatch<MailJob>, env);
+    else await consumeMail(batch as MessageBatch<MailJob>, env, cfg);
   },
 
   /** Monday 08:00 UTC: start the issue of the ISO week that just ended (idempotent per week). Daily: housekeeping. */

@@ -4,6 +4,9 @@ const DAY_MS = 86_400_000;
 export const PENDING_TTL_MS = 7 * DAY_MS;
 export const WEBHOOK_ID_TTL_MS = 7 * DAY_MS;
 export const BATCH_RECIPIENTS_TTL_MS = 30 * DAY_MS;
+export const MAIL_BATCH_TTL_MS = 7 * DAY_MS;
+/** Longer than any batch waits to be sent: a batch re-checks departures since its cut. */
+export const DEPARTURE_TTL_MS = 45 * DAY_MS;
 
 /** Puts addresses on the suppression list (hashed) and marks their subscriptions suppressed. */
 export function suppressStatements(d1: D1Database, keys: string[], reason: "bounce" | "complaint" | "manual", now: number, hashes: string[]) {
@@ -41,10 +44,11 @@ export async function exportSubscriber(d1: D1Database, id: number) {
 }
 
 /**
- * Erases a subscriber: the row, their address in captured mail and in the recipient lists of finished batches.
- * A suppressed address keeps only its hashed suppression entry, so it is never mailed again.
- * Batches still queued keep their frozen body (changing it would break exactly-once sending); they are sent
- * within minutes and cleared with the rest by the daily housekeeping.
+ * Erases a subscriber: the row, their address in captured mail and in the recipient lists of batches. A suppressed
+ * address keeps only its hashed suppression entry, so it is never mailed again.
+ * The one list kept is that of a batch whose last call may have gone out without an answer: only that very body may
+ * be sent again (exactly once). The person is not mailed by any later call, and the list goes once the batch is
+ * settled (housekeeping).
  */
 export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now()): Promise<boolean> {
   const s = await d1.prepare("SELECT email, email_key, status FROM subscribers WHERE id = ?").bind(id).first<{ email: string; email_key: string; status: string }>();
@@ -55,9 +59,16 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
     d1
       .prepare(
         `UPDATE issue_batches SET recipients = (SELECT json_group_array(json(value)) FROM json_each(issue_batches.recipients) WHERE json_extract(value, '$.id') <> ?)
-         WHERE status <> 'queued' AND instr(recipients, ?) > 0`,
+         WHERE NOT (status = 'queued' AND state = 'attempted') AND instr(recipients, ?) > 0`,
       )
       .bind(id, `{"id":${id},`),
+    d1
+      .prepare(
+        `UPDATE mail_batches SET items = (SELECT json_group_array(json(value)) FROM json_each(mail_batches.items)
+           WHERE json_extract(value, '$.sub') IS NOT ?1 AND lower(json_extract(value, '$.email')) IS NOT ?2)
+         WHERE NOT (status = 'queued' AND state = 'attempted') AND (instr(items, ?3) > 0 OR instr(lower(items), ?2) > 0)`,
+      )
+      .bind(id, s.email_key, `"sub":${id},`),
   ];
   if (s.status === "suppressed") statements.unshift(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(s.email_key), now));
   await d1.batch(statements);
@@ -66,10 +77,19 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
 
 /** Daily housekeeping: what we no longer need, we no longer keep. */
 export async function prune(d1: D1Database, now = Date.now()) {
-  const [pending, webhooks, batches] = await d1.batch([
+  const [pending, webhooks, batches, mail] = await d1.batch([
     d1.prepare("DELETE FROM subscribers WHERE status = 'pending' AND consent_at < ?").bind(now - PENDING_TTL_MS),
     d1.prepare("DELETE FROM webhook_events WHERE received_at < ?").bind(now - WEBHOOK_ID_TTL_MS),
     d1.prepare("UPDATE issue_batches SET recipients = '[]' WHERE status <> 'queued' AND recipients <> '[]' AND coalesce(sent_at, 0) < ?").bind(now - BATCH_RECIPIENTS_TTL_MS),
+    // Transactional mail batches (addresses) and their job keys: a redelivered job is hours old at most.
+    d1.prepare("DELETE FROM mail_batches WHERE status <> 'queued' AND created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
+    d1.prepare("DELETE FROM mail_items WHERE created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
+    d1.prepare("DELETE FROM departures WHERE at < ?").bind(now - DEPARTURE_TTL_MS),
   ]);
-  return { pendingDeleted: pending!.meta.changes ?? 0, webhookIdsDeleted: webhooks!.meta.changes ?? 0, batchListsCleared: batches!.meta.changes ?? 0 };
+  return {
+    pendingDeleted: pending!.meta.changes ?? 0,
+    webhookIdsDeleted: webhooks!.meta.changes ?? 0,
+    batchListsCleared: batches!.meta.changes ?? 0,
+    mailBatchesDeleted: mail!.meta.changes ?? 0,
+  };
 }

@@ -77,6 +77,10 @@ export const issues = sqliteTable("issues", {
   cursor: integer("cursor").notNull().default(0),
   fanoutDone: integer("fanout_done", { mode: "boolean" }).notNull().default(false),
   recipients: integer("recipients").notNull().default(0),
+  /** Recipients taken out of a frozen batch before it was sent (they unsubscribed, paused, were suppressed or erased). */
+  dropped: integer("dropped").notNull().default(0),
+  /** Recipients Resend refused individually (permissive batch validation): the rest of their batch went out. */
+  rejected: integer("rejected").notNull().default(0),
   batches: integer("batches").notNull().default(0),
   batchesSent: integer("batches_sent").notNull().default(0),
   sent: integer("sent").notNull().default(0),
@@ -99,8 +103,17 @@ export const issues = sqliteTable("issues", {
 export const BATCH_STATUSES = ["queued", "sent", "failed", "cancelled"] as const;
 
 /**
- * One queue message's worth of recipients (up to 100), frozen at fan-out: a retried or re-queued batch sends
- * the same body under the same Idempotency-Key, so Resend never delivers it twice.
+ * Whether a frozen recipient list may still be changed: `ready` means nothing was ever sent under the batch's
+ * current key (or Resend definitely refused it), `attempted` means a call under that key may have gone out, so
+ * only the same body under the same key may follow (see src/mail/deliver.ts).
+ */
+export const ATTEMPT_STATES = ["ready", "attempted"] as const;
+
+/**
+ * Up to 100 recipients of an issue, cut at fan-out in id order. The list is frozen under an idempotency key
+ * (`digest/<week>/<batch_no>`, then `/v<version>` once re-checked): before a first attempt, and after a definite
+ * refusal, people who left since `cut_at` are dropped and the rest frozen under the next version's key; after an
+ * ambiguous failure the same body goes out again under the same key, so Resend never delivers it twice.
  * No index besides the rowid: the consumer addresses a batch by id.
  */
 export const issueBatches = sqliteTable("issue_batches", {
@@ -112,6 +125,56 @@ export const issueBatches = sqliteTable("issue_batches", {
   attempts: integer("attempts").notNull().default(0),
   error: text("error"),
   sentAt: integer("sent_at"),
+  version: integer("version").notNull().default(0),
+  state: text("state", { enum: ATTEMPT_STATES }).notNull().default("ready"),
+  /** While a sender holds the batch (one attempt at a time), until when; a crashed sender's lease runs out. */
+  leaseUntil: integer("lease_until"),
+  /** When the list was read from the subscribers table (a little early, to cover clock skew with D1). */
+  cutAt: integer("cut_at").notNull().default(0),
+  rejected: integer("rejected").notNull().default(0),
+});
+
+/**
+ * Transactional mail (confirmation, welcome, test emails), frozen per Resend call: up to 100 emails described by
+ * what renders them (kind, subscriber, address, the time that makes the link), under the key `mail/<id>/v<version>`,
+ * with the same attempt rules as a digest batch.
+ */
+export const mailBatches = sqliteTable("mail_batches", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  items: text("items", { mode: "json" }).notNull().$type<import("../mail/jobs").MailItem[]>(),
+  status: text("status", { enum: BATCH_STATUSES }).notNull(),
+  version: integer("version").notNull().default(0),
+  state: text("state", { enum: ATTEMPT_STATES }).notNull().default("ready"),
+  leaseUntil: integer("lease_until"),
+  attempts: integer("attempts").notNull().default(0),
+  sent: integer("sent").notNull().default(0),
+  rejected: integer("rejected").notNull().default(0),
+  error: text("error"),
+  /** Set while the batch waits for Resend's daily or monthly quota to come back (no queue message holds it). */
+  parkedAt: integer("parked_at"),
+  createdAt: integer("created_at").notNull(),
+  sentAt: integer("sent_at"),
+});
+
+/**
+ * Which mail batch holds each transactional email (its job key, e.g. `confirm/<id>/<sentAt>`): the primary key
+ * makes a job redelivered by the queue land in its first batch instead of a second one.
+ */
+export const mailItems = sqliteTable("mail_items", {
+  key: text("key").primaryKey(),
+  batchId: integer("batch_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Subscribers who stopped being mailable (unsubscribed, suppressed, paused, erased, or no longer active for any
+ * reason), written by triggers on `subscribers` (see migrations), so every path that makes someone leave is
+ * covered. A frozen batch drops anyone who left after it was cut, with one range read by id.
+ * Times come from D1's clock. Pruned with old batch lists.
+ */
+export const departures = sqliteTable("departures", {
+  subscriberId: integer("subscriber_id").primaryKey(),
+  at: integer("at").notNull(),
 });
 
 /**

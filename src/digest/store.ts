@@ -44,6 +44,8 @@ export interface IssueRow {
   cursor: number;
   fanout_done: number;
   recipients: number;
+  dropped: number;
+  rejected: number;
   batches: number;
   batches_sent: number;
   sent: number;

@@ -1,79 +1,81 @@
-import { confirmationEmail, welcomeEmail } from "../../templates/emails";
-import { config, type Config } from "../config";
 import { inArray } from "drizzle-orm";
+import type { Config } from "../config";
 import { subscribers, type Subscriber } from "../db/schema";
 import { database } from "../db/subscribers";
-import { confirmUrl, manageUrl, unsubscribeUrl } from "../lib/links";
-import type { MailJob } from "./jobs";
-import { mailerFor, type Email, type SendOutcome } from "./mailer";
-import { pace } from "./pace";
+import { freezeItems, sendMailBatch, type MailBatchResult } from "./batches";
+import { itemFor } from "./compose";
+import { backoffSec } from "./deliver";
+import type { MailItem, MailJob } from "./jobs";
+import { mailerFor } from "./mailer";
 
-/** Backoff when the provider gives no Retry-After: 30 s, 1 min, 2 min … capped at 1 h (20 tries ≈ 15 h). */
-export const backoffSeconds = (attempts: number) => Math.min(30 * 2 ** Math.max(attempts - 1, 0), 3600);
+type JobMessage = Message<Extract<MailJob, { kind: "confirm" | "welcome" }>>;
+type BatchMessage = Message<Extract<MailJob, { kind: "batch" }>>;
 
 /**
- * Consumes MAIL_QUEUE: confirmation and welcome emails, sent off the request path.
- * Each message is handled on its own: transient failures retry that message with a delay,
- * permanent ones are logged (without the address) and dropped, so one bad message never blocks the rest.
+ * Consumes MAIL_QUEUE: confirmation and welcome emails, sent off the request path. The jobs of one delivery (up to
+ * 100, or whatever arrived within max_batch_timeout, so a lone signup waits two seconds at most) are frozen into one
+ * mail batch and sent in one Resend call. A batch that must be tried again travels as one `batch` message; the
+ * jobs themselves are acked once their batch is sent, failed for good, parked for the quota, or queued for a retry.
  */
-export async function consumeMail(batch: MessageBatch<MailJob>, env: Env): Promise<void> {
-  const cfg = config(env);
+export async function consumeMail(batch: MessageBatch<MailJob>, env: Env, cfg: Config): Promise<void> {
   const mailer = mailerFor(env, cfg);
-  // One read for the whole batch: the current state of every subscriber the jobs name.
-  const ids = [...new Set(batch.messages.map((m) => m.body?.subscriberId).filter((id): id is number => Number.isSafeInteger(id)))];
-  const rows = new Map<number, Subscriber>();
-  for (let i = 0; i < ids.length; i += 100) {
-    const chunk = ids.slice(i, i + 100);
-    const found = await database(env.DB).select().from(subscribers).where(inArray(subscribers.id, chunk));
-    for (const r of found) rows.set(r.id, r);
-  }
+  const jobs: JobMessage[] = [];
+  const retries: BatchMessage[] = [];
   for (const msg of batch.messages) {
-    const log = { kind: msg.body?.kind, subscriberId: msg.body?.subscriberId, attempts: msg.attempts };
-    try {
-      const sub = rows.get(msg.body?.subscriberId);
-      const built = sub ? await build(msg.body, sub, cfg) : null;
-      let outcome: SendOutcome | null = null;
-      if (built) {
-        const answered = mailer.name === "resend" ? await pace(cfg.resendMaxRps) : () => undefined;
-        try {
-          outcome = await mailer.send([built.email], built.key);
-        } finally {
-          answered(outcome && !outcome.ok && outcome.status === 429 ? outcome.retryAfterSec : undefined);
-        }
-      }
-      if (!outcome || outcome.ok) msg.ack();
-      else if (outcome.retryable) {
-        console.warn("mail: transient failure, retrying", { ...log, code: outcome.code, status: outcome.status });
-        // Queues cap a retry delay at 12 hours.
-        msg.retry({ delaySeconds: Math.min(outcome.retryAfterSec ?? backoffSeconds(msg.attempts), 43_200) });
-      } else {
-        console.error("mail: permanent failure, dropped", { ...log, code: outcome.code, status: outcome.status });
-        msg.ack();
-      }
-    } catch (err) {
-      console.error("mail: job failed, will retry", { ...log, error: String(err) });
-      msg.retry({ delaySeconds: backoffSeconds(msg.attempts) });
+    const body = msg.body as Partial<MailJob> | undefined;
+    if ((body?.kind === "confirm" || body?.kind === "welcome") && Number.isSafeInteger(body.subscriberId)) jobs.push(msg as JobMessage);
+    else if (body?.kind === "batch" && Number.isSafeInteger(body.batchId)) retries.push(msg as BatchMessage);
+    else {
+      console.error("mail: unknown message dropped", { kind: String(body?.kind).slice(0, 20) });
+      msg.ack();
     }
+  }
+
+  if (jobs.length > 0) await sendJobs(jobs, env, cfg, mailer);
+
+  for (const msg of retries) {
+    const result = await sendMailBatch(env, cfg, mailer, msg.body.batchId, msg.attempts).catch((err): MailBatchResult => {
+      console.error("mail: batch send failed, will retry", { batch: msg.body.batchId, attempts: msg.attempts, error: String(err) });
+      return { done: false, retryInSec: backoffSec(msg.attempts + 4) };
+    });
+    if ("retryInSec" in result) msg.retry({ delaySeconds: Math.min(result.retryInSec, 43_200) });
+    else msg.ack();
   }
 }
 
-/** Renders the email a job asks for, or null when it no longer applies (confirmed meanwhile, unsubscribed, erased). */
-export async function build(job: MailJob, sub: Subscriber, cfg: Config): Promise<{ email: Email; key: string } | null> {  if (job.kind === "confirm") {
-    if (sub.status !== "pending" || sub.confirmSentAt !== job.sentAt) return null;
-    const rendered = await confirmationEmail({ name: cfg.newsletterName, email: sub.email, confirmUrl: await confirmUrl(cfg, sub.id, job.sentAt) });
-    return { email: { from: cfg.mailFrom, to: sub.email, ...rendered, tags: [{ name: "kind", value: "confirm" }] }, key: `confirm/${sub.id}/${job.sentAt}` };
+async function sendJobs(jobs: JobMessage[], env: Env, cfg: Config, mailer: ReturnType<typeof mailerFor>) {
+  const now = Date.now();
+  let batchIds: number[];
+  try {
+    // One read for the whole delivery: the current state of every subscriber the jobs name.
+    const ids = [...new Set(jobs.map((m) => m.body.subscriberId))];
+    const rows = new Map<number, Subscriber>();
+    for (let i = 0; i < ids.length; i += 100) {
+      for (const r of await database(env.DB).select().from(subscribers).where(inArray(subscribers.id, ids.slice(i, i + 100)))) rows.set(r.id, r);
+    }
+    const items = jobs.map((m) => itemFor(m.body, rows.get(m.body.subscriberId))).filter((i): i is MailItem => i !== null);
+    batchIds = await freezeItems(env.DB, items, now);
+  } catch (err) {
+    console.error("mail: could not freeze jobs, will retry", { jobs: jobs.length, error: String(err) });
+    for (const m of jobs) m.retry({ delaySeconds: backoffSec(m.attempts + 4) });
+    return;
   }
-  if (sub.status !== "active") return null;
-  const unsubscribe = await unsubscribeUrl(cfg, sub.id);
-  const rendered = await welcomeEmail({ name: cfg.newsletterName, homeUrl: cfg.publicUrl.toString(), manageUrl: await manageUrl(cfg, sub.id), unsubscribeUrl: unsubscribe });
-  return {
-    email: {
-      from: cfg.mailFrom,
-      to: sub.email,
-      ...rendered,
-      headers: { "List-Unsubscribe": `<${unsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
-      tags: [{ name: "kind", value: "welcome" }],
-    },
-    key: `welcome/${sub.id}/${sub.confirmedAt}`,
-  };
+
+  const later: { batchId: number; delaySeconds: number }[] = [];
+  for (const id of batchIds) {
+    const result = await sendMailBatch(env, cfg, mailer, id, 1).catch((err): MailBatchResult => {
+      console.error("mail: batch send failed, will retry", { batch: id, error: String(err) });
+      return { done: false, retryInSec: 10 };
+    });
+    if ("retryInSec" in result) later.push({ batchId: id, delaySeconds: Math.min(result.retryInSec, 43_200) });
+  }
+  try {
+    // The frozen batches carry on as their own messages; until they are queued, the jobs stay (a redelivered job
+    // finds its batch and sends that one, under its key).
+    if (later.length > 0) await env.MAIL_QUEUE.sendBatch(later.map((l) => ({ body: { kind: "batch", batchId: l.batchId }, delaySeconds: l.delaySeconds })));
+    for (const m of jobs) m.ack();
+  } catch (err) {
+    console.error("mail: could not queue the retry, jobs will be redelivered", { error: String(err) });
+    for (const m of jobs) m.retry({ delaySeconds: 10 });
+  }
 }

@@ -1,4 +1,5 @@
 import type { Config } from "../config";
+import type { Answer } from "./budget";
 import { OutboxMailer } from "./outbox";
 import { ResendMailer } from "./resend";
 
@@ -13,17 +14,28 @@ export interface Email {
   tags?: { name: string; value: string }[];
 }
 
+/**
+ * What a failed call means for the emails in it:
+ * - refused: nothing was sent (a 429, or an answer Resend gives before sending) and a later call may change the list;
+ * - ambiguous: it may have been sent (5xx, timeout, lost answer, the same key still in flight): only the same body
+ *   under the same key may follow;
+ * - permanent: nothing was sent and waiting will not help (validation, credentials).
+ */
+export type FailureKind = "refused" | "ambiguous" | "permanent";
+
 export type SendFailure = {
   ok: false;
-  /** Worth trying again later (rate limit, 5xx, network); otherwise record and move on. */
-  retryable: boolean;
+  kind: FailureKind;
   /** Seconds to wait before the next attempt, when the provider said so. */
   retryAfterSec?: number;
   code: string;
   message: string;
   status: number | null;
 };
-export type SendOutcome = { ok: true; ids: string[] } | SendFailure;
+/** `rejected`: emails of the call Resend refused one by one (their index and why); the others went out. */
+export type SendResult = { ok: true; ids: string[]; rejected: { index: number; message: string }[] } | SendFailure;
+/** The result, and what the answer said about the rate budget. */
+export type SendOutcome = SendResult & { answer: Answer };
 
 /** The mail port: Resend in production, the D1 outbox locally. */
 export interface Mailer {

@@ -7,6 +7,7 @@ import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
 import { checkEmail } from "../lib/email";
 import { ApiError, limitBody, type AppEnv } from "../lib/http";
+import { sendBudget } from "../mail/budget";
 
 /** Operator API: `Authorization: Bearer ADMIN_TOKEN`. Without a configured token, /admin does not exist. */
 export const admin = new Hono<AppEnv>();
@@ -34,10 +35,14 @@ const WEEK_MS = 7 * 86_400_000;
 admin.get("/admin/stats", async (c) => {
   const d1 = c.env.DB;
   const since = Date.now() - 12 * WEEK_MS;
-  const [signups, unsubscribes, issues] = await d1.batch([
+  const [signups, unsubscribes, issues, mail] = await d1.batch([
     d1.prepare("SELECT created_at AS t FROM subscribers WHERE created_at >= ?").bind(since),
     d1.prepare("SELECT unsubscribed_at AS t FROM subscribers WHERE unsubscribed_at >= ?").bind(since),
-    d1.prepare("SELECT week, status, recipients, sent, delivered, bounced, complained FROM issues ORDER BY week DESC LIMIT 12"),
+    d1.prepare("SELECT week, status, recipients, sent, dropped, rejected, delivered, bounced, complained, paused_reason FROM issues ORDER BY week DESC LIMIT 12"),
+    d1.prepare(
+      `SELECT CASE WHEN parked_at IS NOT NULL THEN 'parked' ELSE status END AS status, count(*) AS batches, sum(sent) AS sent, sum(rejected) AS rejected
+       FROM mail_batches WHERE created_at >= ? GROUP BY 1`,
+    ).bind(Date.now() - WEEK_MS),
   ]);
   const perWeek = (rows: { t: number }[]) => {
     const out: Record<string, number> = {};
@@ -52,8 +57,15 @@ admin.get("/admin/stats", async (c) => {
     signups_per_week: perWeek(signups!.results as { t: number }[]),
     unsubscribes_per_week: perWeek(unsubscribes!.results as { t: number }[]),
     issues: issues!.results,
+    // Transactional mail of the last 7 days, by batch status (parked = waiting for Resend's quota).
+    transactional_last_7_days: Object.fromEntries((mail!.results as { status: string; batches: number; sent: number | null; rejected: number | null }[]).map((r) => [r.status, { batches: r.batches, sent: r.sent ?? 0, rejected: r.rejected ?? 0 }])),
+    // The deployment's Resend budget: the rate in force and where it came from, a quota pause, waiting senders.
+    sending: await sendBudget(c.env).state(),
   });
 });
+
+/** Resumes sending at once after a quota pause (once the plan was upgraded, say) and re-queues what waited. */
+admin.post("/admin/sending/resume", async (c) => c.json({ sending: await sendBudget(c.env).resume() }));
 
 /** Lookup by address: GET /admin/subscribers?email=… */
 admin.get("/admin/subscribers", async (c) => {

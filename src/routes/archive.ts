@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { digestWebPage } from "../../templates/digest";
 import type { Paper } from "../papers/paper";
-import { dateRange } from "../digest/run";
+import { dateRange } from "../digest/issue";
 import { parseWeek } from "../digest/week";
 import { ApiError, pageSecurity, type AppEnv } from "../lib/http";
 import { render } from "../lib/render";

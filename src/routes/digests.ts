@@ -1,11 +1,13 @@
 import { Hono } from "hono";
 import { personalize } from "../../templates/digest";
-import { pickPapers, renderIssue, startIssue } from "../digest/run";
+import { pickPapers, renderIssue } from "../digest/issue";
+import { startIssue } from "../digest/run";
 import { getIssue, MeteredDb, type IssueRow } from "../digest/store";
 import { formatWeek, parseWeek, previousWeek } from "../digest/week";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
 import { ApiError, limitBody, type AppEnv, type Ctx } from "../lib/http";
+import { freezeItems, sendMailBatch } from "../mail/batches";
 import { mailerFor } from "../mail/mailer";
 import { adminAuth } from "./admin";
 
@@ -21,6 +23,8 @@ export function runRecord(r: IssueRow) {
     subject: r.subject,
     papers: r.papers ? (JSON.parse(r.papers) as { id: string; title: string; upvotes: number }[]).map((p) => ({ id: p.id, title: p.title, upvotes: p.upvotes })) : [],
     recipients: r.recipients,
+    dropped: r.dropped,
+    rejected: r.rejected,
     batches: r.batches,
     batches_sent: r.batches_sent,
     sent: r.sent,
@@ -89,12 +93,17 @@ digests.post(
     if (!check.ok) throw new ApiError(422, check.code, check.message);
     const issue = await content(c, week);
     const links = { unsubscribe: new URL("/", cfg.publicUrl).toString(), manage: new URL("/", cfg.publicUrl).toString() };
-    const outcome = await mailerFor(c.env, cfg).send(
-      [{ from: cfg.mailFrom, to: check.email, subject: `[Test] ${issue.subject}`, html: personalize(issue.html, links), text: personalize(issue.text, links), tags: [{ name: "kind", value: "test" }] }],
-      `test/${week}/${crypto.randomUUID()}`,
-    );
-    if (!outcome.ok) throw new ApiError(502, "send_failed", `Resend refused the test email: ${outcome.code}: ${outcome.message}`);
-    return c.json({ sent: true, to: check.email, id: outcome.ids[0] });
+    // Frozen as a mail batch and sent through the shared budget like every other email, right away.
+    const now = Date.now();
+    const [id] = await freezeItems(c.env.DB, [{ kind: "test", id: crypto.randomUUID(), week, email: check.email, at: now, subject: `[Test] ${issue.subject}`, html: personalize(issue.html, links), text: personalize(issue.text, links) }], now);
+    const result = await sendMailBatch(c.env, cfg, mailerFor(c.env, cfg), id!, 1);
+    if ("done" in result && result.done) {
+      if (!result.sent) throw new ApiError(502, "send_failed", `Resend refused the test email: ${result.error ?? "unknown error"}`);
+      return c.json({ sent: true, to: check.email });
+    }
+    // Not now (throttled, or Resend's quota is used up): it goes out with the mail queue as soon as it may.
+    if ("retryInSec" in result) await c.env.MAIL_QUEUE.send({ kind: "batch", batchId: id! }, { delaySeconds: Math.min(result.retryInSec, 43_200) });
+    return c.json({ sent: false, queued: true, to: check.email, reason: "parked" in result ? result.error : "Resend asked us to wait; the email is queued." }, 202);
   },
 );
 
@@ -139,4 +148,26 @@ digests.post("/admin/digests/:week/cancel", async (c) => {
     "building, sending or paused",
   );
   return c.json(runRecord(issue));
+});
+
+/**
+ * Puts an issue's failed batches back in the queue (once: a second call finds none). A batch that Resend refused is
+ * re-checked and frozen under a new key; one that may have gone out is resent under its own key.
+ */
+digests.post("/admin/digests/:week/retry-failed", async (c) => {
+  const week = endedWeek(c);
+  const d1 = c.env.DB;
+  const issue = await getIssue(new MeteredDb(d1), week);
+  if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
+  if (issue.status === "cancelled") throw new ApiError(409, "invalid_state", "The issue was cancelled.");
+  const [requeued] = await d1.batch<{ id: number }>([
+    d1.prepare("UPDATE issue_batches SET status = 'queued', lease_until = NULL, version = version + (state = 'ready') WHERE week = ? AND status = 'failed' RETURNING id").bind(week),
+    d1
+      .prepare("UPDATE issues SET failures = max(failures - changes(), 0), status = CASE WHEN status IN ('sent', 'failed') THEN 'sending' ELSE status END, finished_at = NULL WHERE week = ? AND changes() > 0")
+      .bind(week),
+  ]);
+  const ids = requeued!.results.map((r) => r.id);
+  if (ids.length === 0) throw new ApiError(409, "nothing_to_retry", "The issue has no failed batches.");
+  for (let i = 0; i < ids.length; i += 100) await c.env.DIGEST_QUEUE.sendBatch(ids.slice(i, i + 100).map((batchId) => ({ body: { kind: "batch" as const, week, batchId } })));
+  return c.json({ ...runRecord((await getIssue(new MeteredDb(d1), week))!), requeued_batches: ids.length }, 202);
 });

@@ -13,8 +13,11 @@ import { Hono, type Context } from "hono";
  */
 
 export type Fault =
-  /** Answer with this error instead of processing the request. `name` defaults from the status. */
-  | { status: number; name?: string; message?: string; retryAfter?: number; times?: number }
+  /**
+   * Answer with this error instead of processing the request (`name` defaults from the status); with `after`, process
+   * it first (the emails are sent and the key is kept) and then answer the error: a lost answer.
+   */
+  | { status: number; name?: string; message?: string; retryAfter?: number; times?: number; after?: boolean }
   /** Drop the connection without an answer, as a network failure would. */
   | { abort: true; times?: number };
 
@@ -25,14 +28,19 @@ export interface EmulatorConfig {
   dailyQuota: number | null;
   /** Forced answers for the next requests, consumed in order (deterministic fault injection). */
   faults: Fault[];
-  /** Probabilistic faults: fractions (0..1) of requests that answer 429 / 500, from a seeded RNG. */
-  random: { p429: number; p500: number; seed: number } | null;
+  /**
+   * Probabilistic faults: fractions (0..1) of requests that answer 429 / 500 before processing, and 500 after
+   * processing (sent, answer lost), from a seeded RNG.
+   */
+  random: { p429: number; p500: number; p500After?: number; seed: number } | null;
   /** Processing time of a request that passed the fault, rate-limit and idempotency checks (it is "in flight" meanwhile). */
   latencyMs: number;
   /** Hold requests in flight (after the idempotency check) until POST /_emulator/release. */
   hold: boolean;
   /** Keep each accepted email's html/text (off for large benchmark runs, where only counts matter). */
   keepBodies: boolean;
+  /** Keep only a count per recipient instead of each email (million-email benchmark runs). */
+  countOnly: boolean;
 }
 
 export interface StoredEmail {
@@ -59,7 +67,7 @@ type IdemRecord = { path: string; body: string; state: "in_flight" | "done"; sta
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000; // Resend keeps keys for 24 hours.
 const DEFAULT_NAMES: Record<number, string> = { 400: "validation_error", 409: "invalid_idempotent_request", 422: "validation_error", 429: "rate_limit_exceeded", 500: "internal_server_error", 503: "application_error" };
 
-const defaultConfig = (): EmulatorConfig => ({ rateLimit: null, dailyQuota: null, faults: [], random: null, latencyMs: 0, hold: false, keepBodies: true });
+const defaultConfig = (): EmulatorConfig => ({ rateLimit: null, dailyQuota: null, faults: [], random: null, latencyMs: 0, hold: false, keepBodies: true, countOnly: false });
 
 function newTeam(config: EmulatorConfig) {
   return {
@@ -69,7 +77,9 @@ function newTeam(config: EmulatorConfig) {
     window: { start: 0, count: 0 },
     held: [] as (() => void)[],
     rng: config.random ? mulberry32(config.random.seed) : null,
-    log: [] as { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number }[],
+    /** Per recipient, how many emails were accepted for it (always kept, cheap enough for a million). */
+    perRecipient: new Map<string, number>(),
+    log: [] as { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number; at: number }[],
     stats: { requests: 0, acceptedRequests: 0, acceptedEmails: 0, replays: 0, rateLimited: 0, serverErrors: 0, aborted: 0, inFlight: 0, byStatus: {} as Record<string, number>, byIdempotencyKey: {} as Record<string, { requests: number; accepted: number }> },
   };
 }
@@ -156,7 +166,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
         if (status === 429) t.stats.rateLimited++;
         if (status >= 500) t.stats.serverErrors++;
         const retryAfter = extra["retry-after"] ? Number(extra["retry-after"]) : undefined;
-        t.log.push({ path, status, name, idempotencyKey: idemKey, retryAfter });
+        t.log.push({ path, status, name, idempotencyKey: idemKey, retryAfter, at: Date.now() });
       }
       return c.json(body as object, status as 200, extra);
     };
@@ -171,14 +181,19 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
       const s = (t.stats.byIdempotencyKey[idemKey] ??= { requests: 0, accepted: 0 });
       s.requests++;
     }
-    // Injected faults come first and never store anything.
+    // Injected faults come first; they store nothing unless they strike `after` processing.
+    let lostAnswer: { status: number; name?: string; message?: string } | null = null;
     const fault = t.config.faults[0];
-    if (fault) {
+    if (fault && "status" in fault && fault.after) {
+      if (fault.times && fault.times > 1) fault.times--;
+      else t.config.faults.shift();
+      lostAnswer = fault;
+    } else if (fault) {
       if (fault.times && fault.times > 1) fault.times--;
       else t.config.faults.shift();
       if ("abort" in fault) {
         t.stats.aborted++;
-        t.log.push({ path, status: 0, name: "aborted", idempotencyKey: idemKey });
+        t.log.push({ path, status: 0, name: "aborted", idempotencyKey: idemKey, at: Date.now() });
         const env = c.env as { incoming?: { socket?: { destroy(): void } } } | undefined;
         if (env?.incoming?.socket) {
           env.incoming.socket.destroy();
@@ -198,6 +213,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
         return error(t, 429, "rate_limit_exceeded", "Too many requests. You can only make 2 requests per second.");
       }
       if (r < t.config.random.p429 + t.config.random.p500) return error(t, 500, "internal_server_error", "An unexpected error occurred.");
+      if (r < t.config.random.p429 + t.config.random.p500 + (t.config.random.p500After ?? 0)) lostAnswer = { status: 500 };
     }
 
     // Rate limit per team, fixed window. Rejected requests do not count; every answer carries ratelimit-*.
@@ -253,20 +269,30 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
         release();
         return error(t, 422, "validation_error", "The batch must be an array of 1 to 100 emails.");
       }
+      // x-batch-validation: strict (default) fails the whole batch on one invalid email; permissive sends the valid
+      // ones and lists the others under `errors` with their index.
+      const mode = batch ? (c.req.header("x-batch-validation") ?? "strict").toLowerCase() : "strict";
+      if (mode !== "strict" && mode !== "permissive") {
+        release();
+        return error(t, 422, "validation_error", "The x-batch-validation header must be strict or permissive.");
+      }
+      const errors: { index: number; message: string }[] = [];
+      const valid: Record<string, unknown>[] = [];
       for (const [i, e] of items.entries()) {
         const invalid = validateEmail(e, batch);
-        if (invalid) {
+        if (invalid && mode === "permissive") errors.push({ index: i, message: invalid.message });
+        else if (invalid) {
           release();
           return error(t, invalid.statusCode, invalid.name, batch ? `emails[${i}]: ${invalid.message}` : invalid.message);
-        }
+        } else valid.push(e as Record<string, unknown>);
       }
-      if (t.config.dailyQuota !== null && t.stats.acceptedEmails + items.length > t.config.dailyQuota) {
+      if (t.config.dailyQuota !== null && t.stats.acceptedEmails + valid.length > t.config.dailyQuota) {
         release();
         return error(t, 429, "daily_quota_exceeded", "You have reached your daily email sending quota.");
       }
 
       const batchId = batch ? crypto.randomUUID() : null;
-      const stored = (items as Record<string, unknown>[]).map((e): StoredEmail => {
+      const stored = valid.map((e): StoredEmail => {
         const list = (v: unknown) => (v === undefined ? undefined : (asList(v) as string[]));
         return {
           id: crypto.randomUUID(),
@@ -286,12 +312,16 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
           createdAt: new Date().toISOString(),
         };
       });
-      t.emails.push(...stored);
+      if (!t.config.countOnly) t.emails.push(...stored);
+      for (const s of stored) for (const to of s.to) t.perRecipient.set(to, (t.perRecipient.get(to) ?? 0) + 1);
       t.stats.acceptedRequests++;
       t.stats.acceptedEmails += stored.length;
       if (idemKey !== null) t.stats.byIdempotencyKey[idemKey]!.accepted += stored.length;
-      const response = batch ? { data: stored.map((s) => ({ id: s.id })) } : { id: stored[0]!.id };
+      const ids = stored.map((s) => ({ id: s.id }));
+      const response = batch ? (mode === "permissive" ? { data: ids, errors } : { data: ids }) : { id: stored[0]!.id };
       if (idem) Object.assign(idem, { state: "done", status: 200, response });
+      // Sent, but the answer is lost on the way back: the caller sees an error.
+      if (lostAnswer) return error(t, lostAnswer.status, lostAnswer.name ?? DEFAULT_NAMES[lostAnswer.status] ?? "application_error", lostAnswer.message ?? "An unexpected error occurred.");
       return answer(t, 200, response);
     } finally {
       t.stats.inFlight--;
@@ -308,6 +338,19 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
     return c.json({ data: to ? emails.filter((e) => e.to.includes(to)) : emails });
   });
   app.get("/_emulator/requests", (c) => c.json({ data: scope(c).flatMap((t) => t.log) }));
+  /** Per-recipient summary (kept even in countOnly mode): how many recipients, how many got more than one email. */
+  app.get("/_emulator/delivery", (c) => {
+    let recipients = 0;
+    let emails = 0;
+    let duplicated = 0;
+    for (const t of scope(c))
+      for (const n of t.perRecipient.values()) {
+        recipients++;
+        emails += n;
+        if (n > 1) duplicated++;
+      }
+    return c.json({ recipients, emails, duplicated });
+  });
   app.get("/_emulator/stats", (c) => {
     const all = scope(c).map((t) => t.stats);
     if (all.length === 1) return c.json(all[0]);

@@ -4,7 +4,7 @@
  * config, and personalized with the signed https links a subscriber really gets.
  */
 import { loadConfig } from "../../src/config";
-import { renderIssue } from "../../src/digest/run";
+import { renderIssue } from "../../src/digest/issue";
 import { selectPapers } from "../../src/digest/select";
 import { parseWeek } from "../../src/digest/week";
 import { confirmUrl, manageUrl, unsubscribeUrl } from "../../src/lib/links";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { authorLine, digestEmail, digestSubject, personalize, PLACEHOLDER, shorten } from "../../templates/digest";
-import { dateRange } from "../../src/digest/run";
+import { dateRange } from "../../src/digest/issue";
 import { selectPapers } from "../../src/digest/select";
 import { formatWeek, isoWeekOf, parseWeek, previousWeek, weekDays, weeksInYear } from "../../src/digest/week";
 import { parsePaper, type Paper } from "../../src/papers/paper";

@@ -31,6 +31,7 @@ declare global {
       RESEND_MAX_RPS?: string;
       RESEND_WEBHOOK_SECRET?: string;
       BREAKER_MIN_DELIVERIES?: string;
+      LOG_INVOCATIONS?: string;
     }
   }
   interface Env extends Cloudflare.Env {}

@@ -6,6 +6,7 @@ import { formatWeek, previousWeek } from "./digest/week";
 import { prune } from "./db/privacy";
 import { consumeMail } from "./mail/consumer";
 import type { MailJob } from "./mail/jobs";
+import { meterEnv, newMeter, subrequests } from "./lib/meter";
 
 export { SendBudget } from "./mail/budget";
 
@@ -16,8 +17,16 @@ export default {
 
   async queue(batch, env, _ctx) {
     const cfg = config(env);
-    if (batch.queue.startsWith("papers-digest")) await consumeDigest(batch as MessageBatch<DigestJob>, env, cfg);
-    else await consumeMail(batch as MessageBatch<MailJob>, env, cfg);
+    // LOG_INVOCATIONS=1: one line per invocation with what it asked of the platform (benchmarks read it).
+    const meter = env.LOG_INVOCATIONS === "1" ? newMeter() : null;
+    const started = Date.now();
+    const e = meter ? meterEnv(env, meter) : env;
+    try {
+      if (batch.queue.startsWith("papers-digest")) await consumeDigest(batch as MessageBatch<DigestJob>, e, cfg);
+      else await consumeMail(batch as MessageBatch<MailJob>, e, cfg);
+    } finally {
+      if (meter) console.log(`invocation ${JSON.stringify({ consumer: batch.queue, messages: batch.messages.length, started, ended: Date.now(), subrequests: subrequests(meter), ...meter })}`);
+    }
   },
 
   /** Monday 08:00 UTC: start the issue of the ISO week that just ended (idempotent per week). Daily: housekeeping. */

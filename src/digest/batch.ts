@@ -7,9 +7,9 @@ import { quotaReason } from "../mail/parked";
 import { MeteredDb, type IssueRow, type Recipient } from "./store";
 
 /*
- * Sends one frozen batch of an issue (see issueBatches in src/db/schema.ts for the attempt rules).
- * A batch costs, in the usual case, two D1 reads (the issue's status, the batch), one range read of departures, and
- * three written rows: the claim, the batch's outcome and the issue's counters (the last two in one D1 batch).
+ * Sends the frozen batches of an issue (see issueBatches in src/db/schema.ts for the attempt rules).
+ * A batch costs, in the usual case, four D1 rows read and three written: its row, its claim, its outcome and the
+ * issue's counters (the last two in one D1 batch); a queue delivery adds one read of the issue and one of departures.
  */
 
 /** How long one sender holds a batch: longer than a Resend call may take (30 s) plus a wait for a budget slot. */
@@ -18,18 +18,6 @@ const LEASE_MS = 120_000;
 export const CUT_MARGIN_MS = 60_000;
 /** The digest queue's max_retries (wrangler.toml): a batch still not sent at its last delivery is marked failed. */
 export const DIGEST_MAX_ATTEMPTS = 100;
-
-interface BatchRow {
-  id: number;
-  week: string;
-  batch_no: number;
-  recipients: string;
-  status: string;
-  version: number;
-  state: "ready" | "attempted";
-  lease_until: number | null;
-  cut_at: number;
-}
 
 export const batchKey = (week: string, batchNo: number, version: number) => `digest/${week}/${batchNo}${version > 0 ? `/v${version}` : ""}`;
 
@@ -68,19 +56,6 @@ async function personalEmails(cfg: Config, issue: Pick<IssueRow, "week" | "subje
   );
 }
 
-/** Subscribers of the batch's id range who stopped being mailable after it was cut (one range read on the rowid). */
-async function departedSince(db: MeteredDb, list: Recipient[], cutAt: number): Promise<Set<number>> {
-  if (list.length === 0) return new Set();
-  const ids = list.map((r) => r.id);
-  const rows = await db.all<{ subscriber_id: number }>(
-    "SELECT subscriber_id FROM departures WHERE subscriber_id BETWEEN ? AND ? AND at >= ?",
-    Math.min(...ids),
-    Math.max(...ids),
-    cutAt,
-  );
-  return new Set(rows.map((r) => r.subscriber_id));
-}
-
 /** Marks the issue sent once every batch is settled (sent or failed for good). Safe to run any number of times. */
 export const finalize = (week: string): [string, ...unknown[]] => [
   `UPDATE issues SET status = CASE WHEN batches > 0 AND batches_sent = 0 THEN 'failed' ELSE 'sent' END, finished_at = ?
@@ -93,65 +68,109 @@ export const finalize = (week: string): [string, ...unknown[]] => [
 async function settle(db: MeteredDb, week: string, batchUpdate: [string, ...unknown[]], counters: string, ...params: unknown[]) {
   // The two statements themselves each read and write exactly one row; they are counted here, in advance.
   const cost = db.drain();
-  const results = await db.batch([
-    batchUpdate,
-    [`UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ?`, ...params, cost.read + 2, cost.written + 2, week],
-  ]);
-  db.drain(); // already in the record: counting them again would cost another write to the run record
-  return results;
+  // Not counted again: that would cost another write to the run record.
+  return db.batch(
+    [batchUpdate, [`UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ?`, ...params, cost.read + 2, cost.written + 2, week]],
+    false,
+  );
+}
+
+interface BatchRow {
+  id: number;
+  week: string;
+  batch_no: number;
+  recipients: string;
+  status: string;
+  version: number;
+  state: "ready" | "attempted";
+  lease_until: number | null;
+  cut_at: number;
 }
 
 /**
- * Sends (or resends) one batch. Returns a delay in seconds when the queue should deliver the message again,
- * undefined when the message is done (sent, failed for good, or parked until the issue resumes).
+ * Sends (or resends) the batches of one issue that one queue delivery brought (up to max_batch_size): one read of
+ * the issue, each batch read and claimed (it then belongs to this sender until settled or its lease runs out), one
+ * range read of departures for them all; each batch then waits for its own budget slot, is sent and settled. Returns, per batch id, a delay in seconds when the queue should deliver its message again,
+ * or undefined when the message is done (sent, failed for good, or left for a resume to re-queue).
  */
-export async function sendIssueBatch(job: { week: string; batchId: number }, attempts: number, env: Env, cfg: Config, db: MeteredDb): Promise<number | undefined> {
-  // Paused (complaint breaker, quota, operator) or cancelled: leave the batch queued; a resume re-queues it.
-  const state = await db.first<{ status: string }>("SELECT status FROM issues WHERE week = ?", job.week);
-  if (state?.status !== "sending") return;
-  const issue = await issueContent(db, job.week);
-  const row = await db.first<BatchRow>("SELECT id, week, batch_no, recipients, status, version, state, lease_until, cut_at FROM issue_batches WHERE id = ?", job.batchId);
-  if (!issue || !row || row.week !== job.week || row.status !== "queued") return;
-  if ((row.lease_until ?? 0) > Date.now()) return 10; // another sender holds it
+export async function sendIssueBatches(week: string, jobs: { batchId: number; attempts: number }[], env: Env, cfg: Config, db: MeteredDb): Promise<Map<number, number | undefined>> {
+  const result = new Map<number, number | undefined>(jobs.map((j) => [j.batchId, undefined]));
+  // Paused (complaint breaker, quota, operator) or cancelled: leave the batches queued; a resume re-queues them.
+  const state = await db.first<{ status: string }>("SELECT status FROM issues WHERE week = ?", week);
+  if (state?.status !== "sending") return result;
+  const issue = await issueContent(db, week);
+  if (!issue) return result;
 
-  let version = row.version;
-  let dropped = 0;
-  const outcome = await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => {
-    let list = JSON.parse(row.recipients) as Recipient[];
-    // Nothing was ever sent under the current key, or Resend refused it for certain: drop whoever left since the
-    // cut, and freeze the rest under the next key. Otherwise only the same body under the same key may follow.
-    if (row.state === "ready") {
-      const gone = await departedSince(db, list, row.cut_at);
-      if (gone.size > 0) {
-        dropped = list.filter((r) => gone.has(r.id)).length;
-        list = list.filter((r) => !gone.has(r.id));
-        version++;
-      }
+  // Each batch is read, then claimed: the claim marks it attempted before anything is sent (a crash from here on
+  // leaves it ambiguous: only its frozen body may follow), guarded by what was read, so one sender at a time has it.
+  // One statement per batch: D1 bills a statement on many rows (IN lists, RETURNING) at more than a row each.
+  const now = Date.now();
+  const claimed: BatchRow[] = [];
+  await Promise.all(
+    jobs.map(async ({ batchId }) => {
+      const row = await db.first<BatchRow>("SELECT id, week, batch_no, recipients, status, version, state, lease_until, cut_at FROM issue_batches WHERE id = ?", batchId);
+      if (!row || row.week !== week || row.status !== "queued") return; // sent or cancelled already: done
+      if ((row.lease_until ?? 0) > now) return void result.set(batchId, 10); // another sender holds it
+      const [claim] = await db.batch([
+        [
+          `UPDATE issue_batches SET state = 'attempted', lease_until = ?, attempts = attempts + 1
+           WHERE id = ? AND status = 'queued' AND version = ? AND state = ? AND coalesce(lease_until, 0) <= ?`,
+          now + LEASE_MS,
+          row.id,
+          row.version,
+          row.state,
+          now,
+        ],
+      ]);
+      if (claim!.meta.changes) claimed.push(row);
+      else result.set(batchId, 10);
+    }),
+  );
+  if (claimed.length === 0) return result;
+
+  // Re-check the lists that may still change: whoever left after the cut is dropped, the rest frozen under the
+  // next key (one range read of departures for the whole delivery).
+  const lists = new Map(claimed.map((c) => [c.id, JSON.parse(c.recipients) as Recipient[]]));
+  const open = claimed.filter((c) => c.state === "ready" && lists.get(c.id)!.length > 0);
+  const refrozen: [string, ...unknown[]][] = [];
+  const dropped = new Map<number, number>();
+  if (open.length > 0) {
+    const allIds = open.flatMap((c) => lists.get(c.id)!.map((r) => r.id));
+    const departed = await db.all<{ subscriber_id: number; at: number }>(
+      "SELECT subscriber_id, at FROM departures WHERE subscriber_id BETWEEN ? AND ? AND at >= ?",
+      Math.min(...allIds),
+      Math.max(...allIds),
+      Math.min(...open.map((c) => c.cut_at)),
+    );
+    const leftAt = new Map(departed.map((d) => [d.subscriber_id, d.at]));
+    for (const c of open) {
+      const list = lists.get(c.id)!;
+      const kept = list.filter((r) => !((leftAt.get(r.id) ?? -Infinity) >= c.cut_at));
+      if (kept.length === list.length) continue;
+      c.version++;
+      lists.set(c.id, kept);
+      dropped.set(c.id, list.length - kept.length);
+      refrozen.push(["UPDATE issue_batches SET recipients = ?, version = ? WHERE id = ?", JSON.stringify(kept), c.version, c.id]);
     }
-    const now = Date.now();
-    const claim: [string, ...unknown[]][] = [
-      [
-        `UPDATE issue_batches SET recipients = ?, version = ?, state = 'attempted', lease_until = ?, attempts = attempts + 1
-         WHERE id = ? AND status = 'queued' AND version = ? AND state = ? AND coalesce(lease_until, 0) <= ?`,
-        JSON.stringify(list),
-        version,
-        now + LEASE_MS,
-        row.id,
-        row.version,
-        row.state,
-        now,
-      ],
-    ];
-    if (dropped) claim.push(["UPDATE issues SET dropped = dropped + ? * (changes() > 0) WHERE week = ?", dropped, job.week]);
-    const [claimed] = await db.batch(claim);
-    if (!claimed!.meta.changes) return { skipped: "taken" };
-    if (list.length === 0) return { skipped: "empty" };
-    return { key: batchKey(job.week, row.batch_no, version), emails: await personalEmails(cfg, issue, list) };
-  });
-  return settleOutcome(db, job.week, row.id, version, outcome, attempts);
+    if (refrozen.length > 0) refrozen.push(["UPDATE issues SET dropped = dropped + ? WHERE week = ?", [...dropped.values()].reduce((a, b) => a + b, 0), week]);
+    if (refrozen.length > 0) await db.batch(refrozen);
+  }
+
+  await Promise.all(
+    claimed.map(async (c) => {
+      const list = lists.get(c.id)!;
+      const attempts = jobs.find((j) => j.batchId === c.id)!.attempts;
+      const outcome: Delivery =
+        list.length === 0
+          ? { kind: "skipped", why: "empty" }
+          : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => ({ key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) }));
+      result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
+    }),
+  );
+  return result;
 }
 
-async function settleOutcome(db: MeteredDb, week: string, batchId: number, version: number, outcome: Delivery, attempts: number): Promise<number | undefined> {
+async function settleOutcome(db: MeteredDb, week: string, batchId: number, version: number, priorState: "ready" | "attempted", outcome: Delivery, attempts: number): Promise<number | undefined> {
   const now = Date.now();
   // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked the batch
   // sent. The same statement finishes the issue when this was its last unsettled batch (SET sees the old row).
@@ -190,14 +209,19 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
     }
     case "skipped":
       // Everyone on the list left before the send: the batch is done without a call.
-      if (outcome.why === "empty") await markSent(0, 0, null, 0);
-      return outcome.why === "taken" ? 10 : undefined;
+      await markSent(0, 0, null, 0);
+      return;
     case "busy":
+    case "parked": {
+      // Nothing was sent: the batch goes back to the state it had before this sender claimed it.
+      await db.batch([["UPDATE issue_batches SET state = ?, lease_until = NULL WHERE id = ? AND version = ?", priorState, batchId, version]]);
+      if (outcome.kind === "parked") {
+        await db.batch([["UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'", quotaReason(outcome.quota), week]]);
+        return;
+      }
       if (exhausted) await markFailed(`no send slot after ${attempts} attempts`, 0);
       return exhausted ? undefined : outcome.retryInSec;
-    case "parked":
-      await db.batch([["UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'", quotaReason(outcome.quota), week]]);
-      return;
+    }
     case "refused":
     case "ambiguous": {
       // A refusal makes the list open to a re-check before the next attempt; after an ambiguous failure it stays frozen.

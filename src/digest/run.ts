@@ -1,6 +1,6 @@
 import type { Config } from "../config";
 import { backoffSec } from "../mail/deliver";
-import { CUT_MARGIN_MS, finalize, sendIssueBatch } from "./batch";
+import { CUT_MARGIN_MS, finalize, sendIssueBatches } from "./batch";
 import { pickPapers, renderIssue } from "./issue";
 import type { DigestJob } from "./jobs";
 import { activePage, bump, createIssue, getIssue, MeteredDb, type IssueRow } from "./store";
@@ -38,7 +38,7 @@ export async function handleDigestJob(job: DigestJob, attempts: number, env: Env
   const db = new MeteredDb(env.DB);
   try {
     if (job.kind === "fanout") await fanout(job, attempts, env, cfg, db);
-    else return await sendIssueBatch(job, attempts, env, cfg, db);
+    else return (await sendIssueBatches(job.week, [{ batchId: job.batchId, attempts }], env, cfg, db)).get(job.batchId);
   } finally {
     // Whatever was not already written into the run record by the job itself.
     const cost = db.drain();
@@ -139,23 +139,56 @@ async function enqueue(env: Env, jobs: DigestJob[]) {
 }
 
 /**
- * Consumes DIGEST_QUEUE. The messages of one delivery are handled at once (each waits for its own slot of the
- * shared budget, so the calls fill the rate Resend allows); each is acked, retried or left to its own backoff.
+ * Consumes DIGEST_QUEUE. The batch messages of one delivery are handled together, per issue (one claim, one
+ * re-check; each batch then waits for its own slot of the shared budget, so the calls fill the rate Resend
+ * allows); every message is acked, retried or left to its own backoff.
  */
 export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cfg: Config) {
-  await Promise.all(
-    batch.messages.map(async (msg) => {
+  const byWeek = new Map<string, Message<Extract<DigestJob, { kind: "batch" }>>[]>();
+  const fanouts: Message<Extract<DigestJob, { kind: "fanout" }>>[] = [];
+  for (const msg of batch.messages) {
+    const body = msg.body as Partial<DigestJob> | undefined;
+    if (body?.kind === "batch" && typeof body.week === "string" && Number.isSafeInteger(body.batchId)) {
+      const list = byWeek.get(body.week) ?? [];
+      list.push(msg as Message<Extract<DigestJob, { kind: "batch" }>>);
+      byWeek.set(body.week, list);
+    } else if (body?.kind === "fanout" && typeof body.week === "string") fanouts.push(msg as Message<Extract<DigestJob, { kind: "fanout" }>>);
+    else {
+      console.error("digest: unknown message dropped", { kind: String(body?.kind).slice(0, 20) });
+      msg.ack();
+    }
+  }
+  const fail = (msgs: Message<DigestJob>[], week: string, err: unknown) => {
+    console.error("digest: job failed, will retry", { week, messages: msgs.length, error: String(err) });
+    for (const m of msgs) m.retry({ delaySeconds: backoffSec(m.attempts + 4) });
+  };
+  await Promise.all([
+    ...fanouts.map(async (msg) => {
       try {
-        const retryIn = await handleDigestJob(msg.body, msg.attempts, env, cfg);
-        if (retryIn === undefined) msg.ack();
-        else msg.retry({ delaySeconds: Math.min(retryIn, 43_200) });
+        await handleDigestJob(msg.body, msg.attempts, env, cfg);
+        msg.ack();
       } catch (err) {
-        console.error("digest: job failed, will retry", { kind: msg.body?.kind, week: msg.body?.week, attempts: msg.attempts, error: String(err) });
-        if (msg.body?.kind === "fanout") await recordError(env, msg.body.week, String(err));
-        msg.retry({ delaySeconds: backoffSec(msg.attempts + 4) });
+        await recordError(env, msg.body.week, String(err));
+        fail([msg], msg.body.week, err);
       }
     }),
-  );
+    ...[...byWeek].map(async ([week, msgs]) => {
+      const db = new MeteredDb(env.DB);
+      try {
+        const results = await sendIssueBatches(week, msgs.map((m) => ({ batchId: m.body.batchId, attempts: m.attempts })), env, cfg, db);
+        for (const m of msgs) {
+          const retryIn = results.get(m.body.batchId);
+          if (retryIn === undefined) m.ack();
+          else m.retry({ delaySeconds: Math.min(retryIn, 43_200) });
+        }
+      } catch (err) {
+        fail(msgs, week, err);
+      } finally {
+        const cost = db.drain();
+        if (cost.read || cost.written) await db.batch([bump(week, { rows_read: cost.read, rows_written: cost.written })]).catch(() => undefined);
+      }
+    }),
+  ]);
 }
 
 async function recordError(env: Env, week: string, error: string) {

@@ -21,9 +21,10 @@ export class MeteredDb {
   async first<T>(sql: string, ...params: unknown[]): Promise<T | null> {
     return (await this.all<T>(sql, ...params))[0] ?? null;
   }
-  async batch(statements: [string, ...unknown[]][]) {
+  /** `counted: false` for statements whose cost the caller already wrote into the run record. */
+  async batch(statements: [string, ...unknown[]][], counted = true) {
     const results = await this.d1.batch(statements.map(([sql, ...params]) => this.d1.prepare(sql).bind(...params)));
-    for (const r of results) this.add(r.meta);
+    if (counted) for (const r of results) this.add(r.meta);
     return results;
   }
   /** Takes the counted rows out (to be written into the run record). */

@@ -50,6 +50,7 @@ export function runWrangler(argv, { cwd = REPO, timeoutMs = 120_000 } = {}) {
  */
 export function createDevServer({ root = REPO, prefix = "bench-", verbose = false, note = (...a) => console.error(...a) } = {}) {
   let server = null; // the wrangler dev child (leader of its own process group)
+  const listeners = []; // called with every chunk of wrangler's output (onOutput)
   let workDir = null; // temp: app/ (snapshot of the worker) and state/ (--persist-to)
   const log = [];
 
@@ -119,7 +120,7 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
    * Starts wrangler dev on the snapshot and resolves once `probe()` (an async function returning true when the
    * server answers) succeeds; returns the start-up time in seconds.
    */
-  async function start({ port, inspector, tokenSecret, probe, vars = {}, timeoutMs = 90_000 }) {
+  async function start({ port, inspector, tokenSecret, probe, vars = {}, timeoutMs = 90_000, logLevel = "warn" }) {
     const { appDir, persistDir } = dirs();
     const devArgs = [
       "dev",
@@ -137,12 +138,13 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
       "--var", "TURNSTILE_SECRET:",
       // A benchmark's own vars come last: wrangler keeps the last value given for a name.
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      "--log-level", "warn",
+      "--log-level", logLevel,
       "--show-interactive-dev-session=false",
     ];
     const t0 = performance.now();
     server = spawn(WRANGLER, devArgs, { cwd: appDir, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     const keep = (d) => {
+      for (const l of listeners) l(String(d));
       log.push(String(d));
       if (log.length > 400) log.splice(0, 100);
       if (verbose) process.stderr.write(d);
@@ -175,6 +177,8 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
     cleanup,
     query,
     log,
+    /** Calls `fn` with every chunk of the server's output (stdout and stderr) from now on. */
+    onOutput: (fn) => listeners.push(fn),
     /** The process group id of the running server (for CPU accounting), or null. */
     get pid() {
       return server ? server.pid : null;

@@ -7,6 +7,7 @@ import { startEmulators } from "./test/emulators/serve";
 // the Worker reaches them through its real clients, as it would reach the real services.
 const emulators = await startEmulators();
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+const DELIVERY = ["test/integration/digest*.test.ts", "test/integration/delivery*.test.ts"];
 
 function workersProject(name: string, include: string[], exclude: string[], bindings: Record<string, string> = {}) {
   return {
@@ -29,17 +30,17 @@ function workersProject(name: string, include: string[], exclude: string[], bind
         },
       }),
     ],
-    test: { name, include, exclude, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 60_000, fileParallelism: name !== "digest" },
+    test: { name, include, exclude, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 120_000, fileParallelism: name !== "delivery" },
   };
 }
 
 export default defineConfig({
   test: {
     projects: [
-      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], ["test/integration/digest*.test.ts"]),
-      // The digest runs end to end through the queues, so the Worker itself must talk to Resend (the emulator).
-      // Its files share one emulator account (one API key), so they run one at a time.
-      workersProject("digest", ["test/integration/digest*.test.ts"], [], {
+      workersProject("workers", ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"], DELIVERY),
+      // Digests and delivery run end to end through the queues, so the Worker itself must talk to Resend (the
+      // emulator). Their files share one emulator account (one API key) and one send budget, so they run one at a time.
+      workersProject("delivery", DELIVERY, [], {
         RESEND_API_KEY: "re_digest_tests_0123456789",
         RESEND_BASE_URL: emulators.resendUrl,
         RESEND_MAX_RPS: "0",

@@ -13,11 +13,20 @@ export { SendBudget } from "./mail/budget";
 const DAILY_CRON = "0 3 * * *";
 
 export default {
-  fetch: app.fetch,
+  async fetch(request, env, ctx) {
+    // LOG_INVOCATIONS=1, local runs only: each answer says what it asked of the platform (the subscribe benchmark
+    // reads it). Never in production: the count of calls would tell a known address from a new one.
+    if (env.LOG_INVOCATIONS !== "1" || !config(env).local) return app.fetch(request, env, ctx);
+    const meter = newMeter();
+    const res = await app.fetch(request, meterEnv(env, meter), ctx);
+    const out = new Response(res.body, res);
+    out.headers.append("Server-Timing", `platform;desc="${Object.entries({ ...meter, subrequests: subrequests(meter) }).map(([k, v]) => `${k}=${v}`).join(" ")}"`);
+    return out;
+  },
 
   async queue(batch, env, _ctx) {
     const cfg = config(env);
-    // LOG_INVOCATIONS=1: one line per invocation with what it asked of the platform (benchmarks read it).
+    // LOG_INVOCATIONS=1: one line per queue invocation with what it asked of the platform (benchmarks read it).
     const meter = env.LOG_INVOCATIONS === "1" ? newMeter() : null;
     const started = Date.now();
     const e = meter ? meterEnv(env, meter) : env;

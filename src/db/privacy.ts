@@ -56,6 +56,13 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
   const statements = [
     d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
     d1.prepare("DELETE FROM outbox WHERE lower(to_address) = ?").bind(s.email_key),
+    // An issue still to send counts the person as dropped from it, as its re-check would have.
+    d1
+      .prepare(
+        `UPDATE issues SET dropped = dropped + (SELECT count(*) FROM issue_batches b WHERE b.week = issues.week AND b.status = 'queued' AND b.state = 'ready' AND instr(b.recipients, ?1) > 0)
+         WHERE status IN ('sending', 'paused') AND week IN (SELECT week FROM issue_batches WHERE status = 'queued' AND state = 'ready' AND instr(recipients, ?1) > 0)`,
+      )
+      .bind(`{"id":${id},`),
     d1
       .prepare(
         `UPDATE issue_batches SET recipients = (SELECT json_group_array(json(value)) FROM json_each(issue_batches.recipients) WHERE json_extract(value, '$.id') <> ?)

@@ -186,12 +186,13 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
       rejected,
       now,
     );
-  const markFailed = async (error: string, apiCall: 0 | 1) => {
+  /** `sentNothing`: Resend refused the call for certain, so a retry may re-check the list (under a new key). */
+  const markFailed = async (error: string, apiCall: 0 | 1, sentNothing: boolean) => {
     console.error("digest: batch failed for good", { week, batchId, error: error.slice(0, 200) });
     await settle(
       db,
       week,
-      ["UPDATE issue_batches SET status = 'failed', lease_until = NULL, error = ? WHERE id = ? AND status = 'queued'", error, batchId],
+      [`UPDATE issue_batches SET status = 'failed', lease_until = NULL, error = ?${sentNothing ? ", state = 'ready'" : ""} WHERE id = ? AND status = 'queued'`, error, batchId],
       `api_calls = api_calls + ${apiCall}, failures = failures + (changes() > 0), last_error = ?`,
       error,
     );
@@ -219,7 +220,7 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
         await db.batch([["UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'", quotaReason(outcome.quota), week]]);
         return;
       }
-      if (exhausted) await markFailed(`no send slot after ${attempts} attempts`, 0);
+      if (exhausted) await markFailed(`no send slot after ${attempts} attempts`, 0, priorState === "ready");
       return exhausted ? undefined : outcome.retryInSec;
     }
     case "refused":
@@ -235,13 +236,13 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
         return;
       }
       if (exhausted) {
-        await markFailed(`gave up after ${attempts} attempts: ${outcome.error}`, 0);
+        await markFailed(`gave up after ${attempts} attempts: ${outcome.error}`, 0, outcome.kind === "refused");
         return;
       }
       return outcome.retryInSec;
     }
     case "failed":
-      await markFailed(outcome.error, 1);
+      await markFailed(outcome.error, 1, true);
       return;
   }
 }

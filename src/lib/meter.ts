@@ -7,13 +7,14 @@
 export interface Meter {
   d1: number;
   queue: number;
+  limiter: number;
   budget: number;
   resend: number;
 }
 
-export const newMeter = (): Meter => ({ d1: 0, queue: 0, budget: 0, resend: 0 });
+export const newMeter = (): Meter => ({ d1: 0, queue: 0, limiter: 0, budget: 0, resend: 0 });
 
-export const subrequests = (m: Meter) => m.d1 + m.queue + m.budget + m.resend;
+export const subrequests = (m: Meter) => m.d1 + m.queue + m.limiter + m.budget + m.resend;
 
 function countStatement(stmt: D1PreparedStatement, m: Meter): D1PreparedStatement {
   for (const method of ["run", "all", "first", "raw"] as const) {
@@ -63,10 +64,20 @@ export function meterEnv(env: Env, m: Meter): Env {
           m.budget++;
           // Every Resend call is reported to the budget once, with its answer (an unused slot is not a call).
           if (prop === "release" && !(args[1] as { unused?: boolean } | undefined)?.unused) m.resend++;
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
+          // Called on the stub itself: an RPC stub answers any property, `apply` included, with a remote call.
+          return (target as unknown as Record<string, (...a: unknown[]) => unknown>)[prop]!(...args);
         };
       },
     });
   };
-  return { ...env, DB: metered, MAIL_QUEUE: countQueue(env.MAIL_QUEUE, m), DIGEST_QUEUE: countQueue(env.DIGEST_QUEUE, m), SEND_BUDGET: namespace };
+  const limiter = (l: RateLimit): RateLimit => ({ limit: (opts) => (m.limiter++, l.limit(opts)) });
+  return {
+    ...env,
+    DB: metered,
+    MAIL_QUEUE: countQueue(env.MAIL_QUEUE, m),
+    DIGEST_QUEUE: countQueue(env.DIGEST_QUEUE, m),
+    SEND_BUDGET: namespace,
+    SUBSCRIBE_LIMITER: limiter(env.SUBSCRIBE_LIMITER),
+    TOKEN_LIMITER: limiter(env.TOKEN_LIMITER),
+  };
 }

@@ -206,7 +206,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
       const name = fault.name ?? DEFAULT_NAMES[fault.status] ?? "application_error";
       return error(t, fault.status, name, fault.message ?? `Injected fault: ${name}.`);
     }
-    if (t.rng && t.config.random) {
+    if (t.rng && t.config.random && !lostAnswer) {
       const r = t.rng();
       if (r < t.config.random.p429) {
         extra["retry-after"] = "1";

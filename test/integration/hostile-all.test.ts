@@ -71,7 +71,7 @@ const REQUIRED = 10_000;
 // ---------------------------------------------------------------------------------------------------------------
 // Database state
 
-const TABLES = ["subscribers", "outbox", "issues", "issue_batches", "suppressions", "webhook_events"] as const;
+const TABLES = ["subscribers", "outbox", "issues", "issue_batches", "mail_batches", "mail_items", "departures", "suppressions", "webhook_events"] as const;
 type State = Record<(typeof TABLES)[number], Record<string, unknown>[]>;
 
 async function snapshot(): Promise<State> {

@@ -22,7 +22,7 @@ export function resendEmulator(apiKey = `re_test_${crypto.randomUUID().replaceAl
     configure: (patch: Partial<EmulatorConfig>) => control<EmulatorConfig>("config", { method: "POST", body: JSON.stringify(patch) }),
     release: () => control<{ released: number }>("release", { method: "POST" }),
     emails: async (to?: string) => (await control<{ data: StoredEmail[] }>(`emails${to ? `?to=${encodeURIComponent(to)}` : ""}`)).data,
-    requests: async () => (await control<{ data: { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number }[] }>("requests")).data,
+    requests: async () => (await control<{ data: { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number; at: number }[] }>("requests")).data,
     stats: () => control<EmulatorStats>("stats"),
     /** Raw call to the emulated Resend API, for checks the SDK would not let through. */
     api: (path: string, body: unknown, headers: Record<string, string> = {}) =>

@@ -160,11 +160,17 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
     claimed.map(async (c) => {
       const list = lists.get(c.id)!;
       const attempts = jobs.find((j) => j.batchId === c.id)!.attempts;
-      const outcome: Delivery =
-        list.length === 0
-          ? { kind: "skipped", why: "empty" }
-          : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => ({ key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) }));
-      result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
+      try {
+        const outcome: Delivery =
+          list.length === 0
+            ? { kind: "skipped", why: "empty" }
+            : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => ({ key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) }));
+        result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
+      } catch (err) {
+        // Left claimed and attempted (a call may have gone out): after its lease, the same body under the same key.
+        console.error("digest: batch send failed, will retry", { week, batchId: c.id, attempts, error: String(err) });
+        result.set(c.id, Math.ceil(LEASE_MS / 1000));
+      }
     }),
   );
   return result;

@@ -1,5 +1,5 @@
 import type { Config } from "../config";
-import { sendBudget, isQuotaCode, type Lane, type QuotaCode, type QuotaPause } from "./budget";
+import { sendBudget, isQuotaCode, type Grant, type Lane, type QuotaCode, type QuotaPause } from "./budget";
 import type { Email, Mailer, SendOutcome } from "./mailer";
 
 /*
@@ -43,23 +43,31 @@ export async function deliver(env: Env, cfg: Config, mailer: Mailer, lane: Lane,
   }
 
   const budget = sendBudget(env);
-  const grant = await budget.acquire(lane, cfg.resendMaxRps);
+  let grant: Grant;
+  try {
+    grant = await budget.acquire(lane, cfg.resendMaxRps);
+  } catch (err) {
+    // The budget could not be reached (it restarted, say): nothing was sent; try again shortly.
+    console.error("mail: send budget unreachable", { lane, error: String(err) });
+    return { kind: "busy", retryInSec: 5 };
+  }
   if (!grant.ok) return grant.reason === "quota" ? { kind: "parked", quota: grant.quota } : { kind: "busy", retryInSec: grant.retryInSec };
   let prepared: Prepared | Skipped;
   try {
     prepared = await prepare();
   } catch (err) {
-    await budget.release(grant.lease, { unused: true, ok: false, status: null });
+    await budget.release(grant.lease, { unused: true, ok: false, status: null }).catch(() => undefined);
     throw err;
   }
   if ("skipped" in prepared) {
-    await budget.release(grant.lease, { unused: true, ok: false, status: null });
+    await budget.release(grant.lease, { unused: true, ok: false, status: null }).catch(() => undefined);
     return { kind: "skipped", why: prepared.skipped };
   }
   const out = await mailer.send(prepared.emails, prepared.key).catch(
     (err): SendOutcome => ({ ok: false, kind: "ambiguous", code: "network_error", message: String(err), status: null, answer: { ok: false, status: null } }),
   );
-  await budget.release(grant.lease, out.answer);
+  // Once the call was made, its outcome must reach the caller whatever happens to the report.
+  await budget.release(grant.lease, out.answer).catch((err) => console.error("mail: could not report an answer to the send budget", { lane, error: String(err) }));
 
   if (out.ok) return { kind: "sent", accepted: prepared.emails.length - out.rejected.length, rejected: out.rejected };
   const error = `${out.code}${out.status ? ` (HTTP ${out.status})` : ""}: ${out.message}`.slice(0, 500);

@@ -108,6 +108,16 @@ describe("transactional mail in batches", () => {
     expect(calls.every((r) => r.path === "/emails/batch" && r.status === 200)).toBe(true);
   });
 
+  it("a lone signup's confirmation does not wait for a batch to fill: it goes out as a batch of one", async () => {
+    const email = `alone-${run}@example.com`;
+    await subscribeAll([email]);
+    const [mail] = await waitFor("the confirmation", () => confirmations(), (c) => c.length === 1, 30_000);
+    expect(mail!.to).toEqual([email]);
+    const batch = await env.DB.prepare("SELECT items, sent FROM mail_batches WHERE status = 'sent' ORDER BY id DESC LIMIT 1").first<{ items: string; sent: number }>();
+    expect(batch!.sent).toBe(1);
+    expect(JSON.parse(batch!.items)).toEqual([expect.objectContaining({ kind: "confirm", email })]);
+  });
+
   it("exactly once when Resend answers 30 % 429 and 10 % 500, half of those after sending", async () => {
     // The first calls meet one of each fault for certain, then the seeded random mix applies.
     await emu.configure({ keepBodies: false, faults: [{ status: 429, retryAfter: 1 }, { status: 500, after: true }, { status: 500 }], random: { p429: 0.3, p500: 0.05, p500After: 0.05, seed: 7 } });

@@ -26,6 +26,10 @@
 //                ≤ 60 s after the burst; both exactly once; no 429 after the first second. Also reported: how the
 //                calls were shared (digest vs confirmation) while both were sending.
 //
+// Also printed per scenario: Resend calls by lane (idempotency key mail/… or digest/…) and status, the most calls
+// answered in any 1 s, accepted calls/s, one budget slot's cycle (answer → answer ⌊R⌋ calls later; 1000·⌊R⌋/R ms at
+// exactly R/s), the SendBudget's own counters (GET /admin/stats), and a per-second timeline of the calls by lane.
+//
 // Times are compared on this machine's one clock: the emulator (in this process) stamps each accepted email
 // (`createdAt`) and each answer (`at`); the bench stamps each signup's answer; the worker stamps the run record.
 import { spawnSync } from "node:child_process";
@@ -66,7 +70,10 @@ const JSON_ONLY = flag("json");
 const VERBOSE = flag("verbose");
 const TRACE = flag("trace");
 const ONLY = opt("only");
-if (ONLY !== undefined && !SCENARIOS.includes(ONLY as ScenarioName)) throw new Error(`--only takes one of ${SCENARIOS.join(", ")}, got ${ONLY}`);
+if (ONLY !== undefined && !SCENARIOS.includes(ONLY as ScenarioName)) {
+  console.error(`--only takes one of ${SCENARIOS.join(", ")}, got ${ONLY}`);
+  process.exit(2);
+}
 const RUN: ScenarioName[] = ONLY ? [ONLY as ScenarioName] : [...SCENARIOS];
 const IMPORT_CHUNK = 10_000;
 const TARGET = 100 * RATE; // emails/s at R calls/s of 100 emails
@@ -761,7 +768,7 @@ async function main() {
       say(`  Resend calls: ${r.resend.requests} (${r.resend.accepted_requests} accepted): ${lanes(r)}; digest minimum ceil(N/100) = ${r.resend.digest_calls_min}; ${r.resend.rate_limited_429} × 429 (${r.resend.rate_limited_429_after_first_s} after the first second); most calls answered in 1 s: ${r.resend.max_calls_in_1s}; ${pace(r)}`);
       say(`  server CPU (workerd + wrangler) from the trigger to the end: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`);
     }
-    if (r.budget) say(`  send budget: rate ${r.budget.rate} (${r.budget.rateSource}), granted ${JSON.stringify(r.budget.granted)}, answers ${r.budget.answers}, rate limited ${r.budget.rateLimited}`);
+    if (r.budget) say(`  send budget: rate ${r.budget.rate} (${r.budget.rateSource}), granted ${JSON.stringify(r.budget.granted)}, answers ${r.budget.answers}, rate limited ${r.budget.rateLimited}${r.budget.callMs != null ? `, grant → answer ${r.budget.callMs} ms (recent mean)` : ""}`);
     say(`  calls per second (d digest, m confirmation, upper case = 429) from the ${r.scenario === "burst" ? "burst's" : "digest's"} start${r.burst && r.scenario !== "burst" ? ` (burst from ${r.burst_started_after_digest_s} s to ${r3(r.burst_started_after_digest_s + r.burst.seconds)} s)` : ""}:\n    ${r.timeline}`);
     if (r.server_problems.count) say(`  worker reported ${r.server_problems.count} send problem line(s), e.g.: ${r.server_problems.samples.join(" | ")}`);
     say(`  goals:`);

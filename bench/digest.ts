@@ -3,7 +3,9 @@
 //
 //   npm run bench:digest -- --subscribers 20000                 # unlimited run, then the rate-limited run
 //   npm run bench:digest -- --rate 2 --limited-subscribers 3000  # the limited run's settings (these are the defaults)
-//   flags: --subscribers N (20000)  --rate R (2)  --limited-subscribers M (3000)  --no-limited  --only-limited
+//   npm run bench:digest -- --only-limited --rate 4 --start-rps 2   # the budget learns Resend's stated limit (4) from 2
+//   flags: --subscribers N (20000)  --rate R (2)  --start-rps S (RESEND_MAX_RPS of the limited run; default R)
+//          --limited-subscribers M (3000)  --no-limited  --only-limited
 //          --timeout S (global watchdog, 1500)  --json (one JSON line only)  --verbose (wrangler's output on stderr)
 //          --root DIR (benchmark another checkout's worker, for A/B runs; default: this repo)
 //
@@ -52,6 +54,7 @@ if (flag("help")) {
 }
 const N = Math.floor(num("subscribers", 20_000));
 const RATE = num("rate", 2);
+const START_RPS = num("start-rps", RATE);
 const LIMITED_N = Math.floor(num("limited-subscribers", 3000));
 const RUN_MAIN = !flag("only-limited");
 const RUN_LIMITED = !flag("no-limited");
@@ -137,13 +140,13 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
   });
   if (cfg.status !== 200) throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
 
-  say(`\n[${sc.label}] N=${sc.n}${sc.rate ? `, emulator limit ${sc.rate} req/s, RESEND_MAX_RPS=${sc.rate}` : ", no rate limit, RESEND_MAX_RPS=0"}: wrangler dev on ${base} (inspector ${inspector})…`);
+  say(`\n[${sc.label}] N=${sc.n}${sc.rate ? `, emulator limit ${sc.rate} req/s, RESEND_MAX_RPS=${START_RPS}` : ", no rate limit, RESEND_MAX_RPS=0"}: wrangler dev on ${base} (inspector ${inspector})…`);
   const startupS = await dev.start({
     port,
     inspector,
     tokenSecret: randomBytes(32).toString("hex"),
     probe: async () => (await http(base, "GET", "/health", { timeoutMs: 2000 })).status === 200,
-    vars: { ADMIN_TOKEN: adminToken, RESEND_API_KEY: apiKey, RESEND_BASE_URL: ctx.resendUrl, RESEND_MAX_RPS: String(sc.rate), PAPERS_SOURCE: "sample" },
+    vars: { ADMIN_TOKEN: adminToken, RESEND_API_KEY: apiKey, RESEND_BASE_URL: ctx.resendUrl, RESEND_MAX_RPS: String(sc.rate ? START_RPS : 0), PAPERS_SOURCE: "sample" },
   });
 
   // Import N subscribers, ≤ 10,000 rows per request.
@@ -192,6 +195,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
   await sleep(3000);
   const after = await http(base, "GET", `/admin/digests/${WEEK}`, { headers: auth });
   if (after.status === 200) rec = after.json;
+  const sending = (await http(base, "GET", "/admin/stats", { headers: auth })).json?.sending ?? null;
 
   const keyQ = `?key=${encodeURIComponent(apiKey)}`;
   const emu: EmulatorStats = (await http(ctx.resendUrl, "GET", `/_emulator/stats${keyQ}`)).json;
@@ -235,6 +239,8 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
     last_accepted_s: r3(lastAcceptedS), // trigger → last email accepted by the emulator
     steady_emails_per_s: r3(acceptedTimes.length > 1 ? acceptedTimes.length / ((acceptedTimes.at(-1)! - acceptedTimes[0]!) / 1000) : NaN),
     server_cpu_s: r3(cpuMs / 1000),
+    budget: sending, // the send budget's state at the end: rate learned, mean call time
+
     run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(rec),
     emulator: {
       requests: emu.requests,
@@ -315,13 +321,14 @@ async function main() {
   const pf = (b: boolean) => (b ? "PASS" : "FAIL");
   for (const r of judged) {
     const rr = r.run_record;
-    say(`\n== ${r.label} run: N=${r.n}${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${r.rate_limit})` : ", no rate limit"} ==`);
+    say(`\n== ${r.label} run: N=${r.n}${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${START_RPS})` : ", no rate limit"} ==`);
     say(`  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${r.wall_s} s (poll saw it at ${r.observed_s} s) → ${r.emails_per_s} emails/s`);
     say(`  emulator: first email accepted at ${r.first_accepted_s} s, last at ${r.last_accepted_s} s after the trigger; ${r.steady_emails_per_s} emails/s between them`);
     say(`  Resend calls: emulator ${r.emulator.requests} requests (${r.emulator.accepted_requests} accepted, ${r.emulator.rate_limited_429} × 429, ${r.emulator.server_errors} × 5xx, ${r.emulator.replays} replays; by status ${JSON.stringify(r.emulator.by_status)}); run record api_calls ${rr.api_calls}, retries ${rr.retries}; ceil(N/100) = ${Math.ceil(r.n / 100)}`);
     say(`  D1: rows_read ${rr.rows_read} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${rr.rows_written} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
     say(`  delivery: ${r.emulator.accepted_emails} emails accepted, ${r.delivery.distinct_recipients} distinct recipients; missing ${r.delivery.missing}, duplicates ${r.delivery.duplicates}, unknown ${r.delivery.strangers}; idempotency keys ${r.emulator.idempotency_keys} (${r.emulator.keys_requested_more_than_once} requested more than once); bodies kept: ${r.emulator.bodies_kept}`);
     say(`  server CPU (workerd + wrangler) during the send: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`);
+    if (r.budget) say(`  send budget: rate ${r.budget.rate} (from ${r.budget.rateSource}), mean call time grant → answer ${r.budget.callMs} ms, ${r.budget.rateLimited} × 429 seen`);
     say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, failures: rr.failures, last_error: rr.last_error })}`);
     say(`  goals:`);
     for (const [k, g] of Object.entries(r.goals)) say(`    ${k.padEnd(18)} ${String(g.value).padEnd(60)} goal ${g.goal}  ${pf(g.pass)}`);

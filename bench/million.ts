@@ -375,9 +375,19 @@ function dist(values: number[]) {
 }
 type Dist = ReturnType<typeof dist>;
 
+/** Medians of the first and the last tenth of the invocations (in start order): does an invocation cost more late in the run? */
+function trend(invs: Invocation[]) {
+  const sorted = [...invs].sort((a, b) => a.started - b.started);
+  const k = Math.max(1, Math.floor(sorted.length / 10));
+  const med = (xs: Invocation[], f: (i: Invocation) => number) => dist(xs.map(f)).p50;
+  const part = (xs: Invocation[]) => ({ subrequests: med(xs, (i) => i.subrequests), d1: med(xs, (i) => i.d1), wall_ms: med(xs, (i) => i.wallMs), cpu_ms_upper: med(xs, (i) => i.cpuMs) });
+  return { first_tenth: part(sorted.slice(0, k)), last_tenth: part(sorted.slice(-k)) };
+}
+
 function summarize(invs: Invocation[]) {
   const of = (k: (i: Invocation) => number) => dist(invs.map(k));
   return {
+    trend: trend(invs),
     invocations: invs.length,
     mixed: invs.filter((i) => i.mixed).length,
     messages: of((i) => i.messages),
@@ -683,7 +693,7 @@ async function main() {
   say(`  D1: rows_read ${fmt(rr.rows_read)} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${fmt(rr.rows_written)} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
   say(`  server: CPU (whole group) trigger → quiet ${fmt(r.server_cpu_s)} s; peak RSS ${fmt(r.memory_mib.server_peak_rss)} MiB (during the send ${fmt(r.memory_mib.server_peak_rss_during_send)} MiB); bench process peak RSS ${fmt(r.memory_mib.bench_peak_rss)} MiB`);
   say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, dropped: rr.dropped, rejected: rr.rejected, failures: rr.failures, last_error: rr.last_error })}`);
-  say(`\n  Per queue invocation (${fmt(r.invocation_lines.total)} "invocation" lines, ${r.invocation_lines.malformed} malformed; at most ${r.invocation_lines.max_concurrent} invocations at the same time — wrangler dev does not apply max_concurrency):`);
+  say(`\n  Per queue invocation (${fmt(r.invocation_lines.total)} "invocation" lines, ${r.invocation_lines.malformed} malformed; at most ${r.invocation_lines.max_concurrent} running at the same time; max_concurrency is 1 in wrangler.toml):`);
   say(`  CPU: no CPU clock in workerd; "cpu upper" = CPU of the whole wrangler dev process group (workerd incl. local D1/SQLite, queue broker, Durable Object; wrangler's node) between started and ended, interpolated between ${SAMPLE_MS} ms /proc samples — an UPPER BOUND that also counts every invocation running at the same time. "cpu share" = the group's CPU split between concurrent invocations (an estimate, still including D1/SQLite). "cpu workerd" = workerd processes only.`);
   const row = (label: string, dd: Dist) => `    ${label.padEnd(22)} ${fmt(dd.p50).padStart(10)} ${fmt(dd.p99).padStart(10)} ${fmt(dd.max).padStart(10)}`;
   for (const [name, g] of Object.entries(r.per_invocation) as [string, RunResult["per_invocation"]["all"]][]) {
@@ -698,6 +708,7 @@ async function main() {
     say(row("cpu ms (upper bound)", g.cpu_ms_upper));
     say(row("cpu ms (share est.)", g.cpu_ms_share));
     say(row("cpu ms (workerd only)", g.cpu_ms_workerd));
+    say(`    medians, first → last tenth of the run: subrequests ${g.trend.first_tenth.subrequests} → ${g.trend.last_tenth.subrequests}, wall ${fmt(g.trend.first_tenth.wall_ms)} → ${fmt(g.trend.last_tenth.wall_ms)} ms, cpu (upper) ${fmt(g.trend.first_tenth.cpu_ms_upper)} → ${fmt(g.trend.last_tenth.cpu_ms_upper)} ms`);
   }
   say(`\n  worst invocation by subrequests: ${JSON.stringify(r.worst.subrequests)}`);
   say(`  worst invocation by CPU (upper bound): ${JSON.stringify(r.worst.cpu_ms_upper)}`);

@@ -161,10 +161,9 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
       const list = lists.get(c.id)!;
       const attempts = jobs.find((j) => j.batchId === c.id)!.attempts;
       try {
-        const outcome: Delivery =
-          list.length === 0
-            ? { kind: "skipped", why: "empty" }
-            : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => ({ key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) }));
+        // Rendered before the slot is asked for: a slot counts from its grant, so it should cover the call only.
+        const prepared = { key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) };
+        const outcome: Delivery = list.length === 0 ? { kind: "skipped", why: "empty" } : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => prepared);
         result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
       } catch (err) {
         // Left claimed and attempted (a call may have gone out): after its lease, the same body under the same key.

@@ -62,6 +62,8 @@ export interface BudgetState {
   granted: Record<Lane, number>;
   answers: number;
   rateLimited: number;
+  /** Mean time from grant to answer of recent calls (each call holds its slot that long plus a window). */
+  callMs: number | null;
 }
 
 /** A lease not given back by then (its caller crashed) counts as answered. */
@@ -96,6 +98,7 @@ export class SendBudget extends DurableObject<Env> {
   private granted: Record<Lane, number> = { mail: 0, digest: 0 };
   private answers = 0;
   private rateLimited = 0;
+  private callMs: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -128,6 +131,7 @@ export class SendBudget extends DurableObject<Env> {
     if (answer.unused) return this.pump();
     this.answered.push(now);
     this.answers++;
+    if (entry) this.callMs = this.callMs === null ? now - entry.at : Math.round(0.8 * this.callMs + 0.2 * (now - entry.at));
     const before = JSON.stringify(this.saved());
     if (answer.limit !== undefined && Number.isFinite(answer.limit) && answer.limit > 0) {
       this.rate = answer.limit;
@@ -171,6 +175,7 @@ export class SendBudget extends DurableObject<Env> {
     this.answered = [];
     this.granted = { mail: 0, digest: 0 };
     this.answers = this.rateLimited = 0;
+    this.callMs = null;
     await this.ctx.storage.deleteAll();
     return this.state();
   }
@@ -188,6 +193,7 @@ export class SendBudget extends DurableObject<Env> {
       granted: { ...this.granted },
       answers: this.answers,
       rateLimited: this.rateLimited,
+      callMs: this.callMs,
     };
   }
 

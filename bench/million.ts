@@ -2,7 +2,7 @@
 // private `wrangler dev` (local D1, local queues) and an unthrottled Resend emulator (real HTTP on loopback), with
 // every queue invocation of the Worker measured: subrequests, wall time and an upper bound of its CPU time.
 //
-//   npm run bench:million                                   # N = 1,000,000 (20–40 min on 2 cores)
+//   npm run bench:million                                   # N = 1,000,000 (about 12 min on 2 cores, ~1,600 emails/s)
 //   npm run bench:million -- --subscribers 20000            # a quick run
 //   flags: --subscribers N (1000000)  --digest-size K (DIGEST_SIZE var: papers per email; default: the Worker's, 10)
 //          --timeout S (global watchdog, 5400)  --json (one JSON line only)  --verbose (wrangler's output on stderr)
@@ -20,11 +20,14 @@
 //  5. samples the server's process-group CPU (/proc, every 50 ms, in a worker thread so a busy event loop here does
 //     not delay the samples) and attributes to each invocation the CPU the whole group used between its `started`
 //     and `ended` — an UPPER BOUND: workerd has no CPU clock, and the group also runs local D1 (SQLite), the queue
-//     broker, the Durable Object, wrangler's proxy and every other invocation running at the same time;
+//     broker, the Durable Object, wrangler's proxy and every other invocation running at the same time (Miniflare's
+//     queue broker delivers one batch at a time whatever max_concurrency says, so in practice there are none);
 //  6. POST /admin/digests/2026-W47/send, polls GET /admin/digests/2026-W47 until sent / failed / skipped, waits
 //     until the queues are quiet, then checks exactly-once delivery in the emulator and reports.
 import { serve } from "@hono/node-server";
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -32,7 +35,7 @@ import { Worker } from "node:worker_threads";
 import type { runRecord } from "../src/routes/digests";
 import { createResendEmulator, validateEmail, type EmulatorStats } from "../test/emulators/resend";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { childEnv, cliArgs, createDevServer, freePort, groupCpuMs, runWrangler } from "./lib.mjs";
+import { childEnv, cliArgs, createDevServer, freePort, groupCpuMs, REPO, runWrangler } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { maxSubrequests: 1000, maxCpuMs: 30_000 };
@@ -407,6 +410,23 @@ function summarize(invs: Invocation[]) {
 
 type RunRecord = ReturnType<typeof runRecord>;
 
+/** Which code the snapshot was taken from: the commit, and the files under test that differed from it then. */
+function codeUnderTest() {
+  const git = (...a: string[]) => spawnSync("git", a, { cwd: REPO, encoding: "utf8" }).stdout?.trim() ?? "";
+  const dirty = git("status", "--porcelain", "--", "src", "templates", "migrations", "wrangler.toml", "package.json").split("\n").filter(Boolean);
+  return { commit: git("rev-parse", "--short", "HEAD") || null, uncommitted: dirty.map((l) => l.slice(3)) };
+}
+
+/** The papers-digest consumer's settings in the snapshot's wrangler.toml (max_concurrency decides how much invocations overlap). */
+function digestConsumerConfig(toml: string) {
+  const block = toml.split(/^\[\[/m).find((b) => b.startsWith("queues.consumers]]") && /^queue\s*=\s*"papers-digest"/m.test(b)) ?? "";
+  const val = (k: string) => {
+    const m = block.match(new RegExp(`^${k}\\s*=\\s*([0-9.]+)`, "m"));
+    return m ? Number(m[1]) : null;
+  };
+  return { max_batch_size: val("max_batch_size"), max_batch_timeout: val("max_batch_timeout"), max_concurrency: val("max_concurrency"), max_retries: val("max_retries") };
+}
+
 // ---------- the run ----------
 async function run() {
   const runId = randomBytes(3).toString("hex");
@@ -423,7 +443,9 @@ async function run() {
   if (cfg.status !== 200 || cfg.json?.countOnly !== true) throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
 
   dev = createDevServer({ prefix: "bench-million-", verbose: VERBOSE, note }) as DevServer;
+  const code = codeUnderTest();
   dev.snapshot();
+  const consumerConfig = digestConsumerConfig(readFileSync(join(dev.dirs().appDir, "wrangler.toml"), "utf8"));
   const port = await freePort();
   let inspector = await freePort();
   while (inspector === port) inspector = await freePort();
@@ -585,6 +607,8 @@ async function run() {
   const papers = Array.isArray(rec.papers) ? rec.papers.length : null;
   return {
     n: N,
+    code,
+    digest_consumer: consumerConfig,
     digest_size: { requested: DIGEST_SIZE, var: DIGEST_SIZE === null ? "unset (Worker default 10)" : String(DIGEST_SIZE), papers_in_issue: papers },
     startup_s: r3(startupS),
     import_s: r3(importS),
@@ -616,7 +640,7 @@ async function run() {
     worker_error_lines: { count: errorLines, samples: errors },
     per_invocation: groups,
     worst: { subrequests: worst("subrequests"), cpu_ms_upper: worst("cpuMs"), wall_ms: worst("wallMs") },
-    samples: { count: s.t.length, interval_ms: SAMPLE_MS, during_send: sendIdx.length },
+    samples: { count: s.t.length, interval_ms: SAMPLE_MS, mean_interval_ms: r1(s.t.length > 1 ? (s.t[s.t.length - 1]! - s.t[0]!) / (s.t.length - 1) : NaN), during_send: sendIdx.length },
     memory_mib: { server_peak_rss: peak(s.rss, Array.from(s.t.keys())), server_peak_rss_during_send: peak(s.rss, sendIdx), bench_peak_rss: peak(s.self, Array.from(s.t.keys())) },
   };
 }
@@ -684,6 +708,7 @@ async function main() {
   const pf = (b: boolean) => (b ? "PASS" : "FAIL");
   const rr = r.run_record;
   const e = r.emulator;
+  say(`\ncode under test: commit ${r.code.commit}${r.code.uncommitted.length ? ` plus uncommitted changes to ${r.code.uncommitted.join(", ")}` : ""} (snapshot taken at the start)`);
   say(`\n== digest fan-out: N=${fmt(r.n)}, DIGEST_SIZE ${r.digest_size.var} (${r.digest_size.papers_in_issue} papers in the issue), no rate limit ==`);
   say(`  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${fmt(r.wall_s)} s (${fmt(r.wall_s / 60)} min; poll saw it at ${fmt(r.observed_s)} s) → ${fmt(r.emails_per_s)} emails/s`);
   say(`  before: start-up ${fmt(r.startup_s)} s, import ${fmt(r.import_s)} s (${fmt(r.n / r.import_s)} rows/s), /admin/stats ${fmt(r.stats_s)} s`);
@@ -693,8 +718,8 @@ async function main() {
   say(`  D1: rows_read ${fmt(rr.rows_read)} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${fmt(rr.rows_written)} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
   say(`  server: CPU (whole group) trigger → quiet ${fmt(r.server_cpu_s)} s; peak RSS ${fmt(r.memory_mib.server_peak_rss)} MiB (during the send ${fmt(r.memory_mib.server_peak_rss_during_send)} MiB); bench process peak RSS ${fmt(r.memory_mib.bench_peak_rss)} MiB`);
   say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, dropped: rr.dropped, rejected: rr.rejected, failures: rr.failures, last_error: rr.last_error })}`);
-  say(`\n  Per queue invocation (${fmt(r.invocation_lines.total)} "invocation" lines, ${r.invocation_lines.malformed} malformed; at most ${r.invocation_lines.max_concurrent} running at the same time; max_concurrency is 1 in wrangler.toml):`);
-  say(`  CPU: no CPU clock in workerd; "cpu upper" = CPU of the whole wrangler dev process group (workerd incl. local D1/SQLite, queue broker, Durable Object; wrangler's node) between started and ended, interpolated between ${SAMPLE_MS} ms /proc samples — an UPPER BOUND that also counts every invocation running at the same time. "cpu share" = the group's CPU split between concurrent invocations (an estimate, still including D1/SQLite). "cpu workerd" = workerd processes only.`);
+  say(`\n  Per queue invocation (${fmt(r.invocation_lines.total)} "invocation" lines, ${r.invocation_lines.malformed} malformed; at most ${r.invocation_lines.max_concurrent} running at the same time; papers-digest consumer ${JSON.stringify(r.digest_consumer)}):`);
+  say(`  CPU: no CPU clock in workerd; "cpu upper" = CPU of the whole wrangler dev process group (workerd incl. local D1/SQLite, queue broker, Durable Object; wrangler's node) between started and ended, interpolated between /proc samples (every ${SAMPLE_MS} ms, ${r.samples.mean_interval_ms} ms on average) — an UPPER BOUND that also counts every invocation running at the same time. "cpu share" = the group's CPU split between concurrent invocations (an estimate, still including D1/SQLite). "cpu workerd" = workerd processes only.`);
   const row = (label: string, dd: Dist) => `    ${label.padEnd(22)} ${fmt(dd.p50).padStart(10)} ${fmt(dd.p99).padStart(10)} ${fmt(dd.max).padStart(10)}`;
   for (const [name, g] of Object.entries(r.per_invocation) as [string, RunResult["per_invocation"]["all"]][]) {
     if (g.invocations === 0 && name === "mail") continue;

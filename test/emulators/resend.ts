@@ -62,6 +62,7 @@ export interface StoredEmail {
 }
 
 type ApiError = { statusCode: number; name: string; message: string };
+/** `body` is a SHA-256 of the request body: enough to tell "same payload" from "different", without keeping megabytes. */
 type IdemRecord = { path: string; body: string; state: "in_flight" | "done"; status?: number; response?: unknown; at: number };
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000; // Resend keeps keys for 24 hours.
@@ -235,18 +236,19 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
     // Idempotency-Key: 1–256 characters.
     if (idemKey !== null && (idemKey.length < 1 || idemKey.length > 256)) return error(t, 400, "invalid_idempotency_key", "The key must be between 1-256 chars.");
     const raw = await c.req.text();
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(raw)))].map((b) => b.toString(16).padStart(2, "0")).join("");
     let idem: IdemRecord | undefined;
     if (idemKey !== null) {
       const prev = t.idem.get(idemKey);
       if (prev && Date.now() - prev.at > IDEMPOTENCY_TTL_MS) t.idem.delete(idemKey);
       else if (prev) {
         // Same key + different request → 409; same key while the first is in flight → 409; else replay, sending nothing.
-        if (prev.path !== path || prev.body !== raw) return error(t, 409, "invalid_idempotent_request", "Same idempotency key used with a different request payload.");
+        if (prev.path !== path || prev.body !== digest) return error(t, 409, "invalid_idempotent_request", "Same idempotency key used with a different request payload.");
         if (prev.state === "in_flight") return error(t, 409, "concurrent_idempotent_requests", "Same idempotency key used while original request is still in progress.");
         t.stats.replays++;
         return answer(t, prev.status!, prev.response);
       }
-      idem = { path, body: raw, state: "in_flight", at: Date.now() };
+      idem = { path, body: digest, state: "in_flight", at: Date.now() };
       t.idem.set(idemKey, idem);
     }
     // Only successful sends keep the key: a request that failed may be retried with the same key.

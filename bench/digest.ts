@@ -200,7 +200,8 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
   const keyQ = `?key=${encodeURIComponent(apiKey)}`;
   const emu: EmulatorStats = (await http(ctx.resendUrl, "GET", `/_emulator/stats${keyQ}`)).json;
   const list = (await http(ctx.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data as { to: string[]; createdAt: string; idempotencyKey: string | null; html?: string }[];
-  const log = (await http(ctx.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data as { status: number }[];
+  const log = (await http(ctx.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data as { status: number; arrived: number; at: number }[];
+  const inEmulator = log.map((l) => l.at - l.arrived).sort((a, b) => a - b);
   await dev.stop();
   dev.cleanup();
 
@@ -240,6 +241,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
     steady_emails_per_s: r3(acceptedTimes.length > 1 ? acceptedTimes.length / ((acceptedTimes.at(-1)! - acceptedTimes[0]!) / 1000) : NaN),
     server_cpu_s: r3(cpuMs / 1000),
     budget: sending, // the send budget's state at the end: rate learned, mean call time
+    emulator_ms_per_call_p50: inEmulator[Math.floor(inEmulator.length / 2)] ?? null, // arrival → answer, inside the emulator
 
     run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(rec),
     emulator: {
@@ -328,7 +330,7 @@ async function main() {
     say(`  D1: rows_read ${rr.rows_read} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${rr.rows_written} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
     say(`  delivery: ${r.emulator.accepted_emails} emails accepted, ${r.delivery.distinct_recipients} distinct recipients; missing ${r.delivery.missing}, duplicates ${r.delivery.duplicates}, unknown ${r.delivery.strangers}; idempotency keys ${r.emulator.idempotency_keys} (${r.emulator.keys_requested_more_than_once} requested more than once); bodies kept: ${r.emulator.bodies_kept}`);
     say(`  server CPU (workerd + wrangler) during the send: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`);
-    if (r.budget) say(`  send budget: rate ${r.budget.rate} (from ${r.budget.rateSource}), mean call time grant → answer ${r.budget.callMs} ms, ${r.budget.rateLimited} × 429 seen`);
+    if (r.budget) say(`  send budget: rate ${r.budget.rate} (from ${r.budget.rateSource}), mean call time grant → answer ${r.budget.callMs} ms (of which inside the emulator, p50: ${r.emulator_ms_per_call_p50} ms), ${r.budget.rateLimited} × 429 seen`);
     say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, failures: rr.failures, last_error: rr.last_error })}`);
     say(`  goals:`);
     for (const [k, g] of Object.entries(r.goals)) say(`    ${k.padEnd(18)} ${String(g.value).padEnd(60)} goal ${g.goal}  ${pf(g.pass)}`);

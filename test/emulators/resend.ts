@@ -80,7 +80,8 @@ function newTeam(config: EmulatorConfig) {
     rng: config.random ? mulberry32(config.random.seed) : null,
     /** Per recipient, how many emails were accepted for it (always kept, cheap enough for a million). */
     perRecipient: new Map<string, number>(),
-    log: [] as { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number; at: number }[],
+    /** Per request: when it arrived (`arrived`, before its body was read) and when it was answered (`at`). */
+    log: [] as { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number; arrived: number; at: number }[],
     stats: { requests: 0, acceptedRequests: 0, acceptedEmails: 0, replays: 0, rateLimited: 0, serverErrors: 0, aborted: 0, inFlight: 0, byStatus: {} as Record<string, number>, byIdempotencyKey: {} as Record<string, { requests: number; accepted: number }> },
   };
 }
@@ -160,6 +161,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
     const path = batch ? "/emails/batch" : "/emails";
     const key = bearer(c);
     const idemKey = c.req.header("idempotency-key") ?? null;
+    const arrived = Date.now();
     const extra: Record<string, string> = {};
     const answer = (t: Team | null, status: number, body: unknown, name?: string) => {
       if (t) {
@@ -167,7 +169,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
         if (status === 429) t.stats.rateLimited++;
         if (status >= 500) t.stats.serverErrors++;
         const retryAfter = extra["retry-after"] ? Number(extra["retry-after"]) : undefined;
-        t.log.push({ path, status, name, idempotencyKey: idemKey, retryAfter, at: Date.now() });
+        t.log.push({ path, status, name, idempotencyKey: idemKey, retryAfter, arrived, at: Date.now() });
       }
       return c.json(body as object, status as 200, extra);
     };
@@ -194,7 +196,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
       else t.config.faults.shift();
       if ("abort" in fault) {
         t.stats.aborted++;
-        t.log.push({ path, status: 0, name: "aborted", idempotencyKey: idemKey, at: Date.now() });
+        t.log.push({ path, status: 0, name: "aborted", idempotencyKey: idemKey, arrived, at: Date.now() });
         const env = c.env as { incoming?: { socket?: { destroy(): void } } } | undefined;
         if (env?.incoming?.socket) {
           env.incoming.socket.destroy();

@@ -21,6 +21,7 @@ function workersProject(name: string, include: string[], exclude: string[], bind
             TURNSTILE_EMULATOR_URL: emulators.turnstileUrl,
             HF_EMULATOR_URL: emulators.huggingFaceUrl,
             TOKEN_SECRET: "test-token-secret-0123456789abcdef0123456789",
+            LOCAL_DEV: "1",
             ADMIN_TOKEN: "test-admin-token-0123456789",
             MIN_FILL_MS: "2000",
             // Tests drive Resend's limits through the emulator; the pacer is measured by bench:digest.

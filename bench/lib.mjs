@@ -132,6 +132,7 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
       "--persist-to", persistDir,
       "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
       "--var", `TOKEN_SECRET:${tokenSecret}`,
+      "--var", "LOCAL_DEV:1",
       // Deterministic even if the environment sets them: mail goes to the local outbox, no Turnstile call is made.
       "--var", "RESEND_API_KEY:",
       "--var", "TURNSTILE_SITE_KEY:",

@@ -4,7 +4,11 @@
  */
 export interface Config {
   publicUrl: URL;
-  /** True when PUBLIC_URL points at this machine (npm start, tests): enables the outbox and dev headers. */
+  /**
+   * Local development: set only by LOCAL_DEV=1, which `npm start` writes into .dev.vars (never uploaded by
+   * `wrangler deploy`). With a loopback request host (isLocalRequest) it enables the outbox viewer and dev headers;
+   * without a Resend key, mail goes to the outbox.
+   */
   local: boolean;
   newsletterName: string;
   mailFrom: string;
@@ -38,7 +42,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+export const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 const parseList = (value: string | undefined) =>
   (value ?? "")
@@ -54,10 +58,10 @@ export function loadConfig(env: Env): Config {
   } catch {
     throw new ConfigError(`PUBLIC_URL must be an absolute URL, got ${JSON.stringify(env.PUBLIC_URL)}`);
   }
-  const local = LOCAL_HOSTS.has(publicUrl.hostname);
+  const local = env.LOCAL_DEV === "1";
   if (!local && publicUrl.protocol !== "https:") problems.push("PUBLIC_URL must use https outside local development");
   if (!env.TOKEN_SECRET || env.TOKEN_SECRET.length < 32) problems.push("TOKEN_SECRET must be set to at least 32 characters (openssl rand -hex 32)");
-  if (!local && !env.RESEND_API_KEY) problems.push("RESEND_API_KEY must be set outside local development (mail would go nowhere)");
+  if (!local && !env.RESEND_API_KEY) problems.push("RESEND_API_KEY must be set outside local development (mail would go nowhere; LOCAL_DEV=1 is only for npm start)");
   if (!env.MAIL_FROM) problems.push("MAIL_FROM must be set");
   if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== "" && env.ADMIN_TOKEN.length < 16) problems.push("ADMIN_TOKEN must be at least 16 characters");
   if (Boolean(env.TURNSTILE_SITE_KEY) !== Boolean(env.TURNSTILE_SECRET)) problems.push("TURNSTILE_SITE_KEY and TURNSTILE_SECRET go together");

@@ -32,6 +32,7 @@ declare global {
       RESEND_WEBHOOK_SECRET?: string;
       BREAKER_MIN_DELIVERIES?: string;
       LOG_INVOCATIONS?: string;
+      LOCAL_DEV?: string;
     }
   }
   interface Env extends Cloudflare.Env {}

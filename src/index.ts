@@ -1,5 +1,5 @@
 import { app } from "./app";
-import { config } from "./config";
+import { config, LOOPBACK_HOSTS } from "./config";
 import type { DigestJob } from "./digest/jobs";
 import { consumeDigest, startIssue } from "./digest/run";
 import { formatWeek, previousWeek } from "./digest/week";
@@ -16,7 +16,7 @@ export default {
   async fetch(request, env, ctx) {
     // LOG_INVOCATIONS=1, local runs only: each answer says what it asked of the platform (the subscribe benchmark
     // reads it). Never in production: the count of calls would tell a known address from a new one.
-    if (env.LOG_INVOCATIONS !== "1" || !config(env).local) return app.fetch(request, env, ctx);
+    if (env.LOG_INVOCATIONS !== "1" || !config(env).local || !LOOPBACK_HOSTS.has(new URL(request.url).hostname)) return app.fetch(request, env, ctx);
     const meter = newMeter();
     const res = await app.fetch(request, meterEnv(env, meter), ctx);
     const out = new Response(res.body, res);

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Config } from "../config";
+import { LOOPBACK_HOSTS, type Config } from "../config";
 
 export type AppEnv = { Bindings: Env; Variables: { cfg: Config; secureHeadersNonce?: string; framed?: boolean } };
 export type Ctx = Context<AppEnv>;
@@ -39,6 +39,9 @@ export const limitBody = (maxSize: number, what = "The request body") =>
   });
 
 export const clientIp = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
+
+/** Local development (LOCAL_DEV=1) and a request to a loopback host: only then do dev pages and headers exist. */
+export const isLocalRequest = (c: Ctx) => c.get("cfg").local && LOOPBACK_HOSTS.has(new URL(c.req.url).hostname);
 
 /** Rate limit by client IP through a Workers rate-limit binding; 429 with Retry-After when over. */
 export function limitByIp(pick: (env: Env) => RateLimit, periodSec = 60): MiddlewareHandler<AppEnv> {
@@ -84,7 +87,7 @@ export function setPageHeaders(c: Ctx, frameable: boolean): string {
   c.header("Cross-Origin-Resource-Policy", frameable ? "cross-origin" : "same-origin");
   c.header("X-Content-Type-Options", "nosniff");
   c.header("Referrer-Policy", "no-referrer");
-  if (!cfg.local) c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  if (!isLocalRequest(c)) c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
   return nonce;
 }
 

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { outboxItem, outboxList } from "../../templates/outbox";
 import { outbox } from "../db/schema";
 import { database } from "../db/subscribers";
-import { ApiError, pageSecurity, type AppEnv } from "../lib/http";
+import { ApiError, isLocalRequest, pageSecurity, type AppEnv } from "../lib/http";
 import { render } from "../lib/render";
 
 /** The local outbox viewer. Exists only in local development without a Resend key; 404 everywhere else. */
@@ -11,7 +11,7 @@ export const dev = new Hono<AppEnv>();
 
 dev.use("/dev/*", async (c, next) => {
   const cfg = c.get("cfg");
-  if (!cfg.local || cfg.resendApiKey) throw new ApiError(404, "not_found", "Not found.");
+  if (!isLocalRequest(c) || cfg.resendApiKey) throw new ApiError(404, "not_found", "Not found.");
   await next();
 });
 

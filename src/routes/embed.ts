@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { embedScript } from "../../templates/embed";
 import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
-import { pageSecurity, setPageHeaders, type AppEnv } from "../lib/http";
+import { isLocalRequest, pageSecurity, setPageHeaders, type AppEnv } from "../lib/http";
 import { formToken } from "../lib/links";
 import { render } from "../lib/render";
 
@@ -44,6 +44,6 @@ embed.get("/thanks", (c) => {
 
 embed.get("/", pageSecurity({ frameable: false }), (c) => {
   const cfg = c.get("cfg");
-  const outbox = cfg.local && !cfg.resendApiKey ? "/dev/outbox" : null;
+  const outbox = isLocalRequest(c) && !cfg.resendApiKey ? "/dev/outbox" : null;
   return render(c, "Subscribe", landingPage(new URL("/embed.js", cfg.publicUrl).toString(), "/form", outbox, cfg.newsletterName));
 });

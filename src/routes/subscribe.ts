@@ -4,7 +4,7 @@ import type { Config } from "../config";
 import { database, recordSignup, releaseConfirmThrottle } from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
-import { ApiError, limitBody, clientIp, limitByIp, sourceOrigin, wantsHtml, type AppEnv } from "../lib/http";
+import { ApiError, limitBody, clientIp, isLocalRequest, limitByIp, sourceOrigin, wantsHtml, type AppEnv } from "../lib/http";
 import { keyedHash, verifyToken } from "../lib/tokens";
 
 export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
@@ -60,7 +60,7 @@ subscribe.post(
       now,
     });
     // Local only: D1's own row counts for the benchmark. In production this would reveal whether an address is known.
-    if (cfg.local) c.header("Server-Timing", `d1;desc="rows_read=${cost.rowsRead} rows_written=${cost.rowsWritten}"`);
+    if (isLocalRequest(c)) c.header("Server-Timing", `d1;desc="rows_read=${cost.rowsRead} rows_written=${cost.rowsWritten}"`);
 
     if (send) {
       try {

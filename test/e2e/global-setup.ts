@@ -110,6 +110,7 @@ export default async function setup(project: TestProject) {
       "--show-interactive-dev-session=false",
       "--log-level", "info",
       "--var", `PUBLIC_URL:${workerUrl}`,
+      "--var", "LOCAL_DEV:1",
       "--var", `TOKEN_SECRET:${randomBytes(32).toString("hex")}`,
       "--var", `ADMIN_TOKEN:${adminToken}`,
       "--var", "ALLOWED_ORIGINS:*",

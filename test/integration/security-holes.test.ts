@@ -1,0 +1,34 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+
+// Regression tests for the holes an adversarial review found (issue 8), one `describe` per finding.
+const fetchWith = (overrides: Partial<Env>, req: Request) => worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
+const json = { "content-type": "application/json", accept: "application/json", "cf-connecting-ip": "203.0.113.9" };
+
+describe("local mode is explicit, never inferred from PUBLIC_URL", () => {
+  it("a Worker deployed with wrangler.toml's local PUBLIC_URL and no Resend key is misconfigured, outbox included", async () => {
+    const deployed = { LOCAL_DEV: undefined, RESEND_API_KEY: undefined, PUBLIC_URL: "http://127.0.0.1:8787" };
+    for (const path of ["/dev/outbox", "/dev/outbox.json", "/health", "/"]) {
+      const res = await fetchWith(deployed, new Request(`https://newsletter.example.workers.dev${path}`));
+      expect(res.status, path).toBe(500);
+      expect(await res.json()).toMatchObject({ error: { code: "misconfigured" } });
+    }
+  });
+
+  it("even with LOCAL_DEV, a request to a public host sees no outbox and no D1 timing header", async () => {
+    const outbox = await fetchWith({}, new Request("https://newsletter.example.org/dev/outbox.json"));
+    expect(outbox.status).toBe(404);
+    const signup = await fetchWith({}, new Request("https://newsletter.example.org/api/subscribe", { method: "POST", headers: json, body: JSON.stringify({ email: "timing-oracle@example.com" }) }));
+    expect(signup.status).toBe(202);
+    expect(signup.headers.get("server-timing")).toBeNull();
+    expect(signup.headers.get("strict-transport-security")).toContain("max-age");
+  });
+
+  it("locally (LOCAL_DEV and a loopback host) the outbox and the timing header exist", async () => {
+    expect((await fetchWith({}, new Request("http://127.0.0.1:8787/dev/outbox.json"))).status).toBe(200);
+    const signup = await fetchWith({}, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: json, body: JSON.stringify({ email: "local-timing@example.com" }) }));
+    expect(signup.headers.get("server-timing")).toContain("rows_read");
+  });
+});

@@ -22,10 +22,12 @@ export interface DigestModel {
   archiveUrl: string;
   homeUrl: string;
   postalAddress?: string;
+  /**
+   * The recipient's own links, placed by the template like any other value (escaped, in their own elements): third-party
+   * text that looks like a placeholder stays text, and no personal link lands inside someone else's URL.
+   */
+  links: { unsubscribe: string; manage: string };
 }
-
-/** Personal links are filled in per recipient at send time; the stored issue keeps these markers. */
-export const PLACEHOLDER = { unsubscribe: "{{unsubscribe_url}}", manage: "{{manage_url}}" } as const;
 
 export const ABSTRACT_MAX = 320;
 
@@ -55,7 +57,7 @@ export function digestSubject(m: Pick<DigestModel, "name" | "week" | "papers">):
   return subject.length > 110 ? `${subject.slice(0, 107).replace(/\s+\S*$/, "")}…` : subject;
 }
 
-const preheader = (m: DigestModel) => `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
+const preheader = (m: Pick<DigestModel, "papers" | "dateRange">) => `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
 
 const LINK = "color:#1d4ed8;text-decoration:underline;";
 
@@ -73,7 +75,7 @@ ${p.summary ? html`<p style="margin:0 0 8px 0;font-size:15px;line-height:22px;co
 </td></tr>`;
 }
 
-function layout(m: DigestModel, footer: Html): Html {
+function layout(m: Omit<DigestModel, "links">, footer: Html): Html {
   return emailShell({
     title: digestSubject(m),
     preheader: preheader(m),
@@ -92,18 +94,18 @@ ${footer}
   });
 }
 
-const address = (m: DigestModel) => (m.postalAddress ? html`<p style="margin:8px 0 0 0;">${m.postalAddress}</p>` : "");
+const address = (m: Pick<DigestModel, "postalAddress">) => (m.postalAddress ? html`<p style="margin:8px 0 0 0;">${m.postalAddress}</p>` : "");
 
-/** The email: personal links stay as PLACEHOLDER markers until a recipient's batch is sent. */
+/** The email, with the recipient's links (`m.links`). */
 export async function digestEmail(m: DigestModel): Promise<{ subject: string; html: string; text: string }> {
   const footer = html`<p style="margin:0;">You get this email because you subscribed to ${m.name}, a weekly digest of trending machine-learning papers.</p>
-<p style="margin:8px 0 0 0;"><a href="${m.archiveUrl}" style="color:#4b5563;text-decoration:underline;">View in browser</a> · <a href="${PLACEHOLDER.manage}" style="color:#4b5563;text-decoration:underline;">Manage preferences</a> · <a href="${PLACEHOLDER.unsubscribe}" style="color:#4b5563;text-decoration:underline;">Unsubscribe</a></p>
+<p style="margin:8px 0 0 0;"><a href="${m.archiveUrl}" style="color:#4b5563;text-decoration:underline;">View in browser</a> · <a href="${m.links.manage}" style="color:#4b5563;text-decoration:underline;">Manage preferences</a> · <a href="${m.links.unsubscribe}" style="color:#4b5563;text-decoration:underline;">Unsubscribe</a></p>
 ${address(m)}`;
   return { subject: digestSubject(m), html: (await layout(m, footer)).toString(), text: digestText(m) };
 }
 
-/** The archive page: the same issue without personal links. */
-export async function digestWebPage(m: DigestModel): Promise<string> {
+/** The archive page: the same issue without personal links (`m.links` is not used). */
+export async function digestWebPage(m: Omit<DigestModel, "links">): Promise<string> {
   const footer = html`<p style="margin:0;">${m.name} is a free weekly digest of the most upvoted machine-learning papers on Hugging Face.</p>
 <p style="margin:8px 0 0 0;"><a href="${m.homeUrl}" style="color:#4b5563;text-decoration:underline;">Subscribe</a> · <a href="${new URL("/archive", m.homeUrl).toString()}" style="color:#4b5563;text-decoration:underline;">All issues</a></p>
 ${address(m)}`;
@@ -127,13 +129,9 @@ export function digestText(m: DigestModel): string {
     "--",
     `You get this email because you subscribed to ${m.name}.`,
     `View in browser: ${m.archiveUrl}`,
-    `Manage preferences: ${PLACEHOLDER.manage}`,
-    `Unsubscribe: ${PLACEHOLDER.unsubscribe}`,
+    `Manage preferences: ${m.links.manage}`,
+    `Unsubscribe: ${m.links.unsubscribe}`,
   );
   if (m.postalAddress) lines.push(m.postalAddress);
   return `${lines.join("\n")}\n`;
 }
-
-/** Fills one recipient's links into the stored issue. URLs are base64url tokens: nothing to escape. */
-export const personalize = (s: string, links: { unsubscribe: string; manage: string }) =>
-  s.replaceAll(PLACEHOLDER.unsubscribe, links.unsubscribe).replaceAll(PLACEHOLDER.manage, links.manage);

@@ -44,10 +44,10 @@ export const errorPage = (title: string, message: string, retry?: { href: string
 <p role="alert">${message}</p>
 ${retry ? html`<p><a href="${retry.href}">${retry.label}</a></p>` : ""}`;
 
-export const confirmPrompt = (action: string, name: string, nonce: string): Html => html`<h1>Confirm your subscription</h1>
+/** One button, nothing submitted by itself: a link scanner that opens (and even runs) the page confirms nothing. */
+export const confirmPrompt = (action: string, name: string): Html => html`<h1>Confirm your subscription</h1>
 <p>One more step to receive ${name} every week.</p>
-<form id="confirm" method="post" action="${action}"><button type="submit">Confirm my subscription</button></form>
-<script nonce="${nonce}">document.getElementById("confirm").submit();</script>`;
+<form id="confirm" method="post" action="${action}"><button type="submit">Confirm my subscription</button></form>`;
 
 export const confirmedPage = (manageUrl: string, name: string, already: boolean): Html => html`<h1>${already ? "You are already subscribed" : "You're subscribed!"}</h1>
 <p>${name} will arrive every Monday. A welcome email is on its way${already ? " (or already arrived)" : ""}.</p>
@@ -57,9 +57,17 @@ export const unsubscribePrompt = (action: string, name: string): Html => html`<h
 <p>You will stop receiving ${name}.</p>
 <form method="post" action="${action}"><input type="hidden" name="confirm" value="1"><button type="submit">Unsubscribe</button></form>`;
 
-export const unsubscribedPage = (manageAction: string, name: string): Html => html`<h1>You're unsubscribed</h1>
+/** The unsubscribe URL is handed to mailbox providers (List-Unsubscribe): this page offers only a resubscribe button. */
+export const unsubscribedPage = (resubscribeAction: string, name: string): Html => html`<h1>You're unsubscribed</h1>
 <p>You will not receive ${name} any more. Sorry to see you go.</p>
-<form method="post" action="${manageAction}"><input type="hidden" name="action" value="resubscribe"><button type="submit" class="secondary">Unsubscribed by mistake? Resubscribe</button></form>`;
+<form method="post" action="${resubscribeAction}"><button type="submit" class="secondary">Unsubscribed by mistake? Resubscribe</button></form>`;
+
+export const resubscribePrompt = (action: string, name: string): Html => html`<h1>Resubscribe?</h1>
+<p>You will receive ${name} again.</p>
+<form method="post" action="${action}"><button type="submit">Resubscribe</button></form>`;
+
+export const resubscribedPage = (name: string): Html => html`<h1>You're subscribed again</h1>
+<p>${name} will arrive every Monday. The links in your earlier emails keep working to pause or leave.</p>`;
 
 export interface ManageModel {
   action: string;

@@ -13,7 +13,8 @@ export type Status = (typeof STATUSES)[number];
 export const subscribers = sqliteTable(
   "subscribers",
   {
-    id: integer("id").primaryKey(),
+    /** Never reused (AUTOINCREMENT): queue jobs, batch lists and departures name subscribers by id. */
+    id: integer("id").primaryKey({ autoIncrement: true }),
     /** The address as entered (domain lower-cased, punycode): what mail is sent to. */
     email: text("email").notNull(),
     /** The address lower-cased: one row per mailbox, whatever the case a signup used. */
@@ -33,6 +34,11 @@ export const subscribers = sqliteTable(
     /** Per-address throttle of confirmation emails (see db/subscribers.ts). */
     confirmSentAt: integer("confirm_sent_at"),
     confirmCount: integer("confirm_count").notNull().default(0),
+    /**
+     * Per-subscriber secret inside the MAC of every personal link (src/lib/tokens.ts): a link works for this row and
+     * no other, and stops working when the row goes. Empty for rows from before it existed (their links still work).
+     */
+    linkKey: text("link_key").notNull().default(""),
   },
   // Partial index: the digest walks active subscribers by id; pending signups never touch it.
   (t) => [index("subscribers_active_id").on(t.id).where(sql`status = 'active'`)],

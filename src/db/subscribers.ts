@@ -37,8 +37,8 @@ export async function recordSignup(d1: D1Database, s: Signup): Promise<{ send: {
   // the existing row when the state allows a (re)confirmation. RETURNING a row means "send a confirmation".
   const result = await d1
     .prepare(
-      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count)
-       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1
+      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count, link_key)
+       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1, lower(hex(randomblob(16)))
        WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?7)
        ON CONFLICT (email_key) DO UPDATE SET
          email = excluded.email, status = 'pending', source = excluded.source,
@@ -78,12 +78,15 @@ export async function releaseConfirmThrottle(db: DB, id: number, sentAt: number)
 
 export const getSubscriber = (db: DB, id: number) => db.query.subscribers.findFirst({ where: eq(subscribers.id, id) });
 
-/** pending → active. Returns the row when this call made the change (so the welcome email goes once). */
-export async function confirmSubscriber(db: DB, id: number, now: number) {
+/**
+ * pending → active, for the confirmation sent at `sentAt` only. True when this call made the change (so the welcome
+ * email goes once).
+ */
+export async function confirmSubscriber(db: DB, id: number, sentAt: number, now: number) {
   const rows = await db
     .update(subscribers)
     .set({ status: "active", confirmedAt: now, pausedUntil: null })
-    .where(and(eq(subscribers.id, id), eq(subscribers.status, "pending")))
+    .where(and(eq(subscribers.id, id), eq(subscribers.status, "pending"), eq(subscribers.confirmSentAt, sentAt)))
     .returning({ id: subscribers.id });
   return rows.length > 0;
 }
@@ -133,8 +136,8 @@ export async function importActive(d1: D1Database, rows: { email: string; key: s
     statements.push(
       d1
         .prepare(
-          `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at)
-           SELECT column1, column2, 'active', 'import', ${ts}, ${ts}, ${ts} FROM (VALUES ${values})
+          `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at, link_key)
+           SELECT column1, column2, 'active', 'import', ${ts}, ${ts}, ${ts}, lower(hex(randomblob(16))) FROM (VALUES ${values})
            WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column3)
            ON CONFLICT DO NOTHING`,
         )

@@ -1,9 +1,10 @@
-import { personalize } from "../../templates/digest";
 import type { Config } from "../config";
 import { manageUrl, unsubscribeUrl } from "../lib/links";
 import { deliver, type Delivery } from "../mail/deliver";
 import { mailerFor, type Email } from "../mail/mailer";
 import { quotaReason } from "../mail/parked";
+import type { Paper } from "../papers/paper";
+import { renderIssue } from "./issue";
 import { MeteredDb, type IssueRow, type Recipient } from "./store";
 
 /*
@@ -21,31 +22,50 @@ export const DIGEST_MAX_ATTEMPTS = 100;
 
 export const batchKey = (week: string, batchNo: number, version: number) => `digest/${week}/${batchNo}${version > 0 ? `/v${version}` : ""}`;
 
-/** An issue's content never changes once built: each isolate reads it once, not once per batch. */
-const contentCache = new Map<string, Pick<IssueRow, "week" | "subject" | "html" | "text">>();
+/**
+ * An issue's email, ready to take each recipient's links. It is rendered from the frozen papers once per isolate, with
+ * two random markers (unguessable, so no paper text can contain them) standing for the personal links, and cut at
+ * them: filling the gaps gives exactly what rendering with the recipient's links would. The links are placed by the
+ * template, never by searching third-party text for a placeholder.
+ */
+interface IssueParts {
+  week: string;
+  subject: string;
+  html: string[];
+  text: string[];
+}
+const partsCache = new Map<string, IssueParts>();
 
-async function issueContent(db: MeteredDb, week: string) {
-  let content = contentCache.get(week);
-  if (!content) {
-    const issue = await db.first<IssueRow>("SELECT week, subject, html, text FROM issues WHERE week = ? AND html IS NOT NULL", week);
+async function issueParts(cfg: Config, db: MeteredDb, week: string): Promise<IssueParts | null> {
+  let parts = partsCache.get(week);
+  if (!parts) {
+    const issue = await db.first<Pick<IssueRow, "week" | "papers">>("SELECT week, papers FROM issues WHERE week = ? AND papers IS NOT NULL", week);
     if (!issue) return null;
-    content = issue;
-    if (contentCache.size > 8) contentCache.clear();
-    contentCache.set(week, content);
+    const marker = crypto.randomUUID().replaceAll("-", "");
+    const links = { unsubscribe: `https://${marker}.invalid/u`, manage: `https://${marker}.invalid/m` };
+    const content = await renderIssue(cfg, week, JSON.parse(issue.papers!) as Paper[], links);
+    const cut = (s: string) => s.split(new RegExp(`(https://${marker}\\.invalid/[um])`));
+    parts = { week, subject: content.subject, html: cut(content.html), text: cut(content.text) };
+    if (partsCache.size > 8) partsCache.clear();
+    partsCache.set(week, parts);
   }
-  return content;
+  return parts;
 }
 
-async function personalEmails(cfg: Config, issue: Pick<IssueRow, "week" | "subject" | "html" | "text">, recipients: Recipient[]): Promise<Email[]> {
+/** Odd pieces are the markers (the split kept them): each becomes the recipient's link of that kind. */
+const fill = (pieces: string[], links: { unsubscribe: string; manage: string }) => pieces.map((p, i) => (i % 2 ? (p.endsWith("/u") ? links.unsubscribe : links.manage) : p)).join("");
+
+async function personalEmails(cfg: Config, issue: IssueParts, recipients: Recipient[]): Promise<Email[]> {
   return Promise.all(
     recipients.map(async (r) => {
-      const links = { unsubscribe: await unsubscribeUrl(cfg, r.id), manage: await manageUrl(cfg, r.id) };
+      const who = { id: r.id, linkKey: r.key ?? "" };
+      const links = { unsubscribe: await unsubscribeUrl(cfg, who), manage: await manageUrl(cfg, who) };
       return {
         from: cfg.mailFrom,
         to: r.email,
         subject: issue.subject,
-        html: personalize(issue.html!, links),
-        text: personalize(issue.text!, links),
+        html: fill(issue.html, links),
+        text: fill(issue.text, links),
         headers: { "List-Unsubscribe": `<${links.unsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
         tags: [
           { name: "kind", value: "digest" },
@@ -98,7 +118,7 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
   // Paused (complaint breaker, quota, operator) or cancelled: leave the batches queued; a resume re-queues them.
   const state = await db.first<{ status: string }>("SELECT status FROM issues WHERE week = ?", week);
   if (state?.status !== "sending") return result;
-  const issue = await issueContent(db, week);
+  const issue = await issueParts(cfg, db, week);
   if (!issue) return result;
 
   // Each batch is read, then claimed: the claim marks it attempted before anything is sent (a crash from here on

@@ -22,8 +22,14 @@ export function dateRange(week: string): string {
   return `${day(first, !sameMonth)}–${day(last, true)} ${last.getUTCFullYear()}`;
 }
 
-export async function renderIssue(cfg: Config, week: string, papers: Paper[]) {
+/**
+ * The issue as an email. Without `links` (the stored copy, previews, test sends) the personal links point at the
+ * newsletter's home page; a recipient's email gets their own (src/digest/batch.ts).
+ */
+export async function renderIssue(cfg: Config, week: string, papers: Paper[], links?: { unsubscribe: string; manage: string }) {
+  const home = cfg.publicUrl.toString();
   return digestEmail({
+    links: links ?? { unsubscribe: home, manage: home },
     name: cfg.newsletterName,
     week,
     dateRange: dateRange(week),

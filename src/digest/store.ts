@@ -64,9 +64,11 @@ export interface IssueRow {
   finished_at: number | null;
 }
 
+/** One recipient of a frozen batch; `key` is their link key (absent in lists cut before link keys). */
 export interface Recipient {
   id: number;
   email: string;
+  key?: string;
 }
 
 export const getIssue = (db: MeteredDb, week: string) => db.first<IssueRow>("SELECT * FROM issues WHERE week = ?", week);
@@ -88,7 +90,7 @@ export async function sentPaperIds(db: MeteredDb, exceptWeek: string): Promise<S
 /** Active, not paused subscribers after `cursor`, in id order (keyset pagination on the partial index). */
 export const activePage = (db: MeteredDb, cursor: number, now: number, limit: number) =>
   db.all<Recipient>(
-    "SELECT id, email FROM subscribers WHERE status = 'active' AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?",
+    "SELECT id, email, link_key AS key FROM subscribers WHERE status = 'active' AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?",
     cursor,
     now,
     limit,

@@ -1,10 +1,13 @@
 /**
  * Signed, purpose-scoped tokens for links in emails and forms.
- * Format: base64url(payload) "." base64url(HMAC-SHA256(secret, purpose "\n" payload)).
- * The purpose is part of what is signed, so an unsubscribe token can never confirm, and vice versa.
+ * Format: base64url(payload) "." base64url(HMAC-SHA256(secret, purpose "\n" payload ["\n" linkKey])).
+ * The purpose is part of what is signed, so an unsubscribe token can never confirm, and vice versa. A personal link
+ * also signs its subscriber's `link_key` (random per row, never in the link itself): the link works for that row
+ * only — not for a later row that gets the same id, not after erasure. Rows from before link keys have an empty key,
+ * which signs exactly what the links already sent to them carry.
  * Verification uses crypto.subtle.verify, which compares in constant time.
  */
-export type Purpose = "confirm" | "unsubscribe" | "manage" | "form";
+export type Purpose = "confirm" | "unsubscribe" | "manage" | "resubscribe" | "form";
 
 export interface TokenClaims {
   /** Subscriber id (or 0 for form tokens). */
@@ -46,13 +49,23 @@ function fromB64url(s: string): Uint8Array | null {
   }
 }
 
-export async function signToken(secret: string, purpose: Purpose, claims: TokenClaims): Promise<string> {
+const signed = (purpose: Purpose, payload: string, linkKey: string) => enc.encode(linkKey ? `${purpose}\n${payload}\n${linkKey}` : `${purpose}\n${payload}`);
+
+export async function signToken(secret: string, purpose: Purpose, claims: TokenClaims, linkKey = ""): Promise<string> {
   const payload = b64url(enc.encode(`${claims.sub}.${claims.iat}.${claims.exp}`));
-  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), enc.encode(`${purpose}\n${payload}`));
+  const sig = await crypto.subtle.sign("HMAC", await hmacKey(secret), signed(purpose, payload, linkKey));
   return `${payload}.${b64url(sig)}`;
 }
 
-export async function verifyToken(secret: string, purpose: Purpose, token: string, now = Date.now()): Promise<VerifyResult> {
+/** The subscriber a token names, unverified: only to look up the key it must then verify against. */
+export function tokenSubject(token: string): number | null {
+  if (typeof token !== "string" || token.length > 200) return null;
+  const raw = fromB64url(token.split(".")[0] ?? "");
+  const m = raw && /^(\d{1,15})\.\d{1,15}\.\d{1,15}$/.exec(new TextDecoder().decode(raw));
+  return m ? Number(m[1]) : null;
+}
+
+export async function verifyToken(secret: string, purpose: Purpose, token: string, now = Date.now(), linkKey = ""): Promise<VerifyResult> {
   if (typeof token !== "string" || token.length > 200) return { ok: false, reason: "malformed" };
   const [payload, sigPart, extra] = token.split(".");
   if (!payload || !sigPart || extra !== undefined) return { ok: false, reason: "malformed" };
@@ -60,7 +73,7 @@ export async function verifyToken(secret: string, purpose: Purpose, token: strin
   // Only the canonical encoding: the last base64url character carries padding bits that atob ignores,
   // so without this check four different strings would verify as the same token.
   if (!sig || sig.length !== 32 || b64url(sig) !== sigPart) return { ok: false, reason: "malformed" };
-  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, enc.encode(`${purpose}\n${payload}`));
+  const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, signed(purpose, payload, linkKey));
   if (!valid) return { ok: false, reason: "signature" };
   const raw = fromB64url(payload);
   const m = raw && /^(\d{1,15})\.(\d{1,15})\.(\d{1,15})$/.exec(new TextDecoder().decode(raw));

@@ -12,12 +12,12 @@ export type MailJob =
 
 /**
  * One transactional email as frozen in a mail batch: what renders it, not the rendered body (rendering is
- * deterministic, so a retry rebuilds the same body under the same key). `at` is the time its link is made from:
+ * deterministic, so a retry rebuilds the same body under the same key). `key` is the subscriber's link key. `at` is the time its link is made from:
  * the confirmation's send time, the confirmation time for a welcome, the request time for a test send.
  */
 export type MailItem =
-  | { kind: "confirm"; sub: number; email: string; at: number }
-  | { kind: "welcome"; sub: number; email: string; at: number }
+  | { kind: "confirm"; sub: number; key: string; email: string; at: number }
+  | { kind: "welcome"; sub: number; key: string; email: string; at: number }
   /** An operator's test send of an issue: its rendered content travels with it (one email, rendered once). */
   | { kind: "test"; id: string; week: string; email: string; at: number; subject: string; html: string; text: string };
 

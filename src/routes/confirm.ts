@@ -1,45 +1,50 @@
 import { Hono } from "hono";
 import { confirmedPage, confirmPrompt, errorPage } from "../../templates/pages";
-import { confirmSubscriber, database, getSubscriber } from "../db/subscribers";
+import { confirmSubscriber, database } from "../db/subscribers";
 import { limitByIp, pageSecurity, type AppEnv } from "../lib/http";
 import { manageUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
 /**
- * Double opt-in. A GET never changes state (mail scanners open every link): it shows a page whose form
- * POSTs to the same URL, submitted by script at once, or by the button when scripts are off.
+ * Double opt-in. A GET never changes state (mail scanners open every link, some run its scripts): it shows a page
+ * with one button whose form POSTs to the same URL. A confirm link is bound to the confirmation email it was sent
+ * in (its `iat` is that email's confirm_sent_at): a newer request makes the older links useless.
  */
 export const confirm = new Hono<AppEnv>();
 
 confirm.use("/confirm/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
 
+const gone = (c: Parameters<typeof render>[0]) =>
+  render(
+    c,
+    "Link no longer valid",
+    errorPage("This link is no longer valid", "This subscription was cancelled, removed or asked for again since the link was sent. You can sign up again at any time.", {
+      href: new URL("/", c.get("cfg").publicUrl).toString(),
+      label: "Subscribe again",
+    }),
+    { status: 410 },
+  );
+
 confirm.get("/confirm/:token", async (c) => {
   const link = await subscriberFromLink(c, "confirm");
   if (link instanceof Response) return link;
   const cfg = c.get("cfg");
-  return render(c, "Confirm your subscription", confirmPrompt(c.req.url, cfg.newsletterName, c.get("secureHeadersNonce") ?? ""));
+  return render(c, "Confirm your subscription", confirmPrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
 confirm.post("/confirm/:token", async (c) => {
   const link = await subscriberFromLink(c, "confirm");
   if (link instanceof Response) return link;
   const cfg = c.get("cfg");
-  const db = database(c.env.DB);
-  const changed = await confirmSubscriber(db, link.id, Date.now());
+  const { sub, claims } = link;
+  // Only the latest confirmation email's link counts (an already active subscriber's link just says so).
+  if (sub.confirmSentAt !== claims.iat) return gone(c);
+  const changed = await confirmSubscriber(database(c.env.DB), sub.id, claims.iat, Date.now());
   if (changed) {
     // The subscription stands even if the welcome email cannot be queued; it is a courtesy.
-    await c.env.MAIL_QUEUE.send({ kind: "welcome", subscriberId: link.id }).catch((err) => console.error("confirm: welcome not queued", { subscriberId: link.id, error: String(err) }));
-    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, link.id), cfg.newsletterName, false));
+    await c.env.MAIL_QUEUE.send({ kind: "welcome", subscriberId: sub.id }).catch((err) => console.error("confirm: welcome not queued", { subscriberId: sub.id, error: String(err) }));
+    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, false));
   }
-  const sub = await getSubscriber(db, link.id);
-  if (sub?.status === "active") return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, link.id), cfg.newsletterName, true));
-  return render(
-    c,
-    "Link no longer valid",
-    errorPage("This link is no longer valid", "This subscription was cancelled or removed since the link was sent. You can sign up again at any time.", {
-      href: new URL("/", cfg.publicUrl).toString(),
-      label: "Subscribe again",
-    }),
-    { status: 410 },
-  );
+  if (sub.status === "active") return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, true));
+  return gone(c);
 });

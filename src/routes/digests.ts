@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { personalize } from "../../templates/digest";
 import { pickPapers, renderIssue } from "../digest/issue";
 import { startIssue } from "../digest/run";
 import { getIssue, MeteredDb, type IssueRow } from "../digest/store";
@@ -78,9 +77,8 @@ digests.get("/admin/digests/:week", async (c) => {
 digests.get("/admin/digests/:week/preview", async (c) => {
   const cfg = c.get("cfg");
   const { html } = await content(c, endedWeek(c));
-  const placeholder = new URL("/", cfg.publicUrl).toString();
   c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'");
-  return c.html(personalize(html, { unsubscribe: placeholder, manage: placeholder }));
+  return c.html(html);
 });
 
 digests.post(
@@ -92,10 +90,9 @@ digests.post(
     const check = checkEmail((await readFields(c)).email, new Set());
     if (!check.ok) throw new ApiError(422, check.code, check.message);
     const issue = await content(c, week);
-    const links = { unsubscribe: new URL("/", cfg.publicUrl).toString(), manage: new URL("/", cfg.publicUrl).toString() };
     // Frozen as a mail batch and sent through the shared budget like every other email, right away.
     const now = Date.now();
-    const [id] = await freezeItems(c.env.DB, [{ kind: "test", id: crypto.randomUUID(), week, email: check.email, at: now, subject: `[Test] ${issue.subject}`, html: personalize(issue.html, links), text: personalize(issue.text, links) }], now);
+    const [id] = await freezeItems(c.env.DB, [{ kind: "test", id: crypto.randomUUID(), week, email: check.email, at: now, subject: `[Test] ${issue.subject}`, html: issue.html, text: issue.text }], now);
     const result = await sendMailBatch(c.env, cfg, mailerFor(c.env, cfg), id!, 1);
     if ("done" in result && result.done) {
       if (!result.sent) throw new ApiError(502, "send_failed", `Resend refused the test email: ${result.error ?? "unknown error"}`);

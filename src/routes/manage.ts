@@ -21,20 +21,23 @@ async function show(c: Ctx, db: DB, id: number, notice?: string) {
     return render(c, "Not found", errorPage("Subscription not found", "This subscription no longer exists. You can sign up again at any time.", { href: new URL("/", cfg.publicUrl).toString(), label: "Subscribe" }), {
       status: 404,
     });
-  return render(c, "Your subscription", managePage({ action: c.req.url, name: cfg.newsletterName, email: sub.email, status: sub.status, pausedUntil: sub.pausedUntil, notice }));
+  // Built from PUBLIC_URL and the token alone: whatever query string the link was opened with, the forms and the data
+  // link point at the page itself.
+  const action = new URL(`/manage/${c.req.param("token")}`, cfg.publicUrl).toString();
+  return render(c, "Your subscription", managePage({ action, name: cfg.newsletterName, email: sub.email, status: sub.status, pausedUntil: sub.pausedUntil, notice }));
 }
 
 manage.get("/manage/:token", async (c) => {
   const link = await subscriberFromLink(c, "manage");
   if (link instanceof Response) return link;
-  return show(c, database(c.env.DB), link.id);
+  return show(c, database(c.env.DB), link.sub.id);
 });
 
 /** Download my data: a GET that changes nothing. */
 manage.get("/manage/:token/data.json", async (c) => {
   const link = await subscriberFromLink(c, "manage");
   if (link instanceof Response) return link;
-  const data = await exportSubscriber(c.env.DB, link.id);
+  const data = await exportSubscriber(c.env.DB, link.sub.id);
   if (!data) throw new ApiError(404, "not_found", "This subscription no longer exists.");
   c.header("Cache-Control", "no-store");
   c.header("Content-Disposition", 'attachment; filename="my-newsletter-data.json"');
@@ -54,21 +57,21 @@ manage.post(
       case "pause": {
         const weeks = Number(fields.weeks);
         if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS) throw new ApiError(422, "invalid_weeks", `Choose a pause between 1 and ${MAX_PAUSE_WEEKS} weeks.`);
-        await setPause(db, link.id, now + weeks * WEEK_MS);
-        return show(c, db, link.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
+        await setPause(db, link.sub.id, now + weeks * WEEK_MS);
+        return show(c, db, link.sub.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
       }
       case "resume":
-        await setPause(db, link.id, null);
-        return show(c, db, link.id, "Welcome back: the digest resumes next Monday.");
+        await setPause(db, link.sub.id, null);
+        return show(c, db, link.sub.id, "Welcome back: the digest resumes next Monday.");
       case "unsubscribe":
-        await unsubscribe(db, link.id, now);
-        return show(c, db, link.id, "You are unsubscribed.");
+        await unsubscribe(db, link.sub.id, now);
+        return show(c, db, link.sub.id, "You are unsubscribed.");
       case "resubscribe":
-        await resubscribe(db, link.id, now);
-        return show(c, db, link.id, "You are subscribed again.");
+        await resubscribe(db, link.sub.id, now);
+        return show(c, db, link.sub.id, "You are subscribed again.");
       case "erase":
         if (fields.confirm !== "yes") throw new ApiError(422, "confirm_required", "Tick the box to confirm that everything should be deleted.");
-        await eraseSubscriber(c.env.DB, link.id, now);
+        await eraseSubscriber(c.env.DB, link.sub.id, now);
         return render(c, "Data erased", erasedPage(new URL("/", c.get("cfg").publicUrl).toString()));
       default:
         throw new ApiError(422, "invalid_action", "Unknown action: choose pause, resume, unsubscribe, resubscribe or erase.");

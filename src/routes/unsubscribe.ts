@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
-import { database, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
+import { resubscribedPage, resubscribePrompt, unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
+import { database, resubscribe, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { ApiError, limitBody, pageSecurity, type AppEnv } from "../lib/http";
-import { manageUrl } from "../lib/links";
+import { limitBody, limitByIp, pageSecurity, type AppEnv } from "../lib/http";
+import { resubscribeUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
 /**
@@ -20,7 +20,8 @@ unsubscribe.use("/unsubscribe/*", pageSecurity({ frameable: false }));
 unsubscribe.get("/unsubscribe/:token", async (c) => {
   const link = await subscriberFromLink(c, "unsubscribe");
   if (link instanceof Response) return link;
-  return render(c, "Unsubscribe", unsubscribePrompt(c.req.url, c.get("cfg").newsletterName));
+  const cfg = c.get("cfg");
+  return render(c, "Unsubscribe", unsubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
 unsubscribe.post(
@@ -32,12 +33,33 @@ unsubscribe.post(
     const type = c.req.header("content-type") ?? "";
     // An empty body (some clients) is treated like the one-click POST; the token is the authority.
     const fields = type ? await readFields(c).catch(() => ({}) as Record<string, string>) : {};
-    await unsubscribeSubscriber(database(c.env.DB), link.id, Date.now());
+    await unsubscribeSubscriber(database(c.env.DB), link.sub.id, Date.now());
     if (fields["List-Unsubscribe"] === "One-Click" || !fields.confirm) {
       c.header("Cache-Control", "no-store");
       return c.text("You have been unsubscribed.", 200);
     }
     const cfg = c.get("cfg");
-    return render(c, "Unsubscribed", unsubscribedPage(await manageUrl(cfg, link.id), cfg.newsletterName));
+    return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, link.sub), cfg.newsletterName));
   },
 );
+
+/**
+ * The resubscribe button shown after an unsubscribe: a token of its own purpose, which can do nothing but undo the
+ * unsubscribe (the manage link, which can erase or export, never appears on the unsubscribe path). GET shows the
+ * button, POST acts.
+ */
+unsubscribe.use("/resubscribe/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
+
+unsubscribe.get("/resubscribe/:token", async (c) => {
+  const link = await subscriberFromLink(c, "resubscribe");
+  if (link instanceof Response) return link;
+  const cfg = c.get("cfg");
+  return render(c, "Resubscribe", resubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
+});
+
+unsubscribe.post("/resubscribe/:token", limitBody(1024), async (c) => {
+  const link = await subscriberFromLink(c, "resubscribe");
+  if (link instanceof Response) return link;
+  await resubscribe(database(c.env.DB), link.sub.id, Date.now());
+  return render(c, "Subscribed again", resubscribedPage(c.get("cfg").newsletterName));
+});

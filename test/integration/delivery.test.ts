@@ -28,6 +28,9 @@ beforeEach(async () => {
   await env.DB.batch([env.DB.prepare("DELETE FROM subscribers"), env.DB.prepare("DELETE FROM departures")]);
 });
 
+/** A subscriber's id and link key, for minting the links their emails carry. */
+const owner = async (id: number) => ({ id, linkKey: (await env.DB.prepare("SELECT link_key FROM subscribers WHERE id = ?").bind(id).first<{ link_key: string }>())!.link_key });
+
 async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
   for (;;) {
@@ -143,12 +146,12 @@ describe("frozen digest batches re-check their recipients", () => {
     const [unsub, complainer, erased, paused] = [people[5]!, people[120]!, people[121]!, people[230]!];
 
     // After the cut, before any send: one-click unsubscribe, a complaint, "erase my data", a pause.
-    const oneClick = new URL(await unsubscribeUrl(cfg, unsub.id)).pathname;
+    const oneClick = new URL(await unsubscribeUrl(cfg, await owner(unsub.id))).pathname;
     expect((await call(oneClick, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" })).status).toBe(200);
     expect((await webhookSender()("email.complained", { to: [complainer.email], tags: { issue: "2026-W29" } })).status).toBe(200);
-    const manageErased = new URL(await manageUrl(cfg, erased.id)).pathname;
+    const manageErased = new URL(await manageUrl(cfg, await owner(erased.id))).pathname;
     expect((await call(manageErased, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "action=erase&confirm=yes" })).status).toBe(200);
-    const managePaused = new URL(await manageUrl(cfg, paused.id)).pathname;
+    const managePaused = new URL(await manageUrl(cfg, await owner(paused.id))).pathname;
     expect((await call(managePaused, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "action=pause&weeks=2" })).status).toBe(200);
 
     const result = await consume("papers-digest", jobs);

@@ -298,8 +298,14 @@ async function seed() {
 
 const seedIds = () => Object.values(seeds).map((s) => s.id);
 const NONEXISTENT_ID = 987_654;
-const genuine = (purpose: Purpose, sub: number, now = Date.now()) =>
-  signToken(SECRET, purpose, purpose === "confirm" ? { sub, iat: now, exp: now + 7 * DAY } : { sub, iat: 0, exp: 0 });
+/** A subscriber's link key and latest confirmation time: what their genuine links are signed with. */
+const linkOf = async (sub: number) =>
+  (await env.DB.prepare("SELECT link_key, confirm_sent_at FROM subscribers WHERE id = ?").bind(sub).first<{ link_key: string; confirm_sent_at: number | null }>()) ?? { link_key: "", confirm_sent_at: null };
+const genuine = async (purpose: Purpose, sub: number, now = Date.now()) => {
+  const l = await linkOf(sub);
+  const iat = l.confirm_sent_at ?? now;
+  return signToken(SECRET, purpose, purpose === "confirm" ? { sub, iat, exp: iat + 7 * DAY } : { sub, iat: 0, exp: 0 }, l.link_key);
+};
 
 /** Runs one property, with the state compared before and after. */
 async function property<T>(name: string, arb: fc.Arbitrary<T>, runs: number, run: (v: T) => Promise<void>) {
@@ -653,11 +659,11 @@ describe("hostile input on every endpoint", () => {
         }
         case "wrongSecret": {
           const now = Date.now();
-          return { token: await signToken(s.secret === SECRET ? `${s.secret}x` : s.secret, purpose, { sub, iat: now, exp: purpose === "confirm" ? now + DAY : 0 }), status: [400] };
+          return { token: await signToken(s.secret === SECRET ? `${s.secret}x` : s.secret, purpose, { sub, iat: now, exp: purpose === "confirm" ? now + DAY : 0 }, (await linkOf(sub)).link_key), status: [400] };
         }
         case "expired": {
           const now = Date.now();
-          return { token: await signToken(SECRET, purpose, { sub, iat: Math.max(now - s.ago - 7 * DAY, 1), exp: now - s.ago }), status: [410] };
+          return { token: await signToken(SECRET, purpose, { sub, iat: Math.max(now - s.ago - 7 * DAY, 1), exp: now - s.ago }, (await linkOf(sub)).link_key), status: [410] };
         }
         case "swapSub": {
           const [, sig] = real.split(".");

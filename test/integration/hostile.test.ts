@@ -10,6 +10,10 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { b64url, signToken, type Purpose } from "../../src/lib/tokens";
+
+/** A subscriber's link key and latest confirmation time: what their genuine links are signed with. */
+const linkOf = async (sub: number) =>
+  (await env.DB.prepare("SELECT link_key, confirm_sent_at FROM subscribers WHERE id = ?").bind(sub).first<{ link_key: string; confirm_sent_at: number | null }>()) ?? { link_key: "", confirm_sent_at: null };
 import { BASE, call, confirmJobFor, firstLink, outboxFor, runMailQueue, subscribeForm, subscribeJson, subscriberRow } from "../support/helpers";
 
 const DAY = 24 * 3600 * 1000;
@@ -563,8 +567,11 @@ describe("forged and tampered personal links", () => {
   const PURPOSE: Record<Route, Purpose> = { confirm: "confirm", unsubscribe: "unsubscribe", manage: "manage" };
 
   const fromB64 = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
-  const genuine = async (purpose: Purpose, sub: number, now = Date.now()) =>
-    signToken(SECRET, purpose, purpose === "confirm" ? { sub, iat: now, exp: now + 7 * DAY } : { sub, iat: 0, exp: 0 });
+  const genuine = async (purpose: Purpose, sub: number, now = Date.now()) => {
+    const l = await linkOf(sub);
+    const iat = l.confirm_sent_at ?? now;
+    return signToken(SECRET, purpose, purpose === "confirm" ? { sub, iat, exp: iat + 7 * DAY } : { sub, iat: 0, exp: 0 }, l.link_key);
+  };
 
   /** The token to send, and the status it must get (null: any 4xx, because the path itself may change). */
   async function forge(s: Spec, route: Route, sub: number, other: number): Promise<{ token: string; expect: number | null }> {
@@ -597,11 +604,11 @@ describe("forged and tampered personal links", () => {
       case "wrongSecret": {
         const secret = s.secret === SECRET ? `${s.secret}x` : s.secret;
         const now = Date.now();
-        return { token: await signToken(secret, PURPOSE[route], { sub, iat: now, exp: route === "confirm" ? now + DAY : 0 }), expect: 400 };
+        return { token: await signToken(secret, PURPOSE[route], { sub, iat: now, exp: route === "confirm" ? now + DAY : 0 }, (await linkOf(sub)).link_key), expect: 400 };
       }
       case "expired": {
         const now = Date.now();
-        return { token: await signToken(SECRET, PURPOSE[route], { sub, iat: Math.max(now - s.ago - 7 * DAY, 1), exp: now - s.ago }), expect: 410 };
+        return { token: await signToken(SECRET, PURPOSE[route], { sub, iat: Math.max(now - s.ago - 7 * DAY, 1), exp: now - s.ago }, (await linkOf(sub)).link_key), expect: 410 };
       }
       case "swapSub": {
         const [, sig] = real.split(".");
@@ -691,7 +698,8 @@ describe("wrong methods and random paths", () => {
   const POST_ONLY = ["/api/subscribe", "/admin/subscribers/import"];
 
   async function realPaths(id: number) {
-    const tokens = { confirm: await signToken(SECRET, "confirm", { sub: id, iat: Date.now(), exp: Date.now() + DAY }), unsubscribe: await signToken(SECRET, "unsubscribe", { sub: id, iat: 0, exp: 0 }), manage: await signToken(SECRET, "manage", { sub: id, iat: 0, exp: 0 }) };
+    const key = (await linkOf(id)).link_key;
+    const tokens = { confirm: await signToken(SECRET, "confirm", { sub: id, iat: Date.now(), exp: Date.now() + DAY }, key), unsubscribe: await signToken(SECRET, "unsubscribe", { sub: id, iat: 0, exp: 0 }, key), manage: await signToken(SECRET, "manage", { sub: id, iat: 0, exp: 0 }, key) };
     return (p: string) => p.replace(/^\/(confirm|unsubscribe|manage)\/TOKEN$/, (_, r: keyof typeof tokens) => `/${r}/${tokens[r]}`);
   }
 

@@ -9,13 +9,12 @@ import { selectPapers } from "../../src/digest/select";
 import { parseWeek } from "../../src/digest/week";
 import { confirmUrl, manageUrl, unsubscribeUrl } from "../../src/lib/links";
 import { sampleSource } from "../../src/papers/sample";
-import { personalize } from "../../templates/digest";
 import { confirmationEmail, welcomeEmail } from "../../templates/emails";
 
 export const WEEK = "2026-W47";
 export const FROM = "Trending Papers <papers@news.example.org>";
 export const TO = "Ada Lovelace <ada.lovelace@example.com>";
-const SUBSCRIBER_ID = 4217;
+const SUBSCRIBER = { id: 4217, linkKey: "5f0c3b9a8e7d6c5b4a3928171605f4e3" };
 
 export const qualityConfig = () =>
   loadConfig({
@@ -30,19 +29,19 @@ export const qualityConfig = () =>
 export async function renderSampleDigest() {
   const cfg = qualityConfig();
   const papers = selectPapers(await sampleSource.week(parseWeek(WEEK)!), { size: 10 });
-  const issue = await renderIssue(cfg, WEEK, papers);
-  const links = { unsubscribe: await unsubscribeUrl(cfg, SUBSCRIBER_ID), manage: await manageUrl(cfg, SUBSCRIBER_ID) };
-  return { papers, links, subject: issue.subject, html: personalize(issue.html, links), text: personalize(issue.text, links) };
+  const links = { unsubscribe: await unsubscribeUrl(cfg, SUBSCRIBER), manage: await manageUrl(cfg, SUBSCRIBER) };
+  const issue = await renderIssue(cfg, WEEK, papers, links);
+  return { papers, links, subject: issue.subject, html: issue.html, text: issue.text };
 }
 
 export async function renderLifecycleEmails() {
   const cfg = qualityConfig();
-  const confirmation = await confirmationEmail({ name: cfg.newsletterName, email: "ada.lovelace@example.com", confirmUrl: await confirmUrl(cfg, SUBSCRIBER_ID) });
+  const confirmation = await confirmationEmail({ name: cfg.newsletterName, email: "ada.lovelace@example.com", confirmUrl: await confirmUrl(cfg, SUBSCRIBER, Date.parse("2026-11-23T08:00:00Z")) });
   const welcome = await welcomeEmail({
     name: cfg.newsletterName,
     homeUrl: cfg.publicUrl.toString(),
-    manageUrl: await manageUrl(cfg, SUBSCRIBER_ID),
-    unsubscribeUrl: await unsubscribeUrl(cfg, SUBSCRIBER_ID),
+    manageUrl: await manageUrl(cfg, SUBSCRIBER),
+    unsubscribeUrl: await unsubscribeUrl(cfg, SUBSCRIBER),
   });
   return { confirmation, welcome };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { authorLine, digestEmail, digestSubject, personalize, PLACEHOLDER, shorten } from "../../templates/digest";
+import { authorLine, digestEmail, digestSubject, shorten } from "../../templates/digest";
 import { dateRange } from "../../src/digest/issue";
 import { selectPapers } from "../../src/digest/select";
 import { formatWeek, isoWeekOf, parseWeek, previousWeek, weekDays, weeksInYear } from "../../src/digest/week";
@@ -113,7 +113,8 @@ describe("selectPapers", () => {
 });
 
 describe("digest template", () => {
-  const model = (papers: Paper[]) => ({ name: "Trending Papers", week: "2026-W47", dateRange: "16–22 November 2026", papers, archiveUrl: "https://n.example/archive/2026-W47", homeUrl: "https://n.example/" });
+  const links = { unsubscribe: "https://n.example/unsubscribe/abc", manage: "https://n.example/manage/def" };
+  const model = (papers: Paper[]) => ({ name: "Trending Papers", week: "2026-W47", dateRange: "16–22 November 2026", papers, archiveUrl: "https://n.example/archive/2026-W47", homeUrl: "https://n.example/", links });
 
   it("escapes every piece of external text", async () => {
     const evil = paper({ title: `<script>alert("x")</script> & "quotes" 'n' ünïcødé 中文`, summary: "<img src=x onerror=alert(1)>", authors: ["<b>Mallory</b>"], projectPage: 'https://x.example/"onmouseover="alert(1)' });
@@ -135,8 +136,8 @@ describe("digest template", () => {
       expect(text).toContain(href);
     }
     expect(html).toContain("Code (★ 1,234)");
-    expect(html).toContain(`href="${PLACEHOLDER.unsubscribe}"`);
-    expect(html).toContain(`href="${PLACEHOLDER.manage}"`);
+    expect(html).toContain(`href="${links.unsubscribe}"`);
+    expect(html).toContain(`href="${links.manage}"`);
     expect(html).toContain('href="https://n.example/archive/2026-W47"');
     expect(html).toContain('<html lang="en">');
   });
@@ -159,12 +160,15 @@ describe("digest template", () => {
     expect(new TextEncoder().encode(html).length).toBeLessThan(40 * 1024);
   });
 
-  it("personalizes the links per recipient and keeps a short subject", async () => {
-    const { html, text } = await digestEmail(model([paper({})]));
-    const out = personalize(html, { unsubscribe: "https://n.example/unsubscribe/abc", manage: "https://n.example/manage/def" });
-    expect(out).toContain('href="https://n.example/unsubscribe/abc"');
-    expect(out).not.toContain("{{");
-    expect(personalize(text, { unsubscribe: "U", manage: "M" })).toContain("Unsubscribe: U");
+  it("places the recipient's links itself: placeholder-like text in a paper stays text, and keeps a short subject", async () => {
+    const hostile = paper({ title: "Attention {{manage_url}} {{{RESEND_UNSUBSCRIBE_URL}}}", summary: "See %7B%7Bmanage_url%7D%7D", projectPage: "https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}" });
+    const { html, text } = await digestEmail(model([hostile]));
+    expect(html).toContain('href="https://n.example/unsubscribe/abc"');
+    expect(text).toContain("Unsubscribe: https://n.example/unsubscribe/abc");
+    expect(html).toContain("https://evil.example/collect?t={{manage_url}}&amp;u={{unsubscribe_url}}");
+    expect(text).toContain("https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}");
+    expect(html).toContain("Attention {{manage_url}} {{{RESEND_UNSUBSCRIBE_URL}}}");
+    expect(html.split("manage/def").length - 1).toBe(1);
     expect(digestSubject({ name: "Trending Papers", week: "2026-W47", papers: [paper({ title: "x".repeat(300) })] }).length).toBeLessThanOrEqual(110);
   });
 });

@@ -1,0 +1,1 @@
+ALTER TABLE `subscribers` ADD `link_key` text DEFAULT '' NOT NULL;

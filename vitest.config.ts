@@ -22,6 +22,8 @@ function workersProject(name: string, include: string[], exclude: string[], bind
             HF_EMULATOR_URL: emulators.huggingFaceUrl,
             TOKEN_SECRET: "test-token-secret-0123456789abcdef0123456789",
             LOCAL_DEV: "1",
+            // Test addresses are all at example.com; the per-domain cap has tests of its own.
+            CONFIRM_DOMAIN_HOURLY_CAP: "1000000",
             ADMIN_TOKEN: "test-admin-token-0123456789",
             MIN_FILL_MS: "2000",
             // Tests drive Resend's limits through the emulator; the pacer is measured by bench:digest.

@@ -36,6 +36,8 @@ export interface Config {
   resendWebhookSecret?: string;
   /** The complaint circuit breaker looks at complaint rates only after this many deliveries of an issue. */
   breakerMinDeliveries: number;
+  /** Confirmation emails sent to one recipient domain per hour at most; 0 = no cap. */
+  confirmDomainHourlyCap: number;
 }
 
 export class ConfigError extends Error {
@@ -89,6 +91,9 @@ export function loadConfig(env: Env): Config {
   const breakerMinDeliveries = Number(env.BREAKER_MIN_DELIVERIES ?? 1000);
   if (!Number.isInteger(breakerMinDeliveries) || breakerMinDeliveries < 1) problems.push("BREAKER_MIN_DELIVERIES must be a whole number ≥ 1");
 
+  const confirmDomainHourlyCap = Number(env.CONFIRM_DOMAIN_HOURLY_CAP ?? 1000);
+  if (!Number.isInteger(confirmDomainHourlyCap) || confirmDomainHourlyCap < 0) problems.push("CONFIRM_DOMAIN_HOURLY_CAP must be a whole number ≥ 0 (0 = no cap)");
+
   if (problems.length) throw new ConfigError(`Configuration problems:\n- ${problems.join("\n- ")}`);
 
   return {
@@ -114,6 +119,7 @@ export function loadConfig(env: Env): Config {
     resendMaxRps,
     resendWebhookSecret: env.RESEND_WEBHOOK_SECRET || undefined,
     breakerMinDeliveries,
+    confirmDomainHourlyCap,
   };
 }
 

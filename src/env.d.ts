@@ -33,6 +33,7 @@ declare global {
       BREAKER_MIN_DELIVERIES?: string;
       LOG_INVOCATIONS?: string;
       LOCAL_DEV?: string;
+      CONFIRM_DOMAIN_HOURLY_CAP?: string;
     }
   }
   interface Env extends Cloudflare.Env {}

@@ -1,3 +1,4 @@
+import { addressKeys } from "../lib/email";
 import { suppressionHash } from "./subscribers";
 
 const DAY_MS = 86_400_000;
@@ -8,17 +9,22 @@ export const MAIL_BATCH_TTL_MS = 7 * DAY_MS;
 /** Longer than any batch waits to be sent: a batch re-checks departures since its cut. */
 export const DEPARTURE_TTL_MS = 45 * DAY_MS;
 
-/** Puts addresses on the suppression list (hashed) and marks their subscriptions suppressed. */
-export function suppressStatements(d1: D1Database, keys: string[], reason: "bounce" | "complaint" | "manual", now: number, hashes: string[]) {
-  return keys.flatMap((key, i) => [
-    d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (email_hash) DO NOTHING").bind(hashes[i], reason, now),
-    d1.prepare("UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key = ? AND status <> 'suppressed'").bind(key),
-  ]);
+/**
+ * Puts addresses on the suppression list (hashed, under their mailbox key and their lower-cased form) and marks their
+ * subscriptions suppressed, whichever key a row was stored under.
+ */
+export async function suppressStatements(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now: number) {
+  const statements: D1PreparedStatement[] = [];
+  for (const email of emails) {
+    const keys = addressKeys(email);
+    for (const key of keys) statements.push(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(key), reason, now));
+    statements.push(d1.prepare("UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key IN (SELECT value FROM json_each(?)) AND status <> 'suppressed'").bind(JSON.stringify(keys)));
+  }
+  return statements;
 }
 
 export async function suppress(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now = Date.now()) {
-  const keys = emails.map((e) => e.trim().toLowerCase());
-  await d1.batch(suppressStatements(d1, keys, reason, now, await Promise.all(keys.map(suppressionHash))));
+  await d1.batch(await suppressStatements(d1, emails, reason, now));
 }
 
 /** Everything we hold about one subscriber, for "download my data". */
@@ -53,9 +59,10 @@ export async function exportSubscriber(d1: D1Database, id: number) {
 export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now()): Promise<boolean> {
   const s = await d1.prepare("SELECT email, email_key, status FROM subscribers WHERE id = ?").bind(id).first<{ email: string; email_key: string; status: string }>();
   if (!s) return false;
+  const keys = [...new Set([s.email_key, ...addressKeys(s.email)])];
   const statements = [
     d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
-    d1.prepare("DELETE FROM outbox WHERE lower(to_address) = ?").bind(s.email_key),
+    d1.prepare("DELETE FROM outbox WHERE lower(to_address) IN (SELECT value FROM json_each(?))").bind(JSON.stringify(keys)),
     // An issue still to send counts the person as dropped from it, as its re-check would have.
     d1
       .prepare(
@@ -75,9 +82,10 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
            WHERE json_extract(value, '$.sub') IS NOT ?1 AND lower(json_extract(value, '$.email')) IS NOT ?2)
          WHERE NOT (status = 'queued' AND state = 'attempted') AND (instr(items, ?3) > 0 OR instr(lower(items), ?2) > 0)`,
       )
-      .bind(id, s.email_key, `"sub":${id},`),
+      .bind(id, s.email.toLowerCase(), `"sub":${id},`),
   ];
-  if (s.status === "suppressed") statements.unshift(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(s.email_key), now));
+  if (s.status === "suppressed")
+    for (const key of keys) statements.unshift(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(key), now));
   await d1.batch(statements);
   return true;
 }
@@ -92,6 +100,7 @@ export async function prune(d1: D1Database, now = Date.now()) {
     d1.prepare("DELETE FROM mail_batches WHERE status <> 'queued' AND created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
     d1.prepare("DELETE FROM mail_items WHERE created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
     d1.prepare("DELETE FROM departures WHERE at < ?").bind(now - DEPARTURE_TTL_MS),
+    d1.prepare("DELETE FROM confirm_domain_hours WHERE hour < ?").bind(Math.floor(now / 3_600_000) - 48),
   ]);
   return {
     pendingDeleted: pending!.meta.changes ?? 0,

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Lifecycle of an address: pending → active → unsubscribed; suppressed is terminal (bounce, complaint). */
 export const STATUSES = ["pending", "active", "unsubscribed", "suppressed"] as const;
@@ -171,6 +171,20 @@ export const mailItems = sqliteTable("mail_items", {
   batchId: integer("batch_id").notNull(),
   createdAt: integer("created_at").notNull(),
 });
+
+/**
+ * Confirmation emails per recipient domain and hour (Unix ms / 3,600,000), for CONFIRM_DOMAIN_HOURLY_CAP: whoever
+ * types many addresses of one domain into the form cannot make us flood that domain. Pruned daily.
+ */
+export const confirmDomainHours = sqliteTable(
+  "confirm_domain_hours",
+  {
+    domain: text("domain").notNull(),
+    hour: integer("hour").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.domain, t.hour] })],
+);
 
 /**
  * Subscribers who stopped being mailable (unsubscribed, suppressed, paused, erased, or no longer active for any

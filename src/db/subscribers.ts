@@ -13,6 +13,7 @@ const DAY_MS = 24 * 3600 * 1000;
 
 export interface Signup {
   email: string;
+  /** The mailbox key (src/lib/email.ts mailboxKey). */
   key: string;
   source: "form" | "api";
   origin: string | null;
@@ -39,7 +40,7 @@ export async function recordSignup(d1: D1Database, s: Signup): Promise<{ send: {
     .prepare(
       `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count, link_key)
        SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1, lower(hex(randomblob(16)))
-       WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?7)
+       WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?7) AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?11)
        ON CONFLICT (email_key) DO UPDATE SET
          email = excluded.email, status = 'pending', source = excluded.source,
          consent_at = excluded.consent_at, consent_origin = excluded.consent_origin, consent_ip_hash = excluded.consent_ip_hash,
@@ -50,7 +51,9 @@ export async function recordSignup(d1: D1Database, s: Signup): Promise<{ send: {
           OR (status = 'pending' AND coalesce(confirm_sent_at, 0) <= ?9 AND (confirm_count < ?10 OR confirm_sent_at <= ?8))
        RETURNING id, confirm_sent_at`,
     )
-    .bind(s.email, s.key, s.source, s.now, s.origin, s.ipHash, await suppressionHash(s.key), dayAgo, cutoff, CONFIRM_MAX_PER_DAY)
+    // ?11: the hash of the lower-cased address, under which entries from before mailbox keys were stored (two
+    // separate NOT EXISTS lookups on the primary key cost no row when they miss).
+    .bind(s.email, s.key, s.source, s.now, s.origin, s.ipHash, await suppressionHash(s.key), dayAgo, cutoff, CONFIRM_MAX_PER_DAY, await suppressionHash(s.email.toLowerCase()))
     .run<{ id: number; confirm_sent_at: number }>();
   const row = result.results[0];
   return {
@@ -124,24 +127,25 @@ export async function countByStatus(db: DB): Promise<Record<Status, number>> {
 /** Imports addresses as active, skipping any address already known (whatever its state). */
 export async function importActive(d1: D1Database, rows: { email: string; key: string }[], now: number): Promise<number> {
   if (rows.length === 0) return 0;
-  // D1 binds at most 100 parameters per statement: three per row (address, key, suppression hash), so 33 rows per
-  // INSERT, all in one batch (one round trip, and all-or-nothing). The constants are integers written into the SQL.
-  // An address on the suppression list (which outlives erasure) is never imported back.
+  // D1 binds at most 100 parameters per statement: four per row (address, key, the two suppression hashes), so 25
+  // rows per INSERT, all in one batch (one round trip, and all-or-nothing). The constants are integers written into
+  // the SQL. An address on the suppression list (which outlives erasure) is never imported back.
   const ts = Math.trunc(now);
   const hashes = await Promise.all(rows.map((r) => suppressionHash(r.key)));
+  const legacy = await Promise.all(rows.map((r) => suppressionHash(r.email.toLowerCase())));
   const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += 33) {
-    const chunk = rows.slice(i, i + 33);
-    const values = chunk.map(() => "(?, ?, ?)").join(", ");
+  for (let i = 0; i < rows.length; i += 25) {
+    const chunk = rows.slice(i, i + 25);
+    const values = chunk.map(() => "(?, ?, ?, ?)").join(", ");
     statements.push(
       d1
         .prepare(
           `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at, link_key)
            SELECT column1, column2, 'active', 'import', ${ts}, ${ts}, ${ts}, lower(hex(randomblob(16))) FROM (VALUES ${values})
-           WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column3)
+           WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column3) AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column4)
            ON CONFLICT DO NOTHING`,
         )
-        .bind(...chunk.flatMap((r, j) => [r.email, r.key, hashes[i + j]])),
+        .bind(...chunk.flatMap((r, j) => [r.email, r.key, hashes[i + j], legacy[i + j]])),
     );
   }
   const results = await d1.batch(statements);

@@ -61,8 +61,30 @@ export function checkEmail(input: unknown, blocked: ReadonlySet<string> = new Se
     const suffix = labels.slice(i).join(".");
     if (blocked.has(suffix)) return { ok: false, code: "domain_blocked", message: `Addresses at ${suffix} cannot subscribe. Please use a permanent address.` };
   }
-  return { ok: true, email, key: email.toLowerCase(), domain };
+  return { ok: true, email, key: mailboxKey(email), domain };
 }
+
+/**
+ * The mailbox an address reaches, for "one row per mailbox" and every per-address limit: lower case, a `+tag` dropped
+ * (every major provider delivers a+anything@ to a@), and for Gmail the dots too (googlemail.com is gmail.com). The
+ * address itself is kept as the person typed it; migration 0008 applies the same rule in SQL.
+ */
+export function mailboxKey(email: string): string {
+  const lower = email.toLowerCase();
+  const at = lower.lastIndexOf("@");
+  let local = lower.slice(0, at);
+  let domain = lower.slice(at + 1);
+  const plus = local.indexOf("+");
+  if (plus > 0) local = local.slice(0, plus);
+  if (domain === "gmail.com" || domain === "googlemail.com") {
+    local = local.replaceAll(".", "");
+    domain = "gmail.com";
+  }
+  return `${local}@${domain}`;
+}
+
+/** Every key an address may be stored or suppressed under: its mailbox, and its lower-cased form (rows and suppression entries from before mailbox keys). */
+export const addressKeys = (email: string) => [...new Set([mailboxKey(email), email.trim().toLowerCase()])];
 
 function toAsciiDomain(domain: string): string | null {
   // The URL parser applies UTS 46 (case folding, width mapping, punycode) and rejects forbidden code points;

@@ -43,10 +43,24 @@ export const clientIp = (c: Context) => c.req.header("cf-connecting-ip") ?? "unk
 /** Local development (LOCAL_DEV=1) and a request to a loopback host: only then do dev pages and headers exist. */
 export const isLocalRequest = (c: Ctx) => c.get("cfg").local && LOOPBACK_HOSTS.has(new URL(c.req.url).hostname);
 
-/** Rate limit by client IP through a Workers rate-limit binding; 429 with Retry-After when over. */
+/**
+ * What the per-client limits count: an IPv4 address, or the /64 network of an IPv6 address (one subscriber line, or
+ * one host, gets a whole /64: keying on the full address would give an attacker 2^64 buckets).
+ */
+export function ipBucket(ip: string): string {
+  if (!ip.includes(":")) return ip;
+  const [head = "", tail = ""] = ip.toLowerCase().split("::");
+  const h = head ? head.split(":") : [];
+  const t = tail ? tail.split(":") : [];
+  // An embedded IPv4 tail (::ffff:192.0.2.1) counts as two groups; it lies beyond the first 64 bits anyway.
+  const groups = ip.includes("::") ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t] : h;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}
+
+/** Rate limit by client IP (an IPv6 client by its /64) through a Workers rate-limit binding; 429 with Retry-After when over. */
 export function limitByIp(pick: (env: Env) => RateLimit, periodSec = 60): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const { success } = await pick(c.env).limit({ key: clientIp(c) });
+    const { success } = await pick(c.env).limit({ key: ipBucket(clientIp(c)) });
     if (!success) throw new ApiError(429, "rate_limited", "Too many requests from your network. Please wait a minute and try again.", { "Retry-After": String(periodSec) });
     await next();
   };

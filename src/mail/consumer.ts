@@ -43,6 +43,37 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env, cfg: C
   }
 }
 
+/**
+ * Confirmation emails beyond CONFIRM_DOMAIN_HOURLY_CAP for their recipient domain this hour are left out (the person
+ * can ask again later): one statement per domain in one D1 batch, counting this delivery's emails.
+ */
+async function capPerDomain(d1: D1Database, items: MailItem[], cap: number, now: number): Promise<MailItem[]> {
+  if (cap <= 0) return items;
+  const byDomain = new Map<string, MailItem[]>();
+  for (const i of items) if (i.kind === "confirm") byDomain.set(domainOf(i.email), [...(byDomain.get(domainOf(i.email)) ?? []), i]);
+  if (byDomain.size === 0) return items;
+  const hour = Math.floor(now / 3_600_000);
+  const domains = [...byDomain.keys()];
+  const results = await d1.batch<{ count: number }>(
+    domains.map((d) =>
+      d1
+        .prepare("INSERT INTO confirm_domain_hours (domain, hour, count) VALUES (?, ?, ?) ON CONFLICT (domain, hour) DO UPDATE SET count = count + excluded.count RETURNING count")
+        .bind(d, hour, byDomain.get(d)!.length),
+    ),
+  );
+  const over = new Set<MailItem>();
+  domains.forEach((d, k) => {
+    const list = byDomain.get(d)!;
+    const before = results[k]!.results[0]!.count - list.length;
+    const room = Math.max(0, cap - before);
+    for (const i of list.slice(room)) over.add(i);
+  });
+  if (over.size) console.warn("mail: confirmations over the per-domain hourly cap left out", { count: over.size, cap });
+  return items.filter((i) => !over.has(i));
+}
+
+const domainOf = (email: string) => email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+
 async function sendJobs(jobs: JobMessage[], env: Env, cfg: Config, mailer: ReturnType<typeof mailerFor>) {
   const now = Date.now();
   let batchIds: number[];
@@ -54,7 +85,7 @@ async function sendJobs(jobs: JobMessage[], env: Env, cfg: Config, mailer: Retur
       for (const r of await database(env.DB).select().from(subscribers).where(inArray(subscribers.id, ids.slice(i, i + 100)))) rows.set(r.id, r);
     }
     const items = jobs.map((m) => itemFor(m.body, rows.get(m.body.subscriberId))).filter((i): i is MailItem => i !== null);
-    batchIds = await freezeItems(env.DB, items, now);
+    batchIds = await freezeItems(env.DB, await capPerDomain(env.DB, items, cfg.confirmDomainHourlyCap, now), now);
   } catch (err) {
     console.error("mail: could not freeze jobs, will retry", { jobs: jobs.length, error: String(err) });
     for (const m of jobs) m.retry({ delaySeconds: backoffSec(m.attempts + 4) });

@@ -5,7 +5,7 @@ import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import { countByStatus, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
 import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
-import { checkEmail } from "../lib/email";
+import { addressKeys, checkEmail } from "../lib/email";
 import { ApiError, limitBody, type AppEnv } from "../lib/http";
 import { sendBudget } from "../mail/budget";
 
@@ -73,9 +73,10 @@ admin.get("/admin/subscribers", async (c) => {
   if (!email || email.length > 320) throw new ApiError(400, "email_required", "Give the address to look up: /admin/subscribers?email=…");
   // The same normal form as signups (punycode domain, lower case), so an address is found however it is typed.
   const check = checkEmail(email, new Set());
-  const key = check.ok ? check.key : email.trim().toLowerCase();
-  const row = await c.env.DB.prepare("SELECT id FROM subscribers WHERE email_key = ?").bind(key).first<{ id: number }>();
-  const suppressed = await c.env.DB.prepare("SELECT reason, created_at FROM suppressions WHERE email_hash = ?").bind(await suppressionHash(key)).first<{ reason: string; created_at: number }>();
+  const keys = check.ok ? addressKeys(check.email) : [email.trim().toLowerCase()];
+  const row = await c.env.DB.prepare("SELECT id FROM subscribers WHERE email_key IN (SELECT value FROM json_each(?)) ORDER BY id DESC").bind(JSON.stringify(keys)).first<{ id: number }>();
+  const hashes = await Promise.all(keys.map(suppressionHash));
+  const suppressed = await c.env.DB.prepare("SELECT reason, created_at FROM suppressions WHERE email_hash IN (SELECT value FROM json_each(?))").bind(JSON.stringify(hashes)).first<{ reason: string; created_at: number }>();
   if (!row) {
     if (suppressed) return c.json({ subscriber: null, suppression: { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() } });
     throw new ApiError(404, "not_found", "No subscriber with that address.");

@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import { cors } from "hono/cors";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
 import type { Config } from "../config";
 import { database, recordSignup, releaseConfirmThrottle } from "../db/subscribers";
 import { readFields } from "../lib/body";
@@ -19,6 +21,24 @@ subscribe.use("/api/*", async (c, next) => {
     allowHeaders: ["Content-Type", "Accept"],
     maxAge: 86400,
   })(c, next);
+});
+
+/**
+ * Cross-site form posts: with ALLOWED_ORIGINS listing the sites that embed the form, a form post (a "simple"
+ * request, which CORS does not stop) from any other site is refused. Hono's csrf middleware checks Origin and
+ * Sec-Fetch-Site; JSON posts are already preflighted (CORS). With the default "*", any site may post.
+ */
+subscribe.use("/api/subscribe", async (c, next) => {
+  const cfg = c.get("cfg");
+  if (cfg.allowedOrigins === "*") return next();
+  const allowed = [cfg.publicUrl.origin, ...cfg.allowedOrigins];
+  try {
+    return await csrf({ origin: allowed, secFetchSite: "same-origin" })(c, next);
+  } catch (err) {
+    if (err instanceof HTTPException && !(err instanceof ApiError) && err.status === 403)
+      throw new ApiError(403, "origin_not_allowed", "Signups are accepted only from the sites that embed this newsletter's form.");
+    throw err;
+  }
 });
 
 subscribe.post(

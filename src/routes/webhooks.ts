@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { suppressStatements } from "../db/privacy";
-import { suppressionHash } from "../db/subscribers";
 import { ApiError, limitBody, type AppEnv } from "../lib/http";
 
 /**
@@ -61,8 +60,7 @@ webhooks.post(
         statements.push(d1.prepare(`UPDATE issues SET ${column} = ${column} + 1 WHERE week = ? AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE svix_id = ?)`).bind(week, id));
     };
     const suppressAll = async (reason: "bounce" | "complaint") => {
-      const keys = recipients(data.to).map((a) => a.trim().toLowerCase());
-      statements.push(...suppressStatements(d1, keys, reason, now, await Promise.all(keys.map(suppressionHash))));
+      statements.push(...(await suppressStatements(d1, recipients(data.to), reason, now)));
     };
 
     switch (type) {

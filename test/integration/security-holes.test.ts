@@ -5,9 +5,12 @@ import worker from "../../src/index";
 import { config } from "../../src/config";
 import type { DigestJob } from "../../src/digest/jobs";
 import { handleDigestJob } from "../../src/digest/run";
+import { suppress } from "../../src/db/privacy";
+import { suppressionHash } from "../../src/db/subscribers";
+import { ipBucket } from "../../src/lib/http";
 import { signToken } from "../../src/lib/tokens";
 import type { Paper } from "../../src/papers/paper";
-import { call, confirmJobFor, firstLink, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
+import { call, confirmJobFor, firstLink, freshIp, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
 import { holdingQueue } from "../support/queues";
 
 // Regression tests for the holes an adversarial review found (issue 8), one `describe` per finding.
@@ -136,5 +139,64 @@ describe("personal links are placed by the template, never by replacing text in 
     for (const url of urls) if (/\/(manage|unsubscribe)\/[\w-]+\.[\w-]+/.test(url)) expect(new URL(url).origin, url).toBe("http://127.0.0.1:8787");
     expect(urls.filter((u) => u.includes("/manage/"))).toHaveLength(1);
     expect(urls.filter((u) => u.includes("/unsubscribe/"))).toHaveLength(1);
+  });
+});
+
+describe("limits on the mailbox and the network, not the string", () => {
+  const subscribe = (email: string, ip: string, headers: Record<string, string> = {}, overrides: Partial<Env> = {}) =>
+    fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { ...json, "cf-connecting-ip": ip, ...headers }, body: JSON.stringify({ email }) }));
+
+  it("+tag and dotted Gmail variants reach one mailbox: one row, one throttle (not one confirmation per variant)", async () => {
+    const variants = ["bomb.victim@gmail.com", "bombvictim+1@gmail.com", "b.o.m.b.victim+2@googlemail.com", "BombVictim+3@Gmail.com", "bomb.vic.tim+4@gmail.com"];
+    for (const [i, v] of variants.entries()) expect((await subscribe(v, `198.18.0.${i + 1}`)).status).toBe(202);
+    const { results } = await env.DB.prepare("SELECT email, email_key, confirm_count FROM subscribers WHERE email_key = 'bombvictim@gmail.com'").all<{ email: string; confirm_count: number }>();
+    expect(results).toHaveLength(1);
+    expect(results[0]!.confirm_count).toBe(1); // the throttle held: one confirmation, the rest got 202 and nothing
+    expect(results[0]!.email).toBe("bomb.victim@gmail.com"); // as the person typed it
+  });
+
+  it("a suppressed mailbox stays suppressed under any +tag or dotted spelling, including entries from before mailbox keys", async () => {
+    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'complaint', 0)").bind(await suppressionHash("old.complainer+x@gmail.com")).run();
+    expect((await subscribe("old.complainer+x@gmail.com", "198.18.1.1")).status).toBe(202);
+    expect(await subscriberRow("old.complainer+x@gmail.com")).toBeNull();
+    await suppress(env.DB, ["new.complainer@example.org"], "complaint");
+    expect((await subscribe("new.complainer+again@example.org", "198.18.1.2")).status).toBe(202);
+    expect(await subscriberRow("new.complainer@example.org")).toBeNull();
+  });
+
+  it("an IPv6 client is limited per /64, whatever the rest of its address", async () => {
+    expect(ipBucket("2001:db8:abcd:12:1:2:3:4")).toBe("2001:db8:abcd:12::/64");
+    expect(ipBucket("2001:0db8:abcd:0012::99")).toBe("2001:db8:abcd:12::/64");
+    expect(ipBucket("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(ipBucket("203.0.113.7")).toBe("203.0.113.7");
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await subscribe(`v6-${i}@example.com`, `2001:db8:feed:1:${i.toString(16)}:${(i * 7).toString(16)}::${i + 1}`)).status);
+    expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
+    expect(statuses.slice(10)).toEqual([429, 429]); // 10 per minute for the whole /64
+    expect((await subscribe("v6-other-net@example.com", "2001:db8:feed:2::1")).status).toBe(202);
+  });
+
+  it("form posts from sites outside a listed ALLOWED_ORIGINS are refused, with nothing stored", async () => {
+    const list = { ALLOWED_ORIGINS: "https://blog.example.org" };
+    const form = (origin: string | null, email: string) =>
+      fetchWith(list, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": freshIp(), ...(origin ? { origin } : {}) }, body: new URLSearchParams({ email }), redirect: "manual" }));
+    const evil = await form("https://evil.example", "csrf-victim@example.com");
+    expect(evil.status).toBe(403);
+    expect(await form("null", "csrf-victim@example.com").then((r) => r.status)).toBe(403);
+    expect(await subscriberRow("csrf-victim@example.com")).toBeNull();
+    expect((await form("https://blog.example.org", "csrf-ok@example.com")).status).toBe(303);
+    expect((await form("http://127.0.0.1:8787", "csrf-own@example.com")).status).toBe(303); // our own /form
+  });
+
+  it("at most CONFIRM_DOMAIN_HOURLY_CAP confirmation emails go to one domain per hour", async () => {
+    const e = { ...env, CONFIRM_DOMAIN_HOURLY_CAP: "3" };
+    const emails = Array.from({ length: 5 }, (_, i) => `cap-${i}@flooded.example.org`);
+    for (const [i, m] of emails.entries()) expect((await subscribe(m, `198.18.2.${i + 1}`, {}, { CONFIRM_DOMAIN_HOURLY_CAP: "3" })).status).toBe(202);
+    await runMailQueue(await Promise.all(emails.map(confirmJobFor)), e);
+    const sent = (await Promise.all(emails.map(outboxFor))).filter((m) => m.length > 0);
+    expect(sent).toHaveLength(3);
+    expect((await subscribe("other-domain@example.net", "198.18.2.9")).status).toBe(202);
+    await runMailQueue([await confirmJobFor("other-domain@example.net")], e);
+    expect(await outboxFor("other-domain@example.net")).toHaveLength(1);
   });
 });

@@ -28,7 +28,7 @@ describe("CORS", () => {
   it("honours an allowlisted redirect and refuses others", async () => {
     const overrides = { ALLOWED_ORIGINS: "https://blog.example.org" };
     const form = (redirect: string, email: string) =>
-      fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": freshIp() }, body: new URLSearchParams({ email, redirect }), redirect: "manual" }));
+      fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": freshIp(), origin: "https://blog.example.org" }, body: new URLSearchParams({ email, redirect }), redirect: "manual" }));
     const ok = await form("https://blog.example.org/thanks", "redir-ok@example.com");
     expect(ok.status).toBe(303);
     expect(ok.headers.get("location")).toBe("https://blog.example.org/thanks");

@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index";
+import { mailboxKey } from "../../src/lib/email";
 import type { MailJob } from "../../src/mail/jobs";
 
 export const BASE = "http://127.0.0.1:8787";
@@ -40,8 +41,9 @@ export async function runMailQueue(jobs: MailJob[], e: Env = env) {
   return getQueueResult(batch, ctx);
 }
 
+/** The row an address lives in: one per mailbox (lower case, no +tag, no Gmail dots). */
 export async function subscriberRow(email: string) {
-  return env.DB.prepare("SELECT * FROM subscribers WHERE email_key = ?").bind(email.toLowerCase()).first<Record<string, unknown>>();
+  return env.DB.prepare("SELECT * FROM subscribers WHERE email_key = ?").bind(mailboxKey(email)).first<Record<string, unknown>>();
 }
 
 export interface OutboxRow {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DISPOSABLE_DOMAINS } from "../../src/config";
-import { checkEmail, type EmailCheck } from "../../src/lib/email";
+import { addressKeys, checkEmail, mailboxKey, type EmailCheck } from "../../src/lib/email";
 
 const DISPOSABLE = new Set(DISPOSABLE_DOMAINS);
 
@@ -44,7 +44,7 @@ describe("checkEmail: accepts and normalises", () => {
     (addr) => {
       const r = accepted(addr);
       expect(r.email).toBe(addr);
-      expect(r.key).toBe(addr.toLowerCase());
+      expect(r.key).toBe(mailboxKey(addr));
       expect(r.domain).toBe(addr.slice(addr.indexOf("@") + 1));
     },
   );
@@ -272,7 +272,9 @@ describe("checkEmail: properties", () => {
         expect(dom).toBe(domain);
         expect(dom).toBe(dom.toLowerCase());
         expect(dom).toMatch(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/);
-        expect(key).toBe(email.toLowerCase());
+        expect(key).toBe(mailboxKey(email));
+        expect(key).toBe(key.toLowerCase());
+        expect(key.endsWith(`@${dom === "googlemail.com" ? "gmail.com" : dom}`)).toBe(true);
         // Idempotent: the normalised address is accepted as itself.
         const again = checkEmail(email, DISPOSABLE);
         expect(again).toEqual(r);
@@ -291,5 +293,22 @@ describe("checkEmail: properties", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("mailboxKey: one key per mailbox, for the per-address limits and one row per mailbox", () => {
+  it.each([
+    ["Ada@Example.com", "ada@example.com"],
+    ["victim+1@gmail.com", "victim@gmail.com"],
+    ["v.i.c.t.i.m+news@googlemail.com", "victim@gmail.com"],
+    ["V.Ictim@GMail.com", "victim@gmail.com"],
+    ["first.last+tag@example.org", "first.last@example.org"],
+    ["+only@example.org", "+only@example.org"],
+    ["a+b+c@example.org", "a@example.org"],
+  ])("%s → %s", (addr, key) => expect(mailboxKey(addr)).toBe(key));
+
+  it("an address's keys: its mailbox and its lower-cased form (what older rows and suppression entries used)", () => {
+    expect(addressKeys("A.B+x@Gmail.com")).toEqual(["ab@gmail.com", "a.b+x@gmail.com"]);
+    expect(addressKeys("ada@example.com")).toEqual(["ada@example.com"]);
   });
 });

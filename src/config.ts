@@ -66,6 +66,8 @@ export function loadConfig(env: Env): Config {
   if (!local && !env.RESEND_API_KEY) problems.push("RESEND_API_KEY must be set outside local development (mail would go nowhere; LOCAL_DEV=1 is only for npm start)");
   if (!env.MAIL_FROM) problems.push("MAIL_FROM must be set");
   if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== "" && env.ADMIN_TOKEN.length < 16) problems.push("ADMIN_TOKEN must be at least 16 characters");
+  // What an Authorization: Bearer header can carry (RFC 6750 b64token); any other character could never match.
+  if (env.ADMIN_TOKEN && !/^[A-Za-z0-9._~+/-]+=*$/.test(env.ADMIN_TOKEN)) problems.push("ADMIN_TOKEN may only use letters, digits and . _ ~ + / - (then = padding): a bearer token cannot carry other characters (openssl rand -hex 24)");
   if (Boolean(env.TURNSTILE_SITE_KEY) !== Boolean(env.TURNSTILE_SECRET)) problems.push("TURNSTILE_SITE_KEY and TURNSTILE_SECRET go together");
 
   const origins = parseList(env.ALLOWED_ORIGINS);

@@ -13,12 +13,19 @@ export const DEPARTURE_TTL_MS = 45 * DAY_MS;
  * Puts addresses on the suppression list (hashed, under their mailbox key and their lower-cased form) and marks their
  * subscriptions suppressed, whichever key a row was stored under.
  */
-export async function suppressStatements(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now: number) {
+export async function suppressStatements(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now: number, unlessSeen = "") {
+  // `unlessSeen`: a webhook's svix-id; if that id was processed before, these statements change nothing.
+  const fresh = "NOT EXISTS (SELECT 1 FROM webhook_events WHERE svix_id = ?)";
   const statements: D1PreparedStatement[] = [];
   for (const email of emails) {
     const keys = addressKeys(email);
-    for (const key of keys) statements.push(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, ?, ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(key), reason, now));
-    statements.push(d1.prepare("UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key IN (SELECT value FROM json_each(?)) AND status <> 'suppressed'").bind(JSON.stringify(keys)));
+    for (const key of keys)
+      statements.push(
+        d1.prepare(`INSERT INTO suppressions (email_hash, reason, created_at) SELECT ?, ?, ? WHERE ${fresh} ON CONFLICT (email_hash) DO NOTHING`).bind(await suppressionHash(key), reason, now, unlessSeen),
+      );
+    statements.push(
+      d1.prepare(`UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key IN (SELECT value FROM json_each(?)) AND status <> 'suppressed' AND ${fresh}`).bind(JSON.stringify(keys), unlessSeen),
+    );
   }
   return statements;
 }

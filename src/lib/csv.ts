@@ -2,7 +2,7 @@
  * Minimal RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF line ends, a UTF-8 BOM tolerated.
  * Returns rows of fields with their 1-based line numbers (for error reports).
  */
-export function parseCsv(input: string): { line: number; fields: string[] }[] {
+export function parseCsv(input: string, maxRows = Infinity): { line: number; fields: string[] }[] {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const rows: { line: number; fields: string[] }[] = [];
   let fields: string[] = [];
@@ -30,6 +30,9 @@ export function parseCsv(input: string): { line: number; fields: string[] }[] {
       if (ch === "\r" && text[i + 1] === "\n") i++;
       fields.push(field);
       if (fields.length > 1 || fields[0] !== "") rows.push({ line: rowLine, fields });
+      // Stops at the cap: a body of millions of short rows never becomes millions of arrays (the caller sees more
+      // rows than it accepts and refuses the whole import).
+      if (rows.length > maxRows) return rows;
       fields = [];
       field = "";
       line++;
@@ -43,8 +46,12 @@ export function parseCsv(input: string): { line: number; fields: string[] }[] {
   return rows;
 }
 
-/** Quotes a field when needed. */
+/**
+ * Quotes a field when needed. A cell a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR; an
+ * address may legally start with =) gets a leading ' so it is shown as text, as OWASP advises for CSV injection.
+ */
 export function csvField(value: string | number | null | undefined): string {
-  const s = value === null || value === undefined ? "" : String(value);
+  let s = value === null || value === undefined ? "" : String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

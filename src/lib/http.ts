@@ -117,13 +117,17 @@ export function pageSecurity(opts: { frameable: boolean }): MiddlewareHandler<Ap
 export const noStore = (c: Context) => c.header("Cache-Control", "no-store");
 
 /** Origin of the page a signup came from (consent evidence), or null. */
-export function sourceOrigin(c: Context): string | null {
+export function sourceOrigin(c: Ctx): string | null {
+  const cfg = c.get("cfg");
   for (const h of ["origin", "referer"]) {
     const v = c.req.header(h);
     if (!v || v === "null") continue;
     try {
       const o = new URL(v).origin;
-      if (o !== "null") return o.slice(0, 200);
+      // Consent evidence records only origins we know (our own, or a listed site): anything else a client sends
+      // is its word, not evidence. With ALLOWED_ORIGINS "*" every web origin is a possible embedder.
+      const known = o === cfg.publicUrl.origin || cfg.allowedOrigins === "*" || cfg.allowedOrigins.includes(o);
+      if (o !== "null" && known && /^https?:$/.test(new URL(o).protocol)) return o.slice(0, 200);
     } catch {
       /* not a URL: ignore */
     }

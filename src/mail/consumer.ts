@@ -25,6 +25,7 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env, cfg: C
     const body = msg.body as Partial<MailJob> | undefined;
     if ((body?.kind === "confirm" || body?.kind === "welcome") && Number.isSafeInteger(body.subscriberId)) jobs.push(msg as JobMessage);
     else if (body?.kind === "batch" && Number.isSafeInteger(body.batchId)) retries.push(msg as BatchMessage);
+    else if (body?.kind === "noop") msg.ack();
     else {
       console.error("mail: unknown message dropped", { kind: String(body?.kind).slice(0, 20) });
       msg.ack();

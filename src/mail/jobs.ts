@@ -8,7 +8,9 @@
 export type MailJob =
   | { kind: "confirm"; subscriberId: number; sentAt: number }
   | { kind: "welcome"; subscriberId: number }
-  | { kind: "batch"; batchId: number };
+  | { kind: "batch"; batchId: number }
+  /** Sent by a signup that needs no email, so every signup makes the same calls (src/routes/subscribe.ts). */
+  | { kind: "noop" };
 
 /**
  * One transactional email as frozen in a mail batch: what renders it, not the rendered body (rendering is

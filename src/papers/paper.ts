@@ -15,7 +15,12 @@ export interface Paper {
   projectPage: string | null;
 }
 
-const str = (v: unknown): string | null => (typeof v === "string" && v.trim() ? v.trim() : null);
+/**
+ * Third-party text as data: C0 and C1 control characters (an Atom feed cannot carry them, a terminal or a mail client
+ * may act on them) become spaces, and lone surrogates are replaced so the string is well-formed Unicode.
+ */
+const clean = (s: string) => s.toWellFormed().replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, " ");
+const str = (v: unknown): string | null => (typeof v === "string" && clean(v).trim() ? clean(v).trim() : null);
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
 const httpUrl = (v: unknown): string | null => {
   const s = str(v);

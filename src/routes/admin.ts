@@ -98,7 +98,7 @@ admin.post(
   async (c) => {
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     if (type !== "text/csv") throw new ApiError(415, "unsupported_media_type", "Send the list as text/csv with an email column.");
-    const rows = parseCsv(await c.req.text());
+    const rows = parseCsv(await c.req.text(), IMPORT_MAX_ROWS + 1);
     const header = rows.shift();
     const col = header?.fields.findIndex((f) => f.trim().toLowerCase() === "email") ?? -1;
     if (!header || col < 0) throw new ApiError(422, "missing_email_column", "The first line must be a header with an email column.");

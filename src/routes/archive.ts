@@ -48,7 +48,12 @@ archive.get("/archive/:week", async (c) => {
   return c.html(page);
 });
 
-const xml = (s: string) => s.replace(/[<>&'"]/g, (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[ch]!);
+/** XML text: escaped, and stripped of what XML 1.0 cannot carry at all (C0 controls but tab, LF, CR; lone surrogates). */
+const xml = (s: string) =>
+  s
+    .toWellFormed()
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, "")
+    .replace(/[<>&'"]/g, (ch) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[ch]!);
 
 archive.get("/feed.xml", async (c) => {
   const cfg = c.get("cfg");

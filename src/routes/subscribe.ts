@@ -82,14 +82,13 @@ subscribe.post(
     // Local only: D1's own row counts for the benchmark. In production this would reveal whether an address is known.
     if (isLocalRequest(c)) c.header("Server-Timing", `d1;desc="rows_read=${cost.rowsRead} rows_written=${cost.rowsWritten}"`);
 
-    if (send) {
-      try {
-        await c.env.MAIL_QUEUE.send({ kind: "confirm", subscriberId: send.id, sentAt: send.sentAt });
-      } catch (err) {
-        console.error("subscribe: could not queue the confirmation", { subscriberId: send.id, error: String(err) });
-        await releaseConfirmThrottle(database(c.env.DB), send.id, send.sentAt);
-        throw new ApiError(503, "try_again", "We could not take your signup right now. Please try again in a minute.", { "Retry-After": "60" });
-      }
+    // One queue send whatever the address's state: a known address must cost what a new one does (no timing tell).
+    try {
+      await c.env.MAIL_QUEUE.send(send ? { kind: "confirm", subscriberId: send.id, sentAt: send.sentAt } : { kind: "noop" });
+    } catch (err) {
+      console.error("subscribe: could not queue the confirmation", { subscriberId: send?.id, error: String(err) });
+      if (send) await releaseConfirmThrottle(database(c.env.DB), send.id, send.sentAt);
+      throw new ApiError(503, "try_again", "We could not take your signup right now. Please try again in a minute.", { "Retry-After": "60" });
     }
     return accepted();
   },

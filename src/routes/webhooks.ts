@@ -53,14 +53,14 @@ webhooks.post(
     const now = Date.now();
     const d1 = c.env.DB;
     const statements: D1PreparedStatement[] = [];
-    // Counters are guarded by the svix-id: the record of this id is inserted last in the same D1 batch, so a replay
-    // (or a concurrent duplicate) counts nothing. Suppression and the breaker are idempotent by themselves.
+    // Every effect is guarded by the svix-id: the record of this id is inserted last in the same D1 batch, so a replay
+    // (or a concurrent duplicate, or the same id with another payload) applies nothing at all.
     const counter = (column: "delivered" | "bounced" | "complained") => {
       if (week)
         statements.push(d1.prepare(`UPDATE issues SET ${column} = ${column} + 1 WHERE week = ? AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE svix_id = ?)`).bind(week, id));
     };
     const suppressAll = async (reason: "bounce" | "complaint") => {
-      statements.push(...(await suppressStatements(d1, recipients(data.to), reason, now)));
+      statements.push(...(await suppressStatements(d1, recipients(data.to), reason, now, id)));
     };
 
     switch (type) {
@@ -81,9 +81,10 @@ webhooks.post(
               .prepare(
                 `UPDATE issues SET status = 'paused',
                    paused_reason = 'complaint rate ' || printf('%.2f', complained * 100.0 / delivered) || '% (' || complained || ' of ' || delivered || ' delivered) is over 0.1%'
-                 WHERE week = ? AND status = 'sending' AND delivered >= ? AND complained * 1000 > delivered`,
+                 WHERE week = ? AND status = 'sending' AND delivered >= ? AND complained * 1000 > delivered
+                   AND NOT EXISTS (SELECT 1 FROM webhook_events WHERE svix_id = ?)`,
               )
-              .bind(week, cfg.breakerMinDeliveries),
+              .bind(week, cfg.breakerMinDeliveries, id),
           );
         break;
       case "email.suppressed":

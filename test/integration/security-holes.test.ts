@@ -8,10 +8,13 @@ import { handleDigestJob } from "../../src/digest/run";
 import { suppress } from "../../src/db/privacy";
 import { suppressionHash } from "../../src/db/subscribers";
 import { ipBucket } from "../../src/lib/http";
+import { csvField, parseCsv } from "../../src/lib/csv";
 import { signToken } from "../../src/lib/tokens";
+import { parsePaper } from "../../src/papers/paper";
 import type { Paper } from "../../src/papers/paper";
 import { call, confirmJobFor, firstLink, freshIp, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
 import { holdingQueue } from "../support/queues";
+import { webhookSender } from "../support/svix";
 
 // Regression tests for the holes an adversarial review found (issue 8), one `describe` per finding.
 const fetchWith = (overrides: Partial<Env>, req: Request) => worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
@@ -198,5 +201,78 @@ describe("limits on the mailbox and the network, not the string", () => {
     expect((await subscribe("other-domain@example.net", "198.18.2.9")).status).toBe(202);
     await runMailQueue([await confirmJobFor("other-domain@example.net")], e);
     expect(await outboxFor("other-domain@example.net")).toHaveLength(1);
+  });
+});
+
+describe("the small ones", () => {
+  const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+
+  it("CSV exports neutralise spreadsheet formulas (an address may legally start with =)", async () => {
+    expect((await subscribeJson("=1+2@example.org")).status).toBe(202);
+    const csv = await (await call("/admin/subscribers/export", { headers: auth })).text();
+    expect(csv).toContain("\n'=1+2@example.org,");
+    expect(csvField("+cmd")).toBe("'+cmd");
+    expect(csvField("@SUM(A1)")).toBe("'@SUM(A1)");
+    expect(csvField("-2")).toBe("'-2");
+    expect(csvField("\tx")).toBe("'\tx");
+    expect(csvField("plain@example.org")).toBe("plain@example.org");
+  });
+
+  it("a signup makes the same binding calls whether the address is new, pending, active or suppressed", async () => {
+    const sends: unknown[] = [];
+    const queue = { send: async (body: unknown) => void sends.push(body), sendBatch: async () => undefined };
+    await env.DB.prepare("INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('known-active@example.com', 'known-active@example.com', 'active', 'api', 0, 0, 'k')").run();
+    for (const email of ["brand-new@example.com", "known-active@example.com", "brand-new@example.com"]) {
+      sends.length = 0;
+      const res = await fetchWith({ MAIL_QUEUE: queue as never }, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { ...json, "cf-connecting-ip": freshIp() }, body: JSON.stringify({ email }) }));
+      expect(res.status).toBe(202);
+      expect(sends, email).toHaveLength(1);
+    }
+  });
+
+  it("paper text is data: control characters stripped, strings well-formed; the feed stays valid XML", async () => {
+    const p = parsePaper({ paper: { id: "2605.00002", title: "Evil\u0001title\u001b[31m with \ud800 surrogate", summary: "line\u0000break\u0085", authors: [{ name: "Eve\u0007" }] } })!;
+    expect(p.title).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(p.summary).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(p.title.isWellFormed()).toBe(true);
+    expect(p.authors[0]).toBe("Eve");
+    // An issue stored before this (its subject carries a control character) no longer breaks the feed.
+    await env.DB.prepare("INSERT INTO issues (week, status, subject, papers, html, text, started_at) VALUES ('2026-W21', 'sent', ?, '[]', '', '', 0)").bind("Week \u0001 21 \ud800").run();
+    const feed = await (await call("/feed.xml")).text();
+    expect(feed).toContain("Week  21");
+    expect(feed).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
+    expect(feed.isWellFormed()).toBe(true);
+  });
+
+  it("the CSV import stops parsing at its row cap", async () => {
+    expect(parseCsv("email\n" + "a@b.co\n".repeat(200), 10)).toHaveLength(11);
+    const body = "email\n" + "x@y.io\n".repeat(60_000);
+    const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: { code: "too_many_rows" } });
+  });
+
+  it("an ADMIN_TOKEN a bearer header cannot carry is a configuration error, not a silent lock-out", async () => {
+    const res = await fetchWith({ ADMIN_TOKEN: "correct horse battery staple!" }, new Request("http://127.0.0.1:8787/health"));
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: "misconfigured" } });
+  });
+
+  it("consent evidence records only our own or allowed origins", async () => {
+    const list = { ALLOWED_ORIGINS: "https://blog.example.org" };
+    const post = (email: string, origin: string) => fetchWith(list, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { ...json, "cf-connecting-ip": freshIp(), origin }, body: JSON.stringify({ email }) }));
+    expect((await post("consent-evil@example.com", "https://evil.example")).status).toBe(202);
+    expect((await subscriberRow("consent-evil@example.com"))!.consent_origin).toBeNull();
+    expect((await post("consent-ok@example.com", "https://blog.example.org")).status).toBe(202);
+    expect((await subscriberRow("consent-ok@example.com"))!.consent_origin).toBe("https://blog.example.org");
+  });
+
+  it("a seen svix-id applies nothing at all, even with another payload", async () => {
+    const hook = webhookSender();
+    const id = "msg_replayed_with_another_payload";
+    expect((await hook("email.delivered", { to: ["first@example.com"] }, id)).status).toBe(200);
+    const again = await hook("email.complained", { to: ["innocent@example.com"] }, id);
+    expect(await again.json()).toMatchObject({ status: "duplicate" });
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM suppressions WHERE email_hash = ?").bind(await suppressionHash("innocent@example.com")).first()).toEqual({ n: 0 });
   });
 });

@@ -13,9 +13,8 @@ export function webhookSender(overrides: Partial<Env> = {}) {
     return `v1,${btoa(String.fromCharCode(...mac))}`;
   }
   /** Posts one signed event to the Worker (configured with this secret) and returns its answer. */
-  return async (type: string, data: Record<string, unknown>) => {
+  return async (type: string, data: Record<string, unknown>, id = `msg_${crypto.randomUUID().replaceAll("-", "")}`) => {
     const body = JSON.stringify({ type, created_at: new Date().toISOString(), data });
-    const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
     const ts = String(Math.floor(Date.now() / 1000));
     const req = new Request(new URL("/webhooks/resend", BASE), { method: "POST", headers: { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": await signature(id, ts, body) }, body });
     return worker.fetch!(req as never, { ...env, RESEND_WEBHOOK_SECRET: secret, ...overrides }, createExecutionContext());

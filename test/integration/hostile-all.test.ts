@@ -599,8 +599,8 @@ describe("hostile input on every endpoint", () => {
 
   // -------------------------------------------------------------------------------------------------------------
   it(`personal links with forged, tampered, expired and foreign tokens (${RUNS.links} cases)`, async () => {
-    type Route = "confirm" | "unsubscribe" | "manage" | "data";
-    const PURPOSE: Record<Route, Purpose> = { confirm: "confirm", unsubscribe: "unsubscribe", manage: "manage", data: "manage" };
+    type Route = "confirm" | "unsubscribe" | "resubscribe" | "manage" | "data";
+    const PURPOSE: Record<Route, Purpose> = { confirm: "confirm", unsubscribe: "unsubscribe", resubscribe: "resubscribe", manage: "manage", data: "manage" };
     type Spec =
       | { kind: "random"; s: string }
       | { kind: "b64shape"; s: string }
@@ -619,7 +619,7 @@ describe("hostile input on every endpoint", () => {
       fc.stringMatching(/^[A-Za-z0-9_-]{1,30}\.[A-Za-z0-9_-]{43}$/).map((s) => ({ kind: "b64shape" as const, s })),
       fc.record({ kind: fc.constant("byteflip" as const), part: fc.constantFrom(0 as const, 1 as const), index: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
       fc.record({ kind: fc.constant("charflip" as const), index: fc.nat(), bit: fc.integer({ min: 0, max: 6 }) }),
-      fc.record({ kind: fc.constant("otherPurpose" as const), purpose: fc.constantFrom<Purpose>("confirm", "unsubscribe", "manage", "form") }),
+      fc.record({ kind: fc.constant("otherPurpose" as const), purpose: fc.constantFrom<Purpose>("confirm", "unsubscribe", "resubscribe", "manage", "form") }),
       fc.record({ kind: fc.constant("wrongSecret" as const), secret: fc.string({ minLength: 1, maxLength: 64 }) }),
       fc.record({ kind: fc.constant("expired" as const), ago: fc.integer({ min: 1, max: 3650 * DAY }) }),
       fc.constant({ kind: "swapSub" as const }),
@@ -698,7 +698,7 @@ describe("hostile input on every endpoint", () => {
     ];
     const arb = fc.record({
       spec,
-      route: fc.constantFrom<Route>("confirm", "unsubscribe", "manage", "data"),
+      route: fc.constantFrom<Route>("confirm", "unsubscribe", "resubscribe", "manage", "data"),
       method: fc.constantFrom("GET", "POST", "POST", "HEAD"),
       target: fc.constantFrom("active", "active2", "paused", "pending", "unsubscribed", "nobody") as fc.Arbitrary<keyof typeof seeds | "nobody">,
       body: fc.nat(),

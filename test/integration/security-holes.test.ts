@@ -276,3 +276,15 @@ describe("the small ones", () => {
     expect(await env.DB.prepare("SELECT count(*) AS n FROM suppressions WHERE email_hash = ?").bind(await suppressionHash("innocent@example.com")).first()).toEqual({ n: 0 });
   });
 });
+
+describe("the manage page builds its links from PUBLIC_URL", () => {
+  it("a manage link opened with a query string still offers the right data link and form action", async () => {
+    await env.DB.prepare("INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('utm-reader@example.com', 'utm-reader@example.com', 'active', 'api', 0, 0, 'abcabcabcabcabcabcabcabcabcabcab')").run();
+    const row = (await subscriberRow("utm-reader@example.com"))!;
+    const token = await signToken(env.TOKEN_SECRET!, "manage", { sub: Number(row.id), iat: 0, exp: 0 }, String(row.link_key));
+    const page = await (await call(`/manage/${token}?utm_source=newsletter&x=%22%3E`)).text();
+    expect(page).toContain(`href="http://127.0.0.1:8787/manage/${token}/data.json"`);
+    expect(page).toContain(`action="http://127.0.0.1:8787/manage/${token}"`);
+    expect(page).not.toContain("utm_source");
+  });
+});

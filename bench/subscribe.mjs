@@ -33,7 +33,9 @@ import { childEnv, createDevServer, freePort, REPO, runWrangler as runWranglerIn
 // The signup path's cost: D1 rows and binding calls per subscribe. Locally every binding call is a call into
 // workerd's simulation of the service, so a throughput ratio against /health measures the simulation; the server
 // CPU per request is reported next to /health's instead (and the ratios for reference).
-const GOALS = { rowsPerSubscribeMax: 4, bindingCallsMax: 3 };
+// Rows: 4 until issue 8 made ids never reused (AUTOINCREMENT): a new row now also reads and writes its sequence in
+// sqlite_sequence, 2 rows read and 1 written more; a repeat signup (an update) still costs 4.
+const GOALS = { rowsPerSubscribeMax: 7, bindingCallsMax: 3 };
 
 // ---------- arguments ----------
 const { args, flag, num } = cliArgs();

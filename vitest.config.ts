@@ -15,6 +15,8 @@ function workersProject(name: string, include: string[], exclude: string[], bind
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
+          // An empty database of its own, for the test that migrates existing data step by step.
+          d1Databases: ["MIGRATION_TEST_DB"],
           bindings: {
             TEST_MIGRATIONS: migrations,
             RESEND_EMULATOR_URL: emulators.resendUrl,

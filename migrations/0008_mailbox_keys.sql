@@ -1,6 +1,6 @@
 -- One row per mailbox: email_key becomes the mailbox an address reaches (src/lib/email.ts mailboxKey): lower case,
 -- a "+tag" dropped, and for gmail.com / googlemail.com the dots dropped too. Where two existing rows reach the same
--- mailbox, the first keeps it and the other keeps its old key (UPDATE OR IGNORE skips a row that would collide).
+-- mailbox, one gets the key and the other keeps its old one (UPDATE OR IGNORE skips a row that would collide).
 UPDATE OR IGNORE `subscribers` SET `email_key` = (
   SELECT CASE WHEN d IN ('gmail.com', 'googlemail.com') THEN replace(p, '.', '') || '@gmail.com' ELSE p || '@' || d END
   FROM (

@@ -7,6 +7,7 @@ declare global {
     }
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      MIGRATION_TEST_DB: D1Database;
       RESEND_EMULATOR_URL: string;
       TURNSTILE_EMULATOR_URL: string;
       HF_EMULATOR_URL: string;

@@ -40,7 +40,7 @@ import type { EmulatorStats, StoredEmail } from "../test/emulators/resend";
 import type { runRecord } from "../src/routes/digests";
 import { startEmulators } from "../test/emulators/serve";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { childEnv, cliArgs, createDevServer, freePort, groupCpuMs, runWrangler } from "./lib.mjs";
+import { childEnv, cliArgs, createDevServer, fetchJson, freePort, groupCpuMs, runWrangler, startWatchdog } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { confirmWithinS: 60, rateRatio: 0.9, steadyAfterS: 1 };
@@ -92,40 +92,8 @@ const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(so
 type DevServer = ReturnType<typeof createDevServer>;
 let dev: DevServer | null = null; // the running scenario's wrangler dev
 
-const watchdog = setTimeout(() => {
-  console.error(`watchdog: the benchmark ran over ${TIMEOUT_S} s; giving up`);
-  if (dev?.log.length) console.error(dev.log.slice(-40).join(""));
-  dev?.kill("SIGKILL");
-  dev?.cleanup();
-  process.exit(2);
-}, TIMEOUT_S * 1000);
-watchdog.unref();
-
-// ---------- HTTP: control calls (fetch) ----------
-async function ctl(base: string, method: string, path: string, { headers = {} as Record<string, string>, body = undefined as string | undefined, timeoutMs = 60_000 } = {}) {
-  // A keep-alive socket the server closed while idle fails the next request at once: such connection errors are
-  // retried (every control request made here is idempotent).
-  for (let attempt = 1; ; attempt++) {
-    const r = await ctlOnce(base, method, path, { headers, body, timeoutMs });
-    if (r.status !== 0 || attempt >= 3 || /timeout|abort/i.test(r.text)) return r;
-    await sleep(100);
-  }
-}
-async function ctlOnce(base: string, method: string, path: string, { headers, body, timeoutMs }: { headers: Record<string, string>; body: string | undefined; timeoutMs: number }) {
-  try {
-    const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, text, json };
-  } catch (err) {
-    return { status: 0, text: `${String(err)} ${String((err as { cause?: unknown }).cause ?? "")}`, json: null as any };
-  }
-}
+startWatchdog(TIMEOUT_S, () => dev);
+const ctl = fetchJson;
 
 // ---------- HTTP: the signup burst (node:http, keep-alive, like bench/load.mjs) ----------
 function post(agent: http.Agent, port: number, path: string, headers: Record<string, string | number>, body: string, timeoutMs = 60_000) {

@@ -27,7 +27,7 @@ import type { EmulatorStats } from "../test/emulators/resend";
 import type { runRecord } from "../src/routes/digests";
 import { startEmulators } from "../test/emulators/serve";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { childEnv, createDevServer, freePort, groupCpuMs, REPO, runWrangler } from "./lib.mjs";
+import { REPO, childEnv, createDevServer, fetchJson, freePort, groupCpuMs, runWrangler, startWatchdog } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { secondsPer20k: 30, rowsReadPerSubscriber: 1.05, rowsWrittenPerSubscriber: 1 / 20, rowsWrittenSlack: 50, limitedRatio: 0.9 };
@@ -77,40 +77,8 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 type DevServer = ReturnType<typeof createDevServer>;
 let dev: DevServer | null = null; // the running scenario's wrangler dev
 
-const watchdog = setTimeout(() => {
-  console.error(`watchdog: the benchmark ran over ${TIMEOUT_S} s; giving up`);
-  if (dev?.log.length) console.error(dev.log.slice(-40).join(""));
-  dev?.kill("SIGKILL");
-  dev?.cleanup();
-  process.exit(2);
-}, TIMEOUT_S * 1000);
-watchdog.unref();
-
-// ---------- HTTP ----------
-async function http(base: string, method: string, path: string, { headers = {} as Record<string, string>, body = undefined as string | undefined, timeoutMs = 60_000 } = {}) {
-  // A keep-alive socket the server closed while idle fails the next request at once ("other side closed"):
-  // such connection errors are retried (every request made here is idempotent).
-  for (let attempt = 1; ; attempt++) {
-    const r = await httpOnce(base, method, path, { headers, body, timeoutMs });
-    if (r.status !== 0 || attempt >= 3 || /timeout|abort/i.test(r.text)) return r;
-    await sleep(100);
-  }
-}
-async function httpOnce(base: string, method: string, path: string, { headers, body, timeoutMs }: { headers: Record<string, string>; body: string | undefined; timeoutMs: number }) {
-  try {
-    const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, text, json };
-  } catch (err) {
-    return { status: 0, text: `${String(err)} ${String((err as { cause?: unknown }).cause ?? "")}`, json: null as any };
-  }
-}
+startWatchdog(TIMEOUT_S, () => dev);
+const http = fetchJson;
 
 type RunRecord = ReturnType<typeof runRecord>;
 

@@ -221,3 +221,43 @@ export function groupCpuMs(pgid) {
   }
   return ms;
 }
+
+/**
+ * A control request of a benchmark (admin API, emulator controls): the status, the body as text, and as JSON when it
+ * is. A keep-alive socket the server closed while idle fails the next request at once: connection errors are retried
+ * (every request made this way is idempotent); status 0 means no answer.
+ */
+export async function fetchJson(base, method, path, { headers = {}, body = undefined, timeoutMs = 60_000 } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    let r;
+    try {
+      const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+      const text = await res.text();
+      let json = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      r = { status: res.status, text, json };
+    } catch (err) {
+      r = { status: 0, text: `${String(err)} ${String(err?.cause ?? "")}`, json: null };
+    }
+    if (r.status !== 0 || attempt >= 3 || /timeout|abort/i.test(r.text)) return r;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+/** Kills the benchmark's server and exits if the whole run takes longer than `seconds`. */
+export function startWatchdog(seconds, currentServer) {
+  const t = setTimeout(() => {
+    console.error(`watchdog: the benchmark ran over ${seconds} s; giving up`);
+    const dev = currentServer();
+    if (dev?.log.length) console.error(dev.log.slice(-40).join(""));
+    dev?.kill("SIGKILL");
+    dev?.cleanup();
+    process.exit(2);
+  }, seconds * 1000);
+  t.unref();
+  return t;
+}

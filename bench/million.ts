@@ -35,7 +35,7 @@ import { Worker } from "node:worker_threads";
 import type { runRecord } from "../src/routes/digests";
 import { createResendEmulator, validateEmail, type EmulatorStats } from "../test/emulators/resend";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { childEnv, cliArgs, createDevServer, freePort, groupCpuMs, REPO, runWrangler } from "./lib.mjs";
+import { REPO, childEnv, cliArgs, createDevServer, fetchJson, freePort, groupCpuMs, runWrangler, startWatchdog } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { maxSubrequests: 1000, maxCpuMs: 30_000 };
@@ -71,39 +71,8 @@ type DevServer = ReturnType<typeof createDevServer>;
 let dev: DevServer | null = null;
 let sampler: Worker | null = null;
 
-const watchdog = setTimeout(() => {
-  console.error(`watchdog: the benchmark ran over ${TIMEOUT_S} s; giving up`);
-  if (dev?.log.length) console.error(dev.log.slice(-40).join(""));
-  dev?.kill("SIGKILL");
-  dev?.cleanup();
-  process.exit(2);
-}, TIMEOUT_S * 1000);
-watchdog.unref();
-
-// ---------- HTTP ----------
-async function http(base: string, method: string, path: string, { headers = {} as Record<string, string>, body = undefined as string | undefined, timeoutMs = 60_000 } = {}) {
-  // Connection errors on an idle keep-alive socket are retried (every request made here is idempotent).
-  for (let attempt = 1; ; attempt++) {
-    const r = await httpOnce(base, method, path, { headers, body, timeoutMs });
-    if (r.status !== 0 || attempt >= 3 || /timeout|abort/i.test(r.text)) return r;
-    await sleep(100);
-  }
-}
-async function httpOnce(base: string, method: string, path: string, { headers, body, timeoutMs }: { headers: Record<string, string>; body: string | undefined; timeoutMs: number }) {
-  try {
-    const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    const text = await res.text();
-    let json: any = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* not JSON */
-    }
-    return { status: res.status, text, json };
-  } catch (err) {
-    return { status: 0, text: `${String(err)} ${String((err as { cause?: unknown }).cause ?? "")}`, json: null as any };
-  }
-}
+startWatchdog(TIMEOUT_S, () => dev);
+const http = fetchJson;
 
 // ---------- the Resend emulator, with a recipient check in front ----------
 /**

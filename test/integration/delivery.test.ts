@@ -8,6 +8,7 @@ import { manageUrl, unsubscribeUrl } from "../../src/lib/links";
 import { sendBudget } from "../../src/mail/budget";
 import type { StoredEmail } from "../emulators/resend";
 import { call } from "../support/helpers";
+import { waitFor } from "../support/poll";
 import { consume, release, startHeld } from "../support/queues";
 import { resendEmulator } from "../support/resend-emulator";
 import { webhookSender } from "../support/svix";
@@ -31,15 +32,6 @@ beforeEach(async () => {
 /** A subscriber's id and link key, for minting the links their emails carry. */
 const owner = async (id: number) => ({ id, linkKey: (await env.DB.prepare("SELECT link_key FROM subscribers WHERE id = ?").bind(id).first<{ link_key: string }>())!.link_key });
 
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function importActive(emails: string[]) {
   for (let i = 0; i < emails.length; i += 10_000) {

@@ -7,6 +7,7 @@ import type { DigestJob } from "../../src/digest/jobs";
 import { handleDigestJob } from "../../src/digest/run";
 import type { StoredEmail } from "../emulators/resend";
 import { BASE, call } from "../support/helpers";
+import { waitFor } from "../support/poll";
 import { resendEmulator } from "../support/resend-emulator";
 
 // The Worker of this project sends through the Resend emulator and its digest queue runs for real. The emulator
@@ -57,15 +58,6 @@ const record = async (week: string) => {
 };
 const control = (week: string, action: "pause" | "resume" | "cancel" | "send") => call(`/admin/digests/${week}/${action}`, { method: "POST", headers: auth });
 
-async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (ok(v)) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Delivers messages to the digest consumer the way the queue would, and waits for it to finish with them. */
 async function consume(jobs: DigestJob[]) {
@@ -130,7 +122,7 @@ describe("complaint circuit breaker, end to end", () => {
 
     // The first two batches go out.
     await release(jobs.slice(0, 2));
-    await until("two batches sent", () => record(week), (r) => r.batches_sent === 2);
+    await waitFor("two batches sent", () => record(week), (r) => r.batches_sent === 2);
     const firstWave = await emailsOf(week);
     expect(firstWave).toHaveLength(200);
 
@@ -160,7 +152,7 @@ describe("complaint circuit breaker, end to end", () => {
     const resumed = await control(week, "resume");
     expect(resumed.status).toBe(202);
     expect(await resumed.json()).toMatchObject({ status: "sending", paused_reason: null });
-    const done = await until("the issue to be sent", () => record(week), (r) => r.status === "sent", 50_000);
+    const done = await waitFor("the issue to be sent", () => record(week), (r) => r.status === "sent", 50_000);
     expect(done).toMatchObject({ sent: expected.length, batches_sent: jobs.length, failures: 0 });
     expectExactlyOnce(await emailsOf(week), expected);
     expect(await batchStatuses(week)).toEqual({ sent: jobs.length });
@@ -179,7 +171,7 @@ describe("operator controls", () => {
     expect(jobs.length).toBeGreaterThanOrEqual(3);
 
     await release(jobs.slice(0, 1));
-    await until("one batch sent", () => record(week), (r) => r.batches_sent === 1);
+    await waitFor("one batch sent", () => record(week), (r) => r.batches_sent === 1);
     expect(await emailsOf(week)).toHaveLength(100);
 
     const pause = await control(week, "pause");

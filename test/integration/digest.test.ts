@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { config } from "../../src/config";
 import { handleDigestJob, startIssue } from "../../src/digest/run";
-import { call } from "../support/helpers";
+import type { DigestJob } from "../../src/digest/jobs";
+import { BASE, call } from "../support/helpers";
+import { waitFor } from "../support/poll";
+import { consume, holdingQueue } from "../support/queues";
 import { resendEmulator } from "../support/resend-emulator";
 
 // This project's Worker sends through the Resend emulator (see vitest.config.ts), so the queues run for real:
@@ -21,18 +24,8 @@ async function importActive(prefix: string, n: number) {
 type RunRecord = Record<string, unknown> & { status: string; sent: number; recipients: number; batches: number; api_calls: number; retries: number; failures: number };
 const record = async (week: string) => (await (await call(`/admin/digests/${week}`, { headers: auth })).json()) as RunRecord;
 
-async function untilSettled(week: string, timeoutMs = 50_000): Promise<RunRecord> {
-  const start = Date.now();
-  for (;;) {
-    const r = await call(`/admin/digests/${week}`, { headers: auth });
-    if (r.status === 200) {
-      const rec = (await r.json()) as RunRecord;
-      if (["sent", "skipped", "failed"].includes(rec.status)) return rec;
-    }
-    if (Date.now() - start > timeoutMs) throw new Error(`issue ${week} did not settle: ${JSON.stringify(await record(week))}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const untilSettled = (week: string, timeoutMs = 50_000) =>
+  waitFor(`issue ${week} settled`, () => record(week), (r) => ["sent", "skipped", "failed"].includes(r?.status), timeoutMs);
 
 const emailsOf = async (week: string) => (await resend.emails()).filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
 
@@ -96,11 +89,15 @@ describe("weekly digest, end to end", () => {
 
   it("triggering the same week again sends nothing new", async () => {
     const before = await emailsOf("2026-W47");
-    const rec = await startIssue(env, "2026-W47");
+    // Whatever a re-trigger queues is caught here: a sent week must queue nothing at all.
+    const hold = holdingQueue<DigestJob>();
+    const rec = await startIssue({ ...env, DIGEST_QUEUE: hold.queue }, "2026-W47");
     expect(rec.status).toBe("sent");
-    const again = await call("/admin/digests/2026-W47/send", { method: "POST", headers: auth });
+    const again = await worker.fetch!(new Request(`${BASE}/admin/digests/2026-W47/send`, { method: "POST", headers: auth }) as never, { ...env, DIGEST_QUEUE: hold.queue }, createExecutionContext());
     expect(again.status).toBe(202);
-    await new Promise((r) => setTimeout(r, 1500)); // give any (wrongly) queued message time to be consumed
+    expect(hold.held).toEqual([]);
+    // And a fan-out message delivered anyway (a stray duplicate) cuts and sends nothing.
+    await consume("papers-digest", [{ kind: "fanout", week: "2026-W47", requeue: true }]);
     expect((await emailsOf("2026-W47")).length).toBe(before.length);
     expect((await record("2026-W47")).api_calls).toBe(3);
   });

@@ -30,7 +30,8 @@ import worker from "../../src/index";
 import { parseCsv } from "../../src/lib/csv";
 import { checkEmail } from "../../src/lib/email";
 import { b64url, signToken, type Purpose } from "../../src/lib/tokens";
-import { BASE, call, firstLink, freshIp, outboxFor, subscribeJson, subscriberRow } from "../support/helpers";
+import { BASE, call, firstLink, freshIp, outboxFor, subscribeJson, subscriberRow, type OutboxRow } from "../support/helpers";
+import { waitFor } from "../support/poll";
 
 const DAY = 24 * 3600 * 1000;
 const SECRET = env.TOKEN_SECRET ?? "";
@@ -228,16 +229,7 @@ type Seed = { id: number; email: string; status: string };
 let seeds: Record<"active" | "active2" | "paused" | "pending" | "unsubscribed", Seed>;
 let baseline: State;
 
-async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 45_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-const mailOf = (to: string, path: string) => waitFor(`${path} mail to ${to}`, async () => (await outboxFor(to)).find((m) => m.text.includes(path)));
+const mailOf = (to: string, path: string) => waitFor(`${path} mail to ${to}`, async () => (await outboxFor(to)).find((m) => m.text.includes(path)), Boolean, 45_000) as Promise<OutboxRow>;
 const hook = (req: Request) => worker.fetch!(req as never, hookEnv, createExecutionContext());
 const signedHook = (id: string, payload: string, when = new Date(), secret = WHSEC) => {
   const signature = new Webhook(secret).sign(id, when, payload);

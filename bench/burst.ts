@@ -40,7 +40,7 @@ import type { EmulatorStats, StoredEmail } from "../test/emulators/resend";
 import type { runRecord } from "../src/routes/digests";
 import { startEmulators } from "../test/emulators/serve";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { childEnv, cliArgs, createDevServer, fetchJson, freePort, groupCpuMs, runWrangler, startWatchdog } from "./lib.mjs";
+import { childEnv, cliArgs, createDevServer, fetchJson, freePorts, groupCpuMs, runBenchmark, runWrangler, startWatchdog } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { confirmWithinS: 60, rateRatio: 0.9, steadyAfterS: 1 };
@@ -128,9 +128,7 @@ interface Server {
 async function startServer(label: ScenarioName, resendUrl: string): Promise<Server> {
   dev = createDevServer({ prefix: `bench-burst-${label}-`, verbose: VERBOSE, note }) as DevServer;
   dev.snapshot();
-  const port = await freePort();
-  let inspector = await freePort();
-  while (inspector === port) inspector = await freePort();
+  const { port, inspector } = await freePorts();
   const base = `http://127.0.0.1:${port}`;
   const adminToken = randomBytes(24).toString("hex");
   const apiKey = `re_bench_${randomBytes(12).toString("hex")}`;
@@ -747,15 +745,4 @@ async function main() {
   return ok;
 }
 
-main()
-  .then(async (ok) => {
-    await stopServer();
-    process.exit(ok ? 0 : 1);
-  })
-  .catch(async (err) => {
-    console.error(String(err?.stack ?? err));
-    if (!VERBOSE && dev?.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
-    await dev?.stop().catch(() => {});
-    dev?.cleanup();
-    process.exit(1);
-  });
+runBenchmark(main, () => dev, { verbose: VERBOSE });

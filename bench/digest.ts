@@ -27,7 +27,7 @@ import type { EmulatorStats } from "../test/emulators/resend";
 import type { runRecord } from "../src/routes/digests";
 import { startEmulators } from "../test/emulators/serve";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { REPO, childEnv, createDevServer, fetchJson, freePort, groupCpuMs, runWrangler, startWatchdog } from "./lib.mjs";
+import { REPO, childEnv, createDevServer, fetchJson, freePorts, groupCpuMs, runBenchmark, runWrangler, startWatchdog } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { secondsPer20k: 30, rowsReadPerSubscriber: 1.05, rowsWrittenPerSubscriber: 1 / 20, rowsWrittenSlack: 50, limitedRatio: 0.9 };
@@ -92,9 +92,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
   // Each scenario gets its own snapshot of the Worker and a fresh local D1.
   dev = createDevServer({ root: ROOT, prefix: `bench-digest-${sc.label}-`, verbose: VERBOSE, note }) as DevServer;
   dev.snapshot();
-  const port = await freePort();
-  let inspector = await freePort();
-  while (inspector === port) inspector = await freePort();
+  const { port, inspector } = await freePorts();
   const base = `http://127.0.0.1:${port}`;
   const adminToken = randomBytes(24).toString("hex");
   const apiKey = `re_bench_${randomBytes(12).toString("hex")}`;
@@ -308,16 +306,4 @@ async function main() {
   return ok;
 }
 
-main()
-  .then(async (ok) => {
-    await dev?.stop();
-    dev?.cleanup();
-    process.exit(ok ? 0 : 1);
-  })
-  .catch(async (err) => {
-    console.error(String(err?.stack ?? err));
-    if (!VERBOSE && dev?.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
-    await dev?.stop().catch(() => {});
-    dev?.cleanup();
-    process.exit(1);
-  });
+runBenchmark(main, () => dev, { verbose: VERBOSE });

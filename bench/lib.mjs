@@ -261,3 +261,33 @@ export function startWatchdog(seconds, currentServer) {
   t.unref();
   return t;
 }
+
+/** Two distinct free loopback ports: the server's and its inspector's. */
+export async function freePorts() {
+  const port = await freePort();
+  let inspector = await freePort();
+  while (inspector === port) inspector = await freePort();
+  return { port, inspector };
+}
+
+/**
+ * Runs a benchmark's main(): stops its server afterwards and exits 0 when every goal was met, 1 otherwise; on an
+ * error, prints it (and the tail of wrangler's output unless it was already shown) first.
+ */
+export function runBenchmark(main, currentServer, { verbose = false } = {}) {
+  main()
+    .then(async (ok) => {
+      const dev = currentServer();
+      await dev?.stop();
+      dev?.cleanup();
+      process.exit(ok ? 0 : 1);
+    })
+    .catch(async (err) => {
+      console.error(String(err?.stack ?? err));
+      const dev = currentServer();
+      if (!verbose && dev?.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
+      await dev?.stop().catch(() => {});
+      dev?.cleanup();
+      process.exit(1);
+    });
+}

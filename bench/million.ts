@@ -35,7 +35,7 @@ import { Worker } from "node:worker_threads";
 import type { runRecord } from "../src/routes/digests";
 import { createResendEmulator, validateEmail, type EmulatorStats } from "../test/emulators/resend";
 // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { REPO, childEnv, cliArgs, createDevServer, fetchJson, freePort, groupCpuMs, runWrangler, startWatchdog } from "./lib.mjs";
+import { REPO, childEnv, cliArgs, createDevServer, fetchJson, freePorts, groupCpuMs, runBenchmark, runWrangler, startWatchdog } from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { maxSubrequests: 1000, maxCpuMs: 30_000 };
@@ -415,9 +415,7 @@ async function run() {
   const code = codeUnderTest();
   dev.snapshot();
   const consumerConfig = digestConsumerConfig(readFileSync(join(dev.dirs().appDir, "wrangler.toml"), "utf8"));
-  const port = await freePort();
-  let inspector = await freePort();
-  while (inspector === port) inspector = await freePort();
+  const { port, inspector } = await freePorts();
   const base = `http://127.0.0.1:${port}`;
 
   // Invocation lines and worker errors, from wrangler's output.
@@ -715,16 +713,4 @@ async function main() {
   return ok;
 }
 
-main()
-  .then(async (ok) => {
-    await dev?.stop();
-    dev?.cleanup();
-    process.exit(ok ? 0 : 1);
-  })
-  .catch(async (err) => {
-    console.error(String(err?.stack ?? err));
-    if (!VERBOSE && dev?.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
-    await dev?.stop().catch(() => {});
-    dev?.cleanup();
-    process.exit(1);
-  });
+runBenchmark(main, () => dev, { verbose: VERBOSE });

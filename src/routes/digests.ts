@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { pickPapers, renderIssue } from "../digest/issue";
+import type { Paper } from "../papers/paper";
 import { startIssue } from "../digest/run";
 import { getIssue, MeteredDb, type IssueRow } from "../digest/store";
 import { formatWeek, parseWeek, previousWeek } from "../digest/week";
@@ -52,12 +53,15 @@ function endedWeek(c: Ctx): string {
   return week;
 }
 
-/** The issue's content: as stored when it exists, otherwise built now from the paper source (not stored). */
+/**
+ * The issue's content with non-personal links: from its frozen papers when it exists (as its emails are rendered),
+ * otherwise from the paper source now (nothing stored).
+ */
 async function content(c: Ctx, week: string) {
   const cfg = c.get("cfg");
   const db = new MeteredDb(c.env.DB);
   const issue = await getIssue(db, week);
-  if (issue?.html && issue.text) return { subject: issue.subject, html: issue.html, text: issue.text };
+  if (issue?.papers) return renderIssue(cfg, week, JSON.parse(issue.papers) as Paper[]);
   const papers = await pickPapers(cfg, db, week);
   if (papers.length === 0) throw new ApiError(404, "no_papers", `No papers to send for ${week}.`);
   return renderIssue(cfg, week, papers);
@@ -75,7 +79,6 @@ digests.get("/admin/digests/:week", async (c) => {
 });
 
 digests.get("/admin/digests/:week/preview", async (c) => {
-  const cfg = c.get("cfg");
   const { html } = await content(c, endedWeek(c));
   c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'");
   return c.html(html);

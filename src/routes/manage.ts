@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { erasedPage, errorPage, managePage } from "../../templates/pages";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
+import type { Subscriber } from "../db/schema";
 import { database, getSubscriber, resubscribe, setPause, unsubscribe, type DB } from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { ApiError, limitBody, limitByIp, pageSecurity, type Ctx, type AppEnv } from "../lib/http";
@@ -14,9 +15,10 @@ export const MAX_PAUSE_WEEKS = 12;
 
 manage.use("/manage/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
 
-async function show(c: Ctx, db: DB, id: number, notice?: string) {
+/** The page for a subscriber: the row the link check already read, or (after an action) read again. */
+async function show(c: Ctx, db: DB, who: number | Subscriber, notice?: string) {
   const cfg = c.get("cfg");
-  const sub = await getSubscriber(db, id);
+  const sub = typeof who === "number" ? await getSubscriber(db, who) : who;
   if (!sub)
     return render(c, "Not found", errorPage("Subscription not found", "This subscription no longer exists. You can sign up again at any time.", { href: new URL("/", cfg.publicUrl).toString(), label: "Subscribe" }), {
       status: 404,
@@ -30,7 +32,7 @@ async function show(c: Ctx, db: DB, id: number, notice?: string) {
 manage.get("/manage/:token", async (c) => {
   const link = await subscriberFromLink(c, "manage");
   if (link instanceof Response) return link;
-  return show(c, database(c.env.DB), link.sub.id);
+  return show(c, database(c.env.DB), link.sub);
 });
 
 /** Download my data: a GET that changes nothing. */

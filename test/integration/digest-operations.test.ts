@@ -9,6 +9,7 @@ import type { StoredEmail } from "../emulators/resend";
 import { BASE, call } from "../support/helpers";
 import { waitFor } from "../support/poll";
 import { resendEmulator } from "../support/resend-emulator";
+import { webhookSender } from "../support/svix";
 
 // The Worker of this project sends through the Resend emulator and its digest queue runs for real. The emulator
 // team (the API key) is shared with the other digest test files, which may run at the same time: this file never
@@ -16,24 +17,11 @@ import { resendEmulator } from "../support/resend-emulator";
 const resend = resendEmulator(env.RESEND_API_KEY);
 const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
-// ---- Resend webhooks, signed the Svix way by the test itself ----
-const SECRET = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
-
-async function svixSignature(id: string, timestamp: string, body: string) {
-  const keyBytes = Uint8Array.from(atob(SECRET.slice("whsec_".length)), (ch) => ch.charCodeAt(0));
-  const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
-  return `v1,${btoa(String.fromCharCode(...mac))}`;
-}
-
-/** Posts a signed webhook; the breaker's minimum sample is lowered to 200 deliveries for this file. */
+// ---- Resend webhooks, signed the Svix way; the breaker's minimum sample is lowered to 200 deliveries for this file ----
+const sendWebhook = webhookSender({ BREAKER_MIN_DELIVERIES: "200" });
 async function hook(type: string, email: StoredEmail) {
   const week = email.tags.find((t) => t.name === "issue")!.value;
-  const body = JSON.stringify({ type, created_at: new Date().toISOString(), data: { email_id: email.id, from: email.from, to: email.to, subject: email.subject, tags: { issue: week } } });
-  const id = `msg_${crypto.randomUUID().replaceAll("-", "")}`;
-  const ts = String(Math.floor(Date.now() / 1000));
-  const req = new Request(new URL("/webhooks/resend", BASE), { method: "POST", headers: { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": await svixSignature(id, ts, body) }, body });
-  const res = await worker.fetch!(req as never, { ...env, RESEND_WEBHOOK_SECRET: SECRET, BREAKER_MIN_DELIVERIES: "200" }, createExecutionContext());
+  const res = await sendWebhook(type, { email_id: email.id, from: email.from, to: email.to, subject: email.subject, tags: { issue: week } });
   expect(res.status).toBe(200);
   return res;
 }

@@ -35,7 +35,14 @@ function workersProject(name: string, include: string[], exclude: string[], bind
         },
       }),
     ],
-    test: { name, include, exclude, setupFiles: ["./test/apply-migrations.ts"], testTimeout: 120_000, fileParallelism: name !== "delivery" },
+    test: {
+      name,
+      include,
+      exclude,
+      setupFiles: ["./test/apply-migrations.ts"],
+      testTimeout: 120_000,
+      fileParallelism: name !== "delivery",
+    },
   };
 }
 

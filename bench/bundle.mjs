@@ -8,9 +8,9 @@
 //   npm run bench:bundle -- --top 15  # more contributors
 //   npm run bench:bundle -- --keep    # keep the temp output dir (path is printed)
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync, constants as zc } from "node:zlib";
 
@@ -42,7 +42,13 @@ function run(cmd, argv) {
   return new Promise((res, rej) => {
     const child = spawn(cmd, argv, {
       cwd: ROOT,
-      env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1" },
+      env: {
+        ...process.env,
+        PATH: `${BIN}:${process.env.PATH}`,
+        WRANGLER_SEND_METRICS: "false",
+        CI: "1",
+        NO_COLOR: "1",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -82,7 +88,15 @@ process.on("SIGINT", () => {
 
 try {
   const metafile = join(outdir, "bundle-meta.json");
-  const wranglerOut = await run(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", outdir, "--minify", "--metafile", metafile]);
+  const wranglerOut = await run(join(BIN, "wrangler"), [
+    "deploy",
+    "--dry-run",
+    "--outdir",
+    outdir,
+    "--minify",
+    "--metafile",
+    metafile,
+  ]);
   const wranglerVersion = /wrangler (\d+\.\d+\.\d+)/.exec(wranglerOut)?.[1] ?? null;
   const wranglerReported = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(wranglerOut);
 
@@ -105,8 +119,11 @@ try {
     const outKey = Object.keys(meta.outputs).find((k) => k.endsWith(mainFile));
     const inputs = meta.outputs[outKey].inputs;
     const byOwner = new Map();
-    for (const [path, v] of Object.entries(inputs)) byOwner.set(ownerOf(path), (byOwner.get(ownerOf(path)) ?? 0) + v.bytesInOutput);
-    contributors = [...byOwner.entries()].sort((a, b) => b[1] - a[1]).map(([name, bytes]) => ({ name, bytes, kib: +fmt(bytes), share: +(bytes / raw).toFixed(3) }));
+    for (const [path, v] of Object.entries(inputs))
+      byOwner.set(ownerOf(path), (byOwner.get(ownerOf(path)) ?? 0) + v.bytesInOutput);
+    contributors = [...byOwner.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, bytes]) => ({ name, bytes, kib: +fmt(bytes), share: +(bytes / raw).toFixed(3) }));
 
     // Attribute transitive packages to the direct dependency (or our own folder) that pulls them in:
     // walk the import graph from the entry point; a package first reached from a non-package file is "direct".
@@ -131,7 +148,9 @@ try {
       const key = via.get(path) ?? (path.includes("node_modules/") ? ownerOf(path) : "(own code: src/, templates/)");
       byDirect.set(key, (byDirect.get(key) ?? 0) + v.bytesInOutput);
     }
-    viaDependency = [...byDirect.entries()].sort((a, b) => b[1] - a[1]).map(([name, bytes]) => ({ name, bytes, kib: +fmt(bytes), share: +(bytes / raw).toFixed(3) }));
+    viaDependency = [...byDirect.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, bytes]) => ({ name, bytes, kib: +fmt(bytes), share: +(bytes / raw).toFixed(3) }));
   } catch (err) {
     log(`(no metafile breakdown: ${err.message})`);
   }
@@ -159,17 +178,22 @@ try {
     log(`Worker bundle (wrangler ${wranglerVersion}, deploy --dry-run --minify), node ${process.version}`);
     log(`  file        ${files.join(", ")}${KEEP ? `  (kept in ${outdir})` : ""}`);
     log(`  raw         ${fmt(raw)} KiB (${raw} bytes)`);
-    log(`  gzip -9     ${fmt(gzip)} KiB (${gzip} bytes)   goal ≤ ${GOAL_GZIP_KIB} KiB gzip: ${result.pass ? "PASS" : "FAIL"}`);
-    if (wranglerReported) log(`  (wrangler's own figure: ${wranglerReported[1]} KiB / gzip ${wranglerReported[2]} KiB)`);
+    log(
+      `  gzip -9     ${fmt(gzip)} KiB (${gzip} bytes)   goal ≤ ${GOAL_GZIP_KIB} KiB gzip: ${result.pass ? "PASS" : "FAIL"}`,
+    );
+    if (wranglerReported)
+      log(`  (wrangler's own figure: ${wranglerReported[1]} KiB / gzip ${wranglerReported[2]} KiB)`);
     if (contributors) {
       log(`\nBiggest contributors (minified bytes in the bundle, before gzip):`);
-      for (const c of contributors.slice(0, TOP)) log(`  ${c.kib.toFixed(2).padStart(8)} KiB  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.name}`);
+      for (const c of contributors.slice(0, TOP))
+        log(`  ${c.kib.toFixed(2).padStart(8)} KiB  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.name}`);
     }
     if (viaDependency) {
       log(`\nBy direct dependency (transitive packages counted under the dependency that imports them):`);
-      for (const c of viaDependency.slice(0, TOP)) log(`  ${c.kib.toFixed(2).padStart(8)} KiB  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.name}`);
+      for (const c of viaDependency.slice(0, TOP))
+        log(`  ${c.kib.toFixed(2).padStart(8)} KiB  ${(c.share * 100).toFixed(1).padStart(5)}%  ${c.name}`);
     }
-    log("\n" + JSON.stringify(result));
+    log(`\n${JSON.stringify(result)}`);
   }
   cleanup();
   process.exit(0);

@@ -36,11 +36,21 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
-import type { EmulatorStats, StoredEmail } from "../test/emulators/resend";
 import type { runRecord } from "../src/routes/digests";
+import type { EmulatorStats, StoredEmail } from "../test/emulators/resend";
 import { startEmulators } from "../test/emulators/serve";
-// @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { childEnv, cliArgs, createDevServer, fetchJson, freePorts, groupCpuMs, runBenchmark, runWrangler, startWatchdog } from "./lib.mjs";
+import {
+  childEnv,
+  cliArgs,
+  createDevServer,
+  fetchJson,
+  freePorts,
+  groupCpuMs,
+  runBenchmark,
+  runWrangler,
+  startWatchdog,
+  // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
+} from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { confirmWithinS: 60, rateRatio: 0.9, steadyAfterS: 1 };
@@ -48,7 +58,11 @@ const SCENARIOS = ["burst", "digest", "digest-burst"] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 // ---------- arguments ----------
-const { args, flag, num } = cliArgs() as { args: string[]; flag: (n: string) => boolean; num: (n: string, d: number) => number };
+const { args, flag, num } = cliArgs() as {
+  args: string[];
+  flag: (n: string) => boolean;
+  num: (n: string, d: number) => number;
+};
 function opt(name: string): string | undefined {
   const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
   if (i < 0) return undefined;
@@ -86,7 +100,8 @@ const note = (...a: unknown[]) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : NaN);
+const pct = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : NaN;
 
 // ---------- process management (bench/lib.mjs) ----------
 type DevServer = ReturnType<typeof createDevServer>;
@@ -96,7 +111,14 @@ startWatchdog(TIMEOUT_S, () => dev);
 const ctl = fetchJson;
 
 // ---------- HTTP: the signup burst (node:http, keep-alive, like bench/load.mjs) ----------
-function post(agent: http.Agent, port: number, path: string, headers: Record<string, string | number>, body: string, timeoutMs = 60_000) {
+function post(
+  agent: http.Agent,
+  port: number,
+  path: string,
+  headers: Record<string, string | number>,
+  body: string,
+  timeoutMs = 60_000,
+) {
   return new Promise<{ status: number; body: string }>((resolve) => {
     const req = http.request({ host: "127.0.0.1", port, method: "POST", path, agent, headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -111,7 +133,14 @@ function post(agent: http.Agent, port: number, path: string, headers: Record<str
 }
 
 type RunRecord = ReturnType<typeof runRecord>;
-type LogEntry = { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number; at: number };
+type LogEntry = {
+  path: string;
+  status: number;
+  name?: string;
+  idempotencyKey: string | null;
+  retryAfter?: number;
+  at: number;
+};
 
 interface Server {
   base: string;
@@ -150,13 +179,21 @@ async function startServer(label: ScenarioName, resendUrl: string): Promise<Serv
     }
   });
 
-  say(`\n[${label}] emulator limit ${RATE} req/s, RESEND_MAX_RPS=${RATE}: wrangler dev on ${base} (inspector ${inspector})…`);
+  say(
+    `\n[${label}] emulator limit ${RATE} req/s, RESEND_MAX_RPS=${RATE}: wrangler dev on ${base} (inspector ${inspector})…`,
+  );
   const startupS = await dev.start({
     port,
     inspector,
     tokenSecret: randomBytes(32).toString("hex"),
     probe: async () => (await ctl(base, "GET", "/health", { timeoutMs: 2000 })).status === 200,
-    vars: { ADMIN_TOKEN: adminToken, RESEND_API_KEY: apiKey, RESEND_BASE_URL: resendUrl, RESEND_MAX_RPS: String(RATE), PAPERS_SOURCE: "sample" },
+    vars: {
+      ADMIN_TOKEN: adminToken,
+      RESEND_API_KEY: apiKey,
+      RESEND_BASE_URL: resendUrl,
+      RESEND_MAX_RPS: String(RATE),
+      PAPERS_SOURCE: "sample",
+    },
   });
   return { base, port, auth: { Authorization: `Bearer ${adminToken}` }, apiKey, runId, startupS, resendUrl, problems };
 }
@@ -172,8 +209,12 @@ async function importSubscribers(s: Server, n: number) {
   const t0 = performance.now();
   let imported = 0;
   for (let i = 0; i < n; i += IMPORT_CHUNK) {
-    const csv = "email\n" + emails.slice(i, i + IMPORT_CHUNK).join("\n") + "\n";
-    const r = await ctl(s.base, "POST", "/admin/subscribers/import", { headers: { ...s.auth, "Content-Type": "text/csv" }, body: csv, timeoutMs: 120_000 });
+    const csv = `email\n${emails.slice(i, i + IMPORT_CHUNK).join("\n")}\n`;
+    const r = await ctl(s.base, "POST", "/admin/subscribers/import", {
+      headers: { ...s.auth, "Content-Type": "text/csv" },
+      body: csv,
+      timeoutMs: 120_000,
+    });
     if (r.status !== 200) throw new Error(`import failed: ${r.status} ${r.text.slice(0, 500)}`);
     imported += r.json.imported;
   }
@@ -198,7 +239,12 @@ interface Burst {
 }
 
 async function runBurst(s: Server, tag: string): Promise<Burst> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: CONCURRENCY, scheduling: "fifo" });
+  const agent = new http.Agent({
+    keepAlive: true,
+    maxSockets: CONCURRENCY,
+    maxFreeSockets: CONCURRENCY,
+    scheduling: "fifo",
+  });
   const addressFor = (n: number) => `${tag}-${s.runId}-${n}@example.com`;
   const ipFor = (n: number) => `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
   const accepted = new Map<string, number>();
@@ -216,7 +262,18 @@ async function runBurst(s: Server, tag: string): Promise<Burst> {
       if (n >= 1 << 24) return;
       const body = JSON.stringify({ email: addressFor(n) });
       const t = performance.now();
-      const res = await post(agent, s.port, "/api/subscribe", { "Content-Type": "application/json", Accept: "application/json", "Content-Length": Buffer.byteLength(body), "CF-Connecting-IP": ipFor(n) }, body);
+      const res = await post(
+        agent,
+        s.port,
+        "/api/subscribe",
+        {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "Content-Length": Buffer.byteLength(body),
+          "CF-Connecting-IP": ipFor(n),
+        },
+        body,
+      );
       lat.push(performance.now() - t);
       const key = res.status === 0 ? "network_error" : String(res.status);
       statuses[key] = (statuses[key] ?? 0) + 1;
@@ -229,21 +286,34 @@ async function runBurst(s: Server, tag: string): Promise<Burst> {
   const cpuMs = groupCpuMs(dev!.pid) - cpu0;
   agent.destroy();
   lat.sort((a, b) => a - b);
-  return { sent: lat.length, accepted, statuses, samples, startAt, endAt, rps: lat.length / ((endAt - startAt) / 1000), p50Ms: pct(lat, 50), p99Ms: pct(lat, 99), cpuMs };
+  return {
+    sent: lat.length,
+    accepted,
+    statuses,
+    samples,
+    startAt,
+    endAt,
+    rps: lat.length / ((endAt - startAt) / 1000),
+    p50Ms: pct(lat, 50),
+    p99Ms: pct(lat, 99),
+    cpuMs,
+  };
 }
 
 // ---------- the emulator's record of the run ----------
 async function emulatorRecord(s: Server) {
   const keyQ = `?key=${encodeURIComponent(s.apiKey)}`;
   const stats: EmulatorStats = (await ctl(s.resendUrl, "GET", `/_emulator/stats${keyQ}`)).json;
-  const emails = ((await ctl(s.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data ?? []) as StoredEmail[];
+  const emails = ((await ctl(s.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data ??
+    []) as StoredEmail[];
   const log = ((await ctl(s.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data ?? []) as LogEntry[];
   return { stats, emails, log };
 }
 const tag = (e: StoredEmail, name: string) => e.tags.find((t) => t.name === name)?.value;
 const isConfirm = (e: StoredEmail) => tag(e, "kind") === "confirm";
 const isDigest = (e: StoredEmail) => tag(e, "kind") === "digest" && tag(e, "issue") === WEEK;
-const laneOf = (key: string | null) => (key?.startsWith("mail/") ? "mail" : key?.startsWith("digest/") ? "digest" : "other");
+const laneOf = (key: string | null) =>
+  key?.startsWith("mail/") ? "mail" : key?.startsWith("digest/") ? "digest" : "other";
 
 /** Every 202 exactly one confirmation; latency from its signup's answer to Resend accepting it. */
 function confirmations(burst: Burst, emails: StoredEmail[]) {
@@ -317,7 +387,15 @@ function digestDelivery(subscribers: string[], emails: StoredEmail[]) {
       first = Math.min(first, t);
       last = Math.max(last, t);
     }
-  return { digest_emails: digestEmails, distinct: seen.size, missing, duplicates, strangers, first_at: first, last_at: last };
+  return {
+    digest_emails: digestEmails,
+    distinct: seen.size,
+    missing,
+    duplicates,
+    strangers,
+    first_at: first,
+    last_at: last,
+  };
 }
 
 /** Resend calls by lane and status; 429s after the first second of sending. */
@@ -325,7 +403,8 @@ function calls(log: LogEntry[]) {
   const first = log.length ? Math.min(...log.map((l) => l.at)) : NaN;
   const byLane: Record<string, { calls: number; ok: number; r429: number; other: number }> = {};
   for (const l of log) {
-    const b = (byLane[laneOf(l.idempotencyKey)] ??= { calls: 0, ok: 0, r429: 0, other: 0 });
+    byLane[laneOf(l.idempotencyKey)] ??= { calls: 0, ok: 0, r429: 0, other: 0 };
+    const b = byLane[laneOf(l.idempotencyKey)]!;
     b.calls++;
     if (l.status === 200) b.ok++;
     else if (l.status === 429) b.r429++;
@@ -339,7 +418,10 @@ function calls(log: LogEntry[]) {
     rate_limited_429_after_first_s: r429.filter((l) => l.at - first > GOALS.steadyAfterS * 1000).length,
     first_at: first,
     // The most calls the emulator answered in any 1 s window (sliding): ≤ R if the budget holds.
-    max_calls_in_1s: maxInWindow(log.filter((l) => l.status !== 429).map((l) => l.at), 1000),
+    max_calls_in_1s: maxInWindow(
+      log.filter((l) => l.status !== 429).map((l) => l.at),
+      1000,
+    ),
     ...pacing(log.filter((l) => l.status === 200).map((l) => l.at)),
   };
 }
@@ -352,7 +434,10 @@ function calls(log: LogEntry[]) {
 function pacing(answers: number[]) {
   const t = [...answers].sort((a, b) => a - b);
   const k = Math.max(1, Math.floor(RATE));
-  const cycles = t.slice(k).map((x, i) => x - t[i]!).sort((a, b) => a - b);
+  const cycles = t
+    .slice(k)
+    .map((x, i) => x - t[i]!)
+    .sort((a, b) => a - b);
   return {
     calls_per_s: r3(t.length > 1 ? (t.length - 1) / ((t.at(-1)! - t[0]!) / 1000) : NaN),
     slot_cycle_ms: { p50: r3(pct(cycles, 50)), p90: r3(pct(cycles, 90)), ideal: r3((1000 * k) / RATE) },
@@ -393,8 +478,12 @@ function traceBudget(s: Server, from: number) {
     while (on) {
       const t = Date.now();
       const b = await budgetState(s);
-      const emu = (await ctl(s.resendUrl, "GET", `/_emulator/stats?key=${encodeURIComponent(s.apiKey)}`)).json as EmulatorStats | null;
-      if (b) console.error(`  trace ${((t - from) / 1000).toFixed(1).padStart(6)} s: inFlight ${b.inFlight}, waiting ${JSON.stringify(b.waiting)}, granted ${JSON.stringify(b.granted)}, answers ${b.answers}, blocked ${b.blockedUntil ?? "-"} | emulator requests ${emu?.requests}, in flight ${emu?.inFlight} (${Date.now() - t} ms)`);
+      const emu = (await ctl(s.resendUrl, "GET", `/_emulator/stats?key=${encodeURIComponent(s.apiKey)}`))
+        .json as EmulatorStats | null;
+      if (b)
+        console.error(
+          `  trace ${((t - from) / 1000).toFixed(1).padStart(6)} s: inFlight ${b.inFlight}, waiting ${JSON.stringify(b.waiting)}, granted ${JSON.stringify(b.granted)}, answers ${b.answers}, blocked ${b.blockedUntil ?? "-"} | emulator requests ${emu?.requests}, in flight ${emu?.inFlight} (${Date.now() - t} ms)`,
+        );
       await sleep(Math.max(0, 1000 - (Date.now() - t)));
     }
   })();
@@ -411,7 +500,9 @@ async function scenarioBurst(resendUrl: string) {
   const cpu0 = groupCpuMs(dev!.pid);
   const stopTrace = traceBudget(s, Date.now());
   const burst = await runBurst(s, "burst");
-  say(`[burst] ${burst.sent} signups in ${((burst.endAt - burst.startAt) / 1000).toFixed(1)} s (${burst.rps.toFixed(0)}/s), ${burst.accepted.size} × 202; waiting for the confirmations…`);
+  say(
+    `[burst] ${burst.sent} signups in ${((burst.endAt - burst.startAt) / 1000).toFixed(1)} s (${burst.rps.toFixed(0)}/s), ${burst.accepted.size} × 202; waiting for the confirmations…`,
+  );
   const drain = await drainConfirmations(s, burst, 0, () => true, DRAIN_TIMEOUT_S * 1000);
   await stopTrace();
   const cpuMs = groupCpuMs(dev!.pid) - cpu0;
@@ -432,7 +523,12 @@ async function scenarioBurst(resendUrl: string) {
     drained: drain.drained,
     drain_wait_s: r3(drain.waitS),
     confirmations: { ...strip(conf), other_emails: others },
-    resend: { ...emuSummary(emu.stats, c), calls_min: minCalls, idempotency_keys: Object.keys(emu.stats.byIdempotencyKey).length, keys_requested_more_than_once: Object.values(emu.stats.byIdempotencyKey).filter((v) => v.requests > 1).length },
+    resend: {
+      ...emuSummary(emu.stats, c),
+      calls_min: minCalls,
+      idempotency_keys: Object.keys(emu.stats.byIdempotencyKey).length,
+      keys_requested_more_than_once: Object.values(emu.stats.byIdempotencyKey).filter((v) => v.requests > 1).length,
+    },
     budget,
     server_cpu_s: r3(cpuMs / 1000),
     server_problems: s.problems,
@@ -442,7 +538,13 @@ async function scenarioBurst(resendUrl: string) {
     exactly_once: {
       goal: "every 202 exactly one confirmation, nothing else",
       value: `${conf.delivered}/${conf.accepted} confirmed, ${conf.missing} missing, ${conf.duplicates} duplicated, ${conf.strangers + others} others`,
-      pass: conf.accepted > 0 && conf.missing === 0 && conf.duplicates === 0 && conf.strangers === 0 && others === 0 && conf.confirmation_emails === conf.accepted,
+      pass:
+        conf.accepted > 0 &&
+        conf.missing === 0 &&
+        conf.duplicates === 0 &&
+        conf.strangers === 0 &&
+        others === 0 &&
+        conf.confirmation_emails === conf.accepted,
     },
     confirm_latency: {
       goal: `last confirmation <= ${GOALS.confirmWithinS} s after the burst`,
@@ -454,18 +556,30 @@ async function scenarioBurst(resendUrl: string) {
 }
 
 /** Polls the emulator's per-recipient summary until `others + accepted` recipients and `extraDone()`, or the timeout. */
-async function drainConfirmations(s: Server, burst: Burst, others: number, extraDone: () => boolean, timeoutMs: number) {
+async function drainConfirmations(
+  s: Server,
+  burst: Burst,
+  others: number,
+  extraDone: () => boolean,
+  timeoutMs: number,
+) {
   const keyQ = `?key=${encodeURIComponent(s.apiKey)}`;
   const t0 = performance.now();
   let lastLine = 0;
   for (;;) {
-    const d = (await ctl(s.resendUrl, "GET", `/_emulator/delivery${keyQ}`)).json as { recipients: number; emails: number; duplicated: number } | null;
+    const d = (await ctl(s.resendUrl, "GET", `/_emulator/delivery${keyQ}`)).json as {
+      recipients: number;
+      emails: number;
+      duplicated: number;
+    } | null;
     const got = (d?.recipients ?? 0) - others;
     if (got >= burst.accepted.size && extraDone()) return { drained: true, waitS: (performance.now() - t0) / 1000 };
     if (performance.now() - t0 > timeoutMs) return { drained: false, waitS: (performance.now() - t0) / 1000 };
     if (!JSON_ONLY && performance.now() - lastLine > 5000) {
       lastLine = performance.now();
-      note(`  … ${((Date.now() - burst.endAt) / 1000).toFixed(0)} s after the burst: ${d?.recipients ?? "?"} recipients (${burst.accepted.size} confirmations${others ? ` + ${others} digest` : ""} expected)`);
+      note(
+        `  … ${((Date.now() - burst.endAt) / 1000).toFixed(0)} s after the burst: ${d?.recipients ?? "?"} recipients (${burst.accepted.size} confirmations${others ? ` + ${others} digest` : ""} expected)`,
+      );
     }
     await sleep(250);
   }
@@ -514,7 +628,9 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
   const { emails: subscribers, importS } = await importSubscribers(s, N);
   const expectedS = N / TARGET;
   const burstAfterS = 0.2 * expectedS;
-  say(`[${label}] ready after ${s.startupS.toFixed(1)} s; imported ${N} subscribers in ${importS.toFixed(1)} s; sending ${WEEK} (expected ${expectedS.toFixed(0)} s at ${TARGET} emails/s)${withBurst ? `, signup burst from ${burstAfterS.toFixed(1)} s` : ""}…`);
+  say(
+    `[${label}] ready after ${s.startupS.toFixed(1)} s; imported ${N} subscribers in ${importS.toFixed(1)} s; sending ${WEEK} (expected ${expectedS.toFixed(0)} s at ${TARGET} emails/s)${withBurst ? `, signup burst from ${burstAfterS.toFixed(1)} s` : ""}…`,
+  );
 
   const runTimeoutMs = (expectedS * 4 + 120 + (withBurst ? BURST_S + DRAIN_TIMEOUT_S : 0)) * 1000;
   const cpu0 = groupCpuMs(dev!.pid);
@@ -529,7 +645,9 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
   let lastLine = 0;
   for (;;) {
     if (withBurst && !burstRun && Date.now() - tTrigger >= burstAfterS * 1000) {
-      note(`  … ${((Date.now() - tTrigger) / 1000).toFixed(1)} s: ${rec.sent}/${N} sent; signup burst starts (${BURST_S} s at concurrency ${CONCURRENCY})`);
+      note(
+        `  … ${((Date.now() - tTrigger) / 1000).toFixed(1)} s: ${rec.sent}/${N} sent; signup burst starts (${BURST_S} s at concurrency ${CONCURRENCY})`,
+      );
       burstRun = runBurst(s, "burst").then((b) => (burst = b));
     }
     const r = await ctl(s.base, "GET", `/admin/digests/${WEEK}`, { headers: s.auth });
@@ -541,7 +659,9 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
     if (Date.now() - tTrigger > runTimeoutMs) break;
     if (!JSON_ONLY && Date.now() - lastLine > 5000) {
       lastLine = Date.now();
-      note(`  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${N} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`);
+      note(
+        `  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${N} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`,
+      );
     }
     await sleep(200);
   }
@@ -551,7 +671,9 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
   let drain = { drained: true, waitS: 0 };
   if (burstRun) {
     const b = await burstRun;
-    say(`[${label}] burst: ${b.sent} signups in ${((b.endAt - b.startAt) / 1000).toFixed(1)} s (${b.rps.toFixed(0)}/s), ${b.accepted.size} × 202; digest ${rec.status}; waiting for the confirmations…`);
+    say(
+      `[${label}] burst: ${b.sent} signups in ${((b.endAt - b.startAt) / 1000).toFixed(1)} s (${b.rps.toFixed(0)}/s), ${b.accepted.size} × 202; digest ${rec.status}; waiting for the confirmations…`,
+    );
     drain = await drainConfirmations(s, b, N, () => true, DRAIN_TIMEOUT_S * 1000);
   }
   await stopTrace();
@@ -593,13 +715,21 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
   };
   const digestOnce = dd.missing === 0 && dd.duplicates === 0 && dd.strangers === 0 && dd.digest_emails === N;
   const commonGoals = {
-    finished: { goal: "status sent", value: rec.status + (digestTimedOut ? " (timed out)" : ""), pass: rec.status === "sent" && !digestTimedOut },
+    finished: {
+      goal: "status sent",
+      value: rec.status + (digestTimedOut ? " (timed out)" : ""),
+      pass: rec.status === "sent" && !digestTimedOut,
+    },
     digest_rate: {
       goal: `N / (finished_at − started_at) >= ${GOALS.rateRatio * 100}% of 100·R = ${GOALS.rateRatio * TARGET} emails/s`,
       value: `${r3(N / digestWallS)} emails/s (${r3((100 * N) / digestWallS / TARGET)}%)`,
       pass: N / digestWallS >= GOALS.rateRatio * TARGET,
     },
-    no_429_steady: { goal: `no 429 after the first ${GOALS.steadyAfterS} s`, value: `${c.rate_limited_429_after_first_s} (of ${c.rate_limited_429} in all)`, pass: c.rate_limited_429_after_first_s === 0 },
+    no_429_steady: {
+      goal: `no 429 after the first ${GOALS.steadyAfterS} s`,
+      value: `${c.rate_limited_429_after_first_s} (of ${c.rate_limited_429} in all)`,
+      pass: c.rate_limited_429_after_first_s === 0,
+    },
   };
 
   if (!withBurst) {
@@ -609,7 +739,11 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
       other_emails: others,
       goals: {
         ...commonGoals,
-        exactly_once: { goal: "every subscriber exactly one digest email, nothing else", value: `${dd.digest_emails} digest emails, ${dd.missing} missing, ${dd.duplicates} duplicates, ${dd.strangers + others} others`, pass: digestOnce && others === 0 },
+        exactly_once: {
+          goal: "every subscriber exactly one digest email, nothing else",
+          value: `${dd.digest_emails} digest emails, ${dd.missing} missing, ${dd.duplicates} duplicates, ${dd.strangers + others} others`,
+          pass: digestOnce && others === 0,
+        },
       },
     };
   }
@@ -632,7 +766,12 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
   const overlapS = (overlapTo - overlapFrom) / 1000;
   const overlap =
     mailT.length && digT.length && overlapTo >= overlapFrom
-      ? { seconds: r3(overlapS), digest_calls: inOverlap(digT), mail_calls: inOverlap(mailT), calls_per_s: r3((inOverlap(digT) + inOverlap(mailT)) / Math.max(overlapS, 1e-3)) }
+      ? {
+          seconds: r3(overlapS),
+          digest_calls: inOverlap(digT),
+          mail_calls: inOverlap(mailT),
+          calls_per_s: r3((inOverlap(digT) + inOverlap(mailT)) / Math.max(overlapS, 1e-3)),
+        }
       : { seconds: 0, digest_calls: 0, mail_calls: 0, calls_per_s: null };
   return {
     ...base,
@@ -641,7 +780,12 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
     drained: drain.drained,
     drain_wait_s: r3(drain.waitS),
     confirmations: strip(conf),
-    combined: { emails: N + conf.delivered, seconds: r3(combinedS), emails_per_s: r3(combinedRate), finished_last: lastMs === finishedMs ? "digest" : "confirmations" },
+    combined: {
+      emails: N + conf.delivered,
+      seconds: r3(combinedS),
+      emails_per_s: r3(combinedRate),
+      finished_last: lastMs === finishedMs ? "digest" : "confirmations",
+    },
     overlap,
     other_emails: others,
     goals: {
@@ -656,11 +800,21 @@ async function scenarioDigest(resendUrl: string, withBurst: boolean) {
         value: `${conf.last_after_burst_s} s`,
         pass: drain.drained && conf.last_after_burst_s !== null && conf.last_after_burst_s <= GOALS.confirmWithinS,
       },
-      digest_exactly_once: { goal: "every subscriber exactly one digest email", value: `${dd.digest_emails} digest emails, ${dd.missing} missing, ${dd.duplicates} duplicates, ${dd.strangers} to others`, pass: digestOnce },
+      digest_exactly_once: {
+        goal: "every subscriber exactly one digest email",
+        value: `${dd.digest_emails} digest emails, ${dd.missing} missing, ${dd.duplicates} duplicates, ${dd.strangers} to others`,
+        pass: digestOnce,
+      },
       confirm_exactly_once: {
         goal: "every 202 exactly one confirmation, nothing else",
         value: `${conf.delivered}/${conf.accepted} confirmed, ${conf.missing} missing, ${conf.duplicates} duplicated, ${conf.strangers + others} others`,
-        pass: conf.accepted > 0 && conf.missing === 0 && conf.duplicates === 0 && conf.strangers === 0 && others === 0 && conf.confirmation_emails === conf.accepted,
+        pass:
+          conf.accepted > 0 &&
+          conf.missing === 0 &&
+          conf.duplicates === 0 &&
+          conf.strangers === 0 &&
+          others === 0 &&
+          conf.confirmation_emails === conf.accepted,
       },
     },
   };
@@ -673,11 +827,20 @@ async function main() {
   const emulators = await startEmulators();
   const wranglerVersion = runWrangler(["--version"]).trim();
   const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
-  say(`bench:burst  rate ${RATE} req/s (target ${GOALS.rateRatio} × 100·R = ${GOALS.rateRatio * TARGET} emails/s)  burst ${BURST_S} s at concurrency ${CONCURRENCY}  subscribers ${N}  scenarios ${RUN.join(", ")}`);
-  say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  say(
+    `bench:burst  rate ${RATE} req/s (target ${GOALS.rateRatio} × 100·R = ${GOALS.rateRatio * TARGET} emails/s)  burst ${BURST_S} s at concurrency ${CONCURRENCY}  subscribers ${N}  scenarios ${RUN.join(", ")}`,
+  );
+  say(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   say(`Resend emulator on ${emulators.resendUrl} (in this process)`);
 
-  const runs: any[] = [];
+  // biome-ignore lint/suspicious/noExplicitAny: each scenario returns its own report shape; the printer reads them by scenario
+  type Run = any;
+  const runs: Run[] = [];
   for (const sc of RUN) {
     if (sc === "burst") runs.push(await scenarioBurst(emulators.resendUrl));
     else runs.push(await scenarioDigest(emulators.resendUrl, sc === "digest-burst"));
@@ -688,8 +851,23 @@ async function main() {
   const result = {
     bench: "burst",
     ok,
-    config: { rate: RATE, seconds: BURST_S, concurrency: CONCURRENCY, subscribers: N, drain_timeout_s: DRAIN_TIMEOUT_S, week: WEEK },
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, mem_gib: Math.round(os.totalmem() / 2 ** 30), bench_node: process.version, server_node: nodeVersion, wrangler: wranglerVersion, loadavg_end: os.loadavg().map(r3) },
+    config: {
+      rate: RATE,
+      seconds: BURST_S,
+      concurrency: CONCURRENCY,
+      subscribers: N,
+      drain_timeout_s: DRAIN_TIMEOUT_S,
+      week: WEEK,
+    },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? null,
+      mem_gib: Math.round(os.totalmem() / 2 ** 30),
+      bench_node: process.version,
+      server_node: nodeVersion,
+      wrangler: wranglerVersion,
+      loadavg_end: os.loadavg().map(r3),
+    },
     runs,
   };
   if (JSON_ONLY) {
@@ -698,47 +876,78 @@ async function main() {
   }
 
   const pf = (b: boolean) => (b ? "PASS" : "FAIL");
-  const lanes = (r: any) =>
+  const lanes = (r: Run) =>
     Object.entries(r.resend.by_lane as Record<string, { calls: number; ok: number; r429: number; other: number }>)
       .map(([k, v]) => `${k} ${v.calls} (${v.ok} ok, ${v.r429} × 429${v.other ? `, ${v.other} other` : ""})`)
       .join(", ");
-  const pace = (r: any) =>
+  const pace = (r: Run) =>
     `${r.resend.calls_per_s} accepted calls/s first → last answer, answer → answer ${Math.max(1, Math.floor(RATE))} calls later p50 ${r.resend.slot_cycle_ms.p50} ms, p90 ${r.resend.slot_cycle_ms.p90} ms (${r.resend.slot_cycle_ms.ideal} ms at exactly R/s)`;
   const burstLines = (b: ReturnType<typeof burstSummary>) => {
-    say(`  signups: ${b.sent} sent in ${b.seconds} s (${b.signups_per_s}/s, answer p50 ${b.answer_p50_ms} ms, p99 ${b.answer_p99_ms} ms), ${b.accepted_202} × 202, ${b.non_202} other: ${JSON.stringify(b.statuses)}`);
+    say(
+      `  signups: ${b.sent} sent in ${b.seconds} s (${b.signups_per_s}/s, answer p50 ${b.answer_p50_ms} ms, p99 ${b.answer_p99_ms} ms), ${b.accepted_202} × 202, ${b.non_202} other: ${JSON.stringify(b.statuses)}`,
+    );
     for (const x of b.non_202_samples) say(`    non-202 sample: #${x.n} ${x.status} ${x.body}`);
   };
-  const confLines = (c: any, drained: boolean) =>
+  const confLines = (c: Run, drained: boolean) =>
     say(
       `  confirmations: ${c.delivered}/${c.accepted} delivered (${c.confirmation_emails} emails), ${c.missing} missing, ${c.duplicates} duplicated, ${c.strangers} to unknown addresses; ${drained ? "drained" : "NOT drained"}; last ${c.last_after_burst_s} s after the burst's last answer; signup answer → accepted by Resend p50 ${c.latency_p50_s} s, p99 ${c.latency_p99_s} s, max ${c.latency_max_s} s`,
     );
   for (const r of runs) {
-    say(`\n== ${r.scenario}: Resend limited to ${r.rate} req/s (RESEND_MAX_RPS=${r.rate})${r.n ? `, N=${r.n}` : ""} ==`);
+    say(
+      `\n== ${r.scenario}: Resend limited to ${r.rate} req/s (RESEND_MAX_RPS=${r.rate})${r.n ? `, N=${r.n}` : ""} ==`,
+    );
     if (r.scenario === "burst") {
       burstLines(r.burst);
       confLines(r.confirmations, r.drained);
-      say(`  Resend calls: ${r.resend.requests} (${r.resend.accepted_requests} accepted) vs ceil(202s/100) = ${r.resend.calls_min}; ${r.resend.rate_limited_429} × 429; by status ${JSON.stringify(r.resend.by_status)}; most calls answered in 1 s: ${r.resend.max_calls_in_1s}; ${pace(r)}; keys ${r.resend.idempotency_keys} (${r.resend.keys_requested_more_than_once} requested more than once)`);
-      say(`  server CPU (workerd + wrangler): ${r.server_cpu_s} s from the burst's start to the last confirmation (${r.burst.server_cpu_s} s during the burst)`);
+      say(
+        `  Resend calls: ${r.resend.requests} (${r.resend.accepted_requests} accepted) vs ceil(202s/100) = ${r.resend.calls_min}; ${r.resend.rate_limited_429} × 429; by status ${JSON.stringify(r.resend.by_status)}; most calls answered in 1 s: ${r.resend.max_calls_in_1s}; ${pace(r)}; keys ${r.resend.idempotency_keys} (${r.resend.keys_requested_more_than_once} requested more than once)`,
+      );
+      say(
+        `  server CPU (workerd + wrangler): ${r.server_cpu_s} s from the burst's start to the last confirmation (${r.burst.server_cpu_s} s during the burst)`,
+      );
     } else {
       const rr = r.run_record;
-      say(`  digest: status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; started_at → finished_at ${r.digest_wall_s} s → ${r.digest_emails_per_s} emails/s (${r3((100 * r.digest_emails_per_s) / TARGET)}% of 100·R); trigger → started_at ${r.trigger_to_started_s} s; emails accepted from ${r.digest_first_accepted_s} s to ${r.digest_last_accepted_s} s`);
-      say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, api_calls: rr.api_calls, retries: rr.retries, failures: rr.failures, last_error: rr.last_error })}`);
-      say(`  digest delivery: ${r.digest_delivery.digest_emails} emails, ${r.digest_delivery.distinct} subscribers, ${r.digest_delivery.missing} missing, ${r.digest_delivery.duplicates} duplicates, ${r.digest_delivery.strangers} to others; other emails ${r.other_emails}`);
+      say(
+        `  digest: status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; started_at → finished_at ${r.digest_wall_s} s → ${r.digest_emails_per_s} emails/s (${r3((100 * r.digest_emails_per_s) / TARGET)}% of 100·R); trigger → started_at ${r.trigger_to_started_s} s; emails accepted from ${r.digest_first_accepted_s} s to ${r.digest_last_accepted_s} s`,
+      );
+      say(
+        `  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, api_calls: rr.api_calls, retries: rr.retries, failures: rr.failures, last_error: rr.last_error })}`,
+      );
+      say(
+        `  digest delivery: ${r.digest_delivery.digest_emails} emails, ${r.digest_delivery.distinct} subscribers, ${r.digest_delivery.missing} missing, ${r.digest_delivery.duplicates} duplicates, ${r.digest_delivery.strangers} to others; other emails ${r.other_emails}`,
+      );
       if (r.scenario === "digest-burst") {
         say(`  burst started ${r.burst_started_after_digest_s} s after the digest's start`);
         burstLines(r.burst);
         confLines(r.confirmations, r.drained);
-        say(`  combined: ${r.combined.emails} emails in ${r.combined.seconds} s (digest start → ${r.combined.finished_last} finished last) → ${r.combined.emails_per_s} emails/s (${r3((100 * r.combined.emails_per_s) / TARGET)}% of 100·R)`);
-        say(`  sharing while both sent (${r.overlap.seconds} s): ${r.overlap.digest_calls} digest calls, ${r.overlap.mail_calls} confirmation calls (${r.overlap.calls_per_s} calls/s)`);
+        say(
+          `  combined: ${r.combined.emails} emails in ${r.combined.seconds} s (digest start → ${r.combined.finished_last} finished last) → ${r.combined.emails_per_s} emails/s (${r3((100 * r.combined.emails_per_s) / TARGET)}% of 100·R)`,
+        );
+        say(
+          `  sharing while both sent (${r.overlap.seconds} s): ${r.overlap.digest_calls} digest calls, ${r.overlap.mail_calls} confirmation calls (${r.overlap.calls_per_s} calls/s)`,
+        );
       }
-      say(`  Resend calls: ${r.resend.requests} (${r.resend.accepted_requests} accepted): ${lanes(r)}; digest minimum ceil(N/100) = ${r.resend.digest_calls_min}; ${r.resend.rate_limited_429} × 429 (${r.resend.rate_limited_429_after_first_s} after the first second); most calls answered in 1 s: ${r.resend.max_calls_in_1s}; ${pace(r)}`);
-      say(`  server CPU (workerd + wrangler) from the trigger to the end: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`);
+      say(
+        `  Resend calls: ${r.resend.requests} (${r.resend.accepted_requests} accepted): ${lanes(r)}; digest minimum ceil(N/100) = ${r.resend.digest_calls_min}; ${r.resend.rate_limited_429} × 429 (${r.resend.rate_limited_429_after_first_s} after the first second); most calls answered in 1 s: ${r.resend.max_calls_in_1s}; ${pace(r)}`,
+      );
+      say(
+        `  server CPU (workerd + wrangler) from the trigger to the end: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`,
+      );
     }
-    if (r.budget) say(`  send budget: rate ${r.budget.rate} (${r.budget.rateSource}), granted ${JSON.stringify(r.budget.granted)}, answers ${r.budget.answers}, rate limited ${r.budget.rateLimited}${r.budget.callMs != null ? `, grant → answer ${r.budget.callMs} ms (recent mean)` : ""}`);
-    say(`  calls per second (d digest, m confirmation, upper case = 429) from the ${r.scenario === "burst" ? "burst's" : "digest's"} start${r.burst && r.scenario !== "burst" ? ` (burst from ${r.burst_started_after_digest_s} s to ${r3(r.burst_started_after_digest_s + r.burst.seconds)} s)` : ""}:\n    ${r.timeline}`);
-    if (r.server_problems.count) say(`  worker reported ${r.server_problems.count} send problem line(s), e.g.: ${r.server_problems.samples.join(" | ")}`);
+    if (r.budget)
+      say(
+        `  send budget: rate ${r.budget.rate} (${r.budget.rateSource}), granted ${JSON.stringify(r.budget.granted)}, answers ${r.budget.answers}, rate limited ${r.budget.rateLimited}${r.budget.callMs != null ? `, grant → answer ${r.budget.callMs} ms (recent mean)` : ""}`,
+      );
+    say(
+      `  calls per second (d digest, m confirmation, upper case = 429) from the ${r.scenario === "burst" ? "burst's" : "digest's"} start${r.burst && r.scenario !== "burst" ? ` (burst from ${r.burst_started_after_digest_s} s to ${r3(r.burst_started_after_digest_s + r.burst.seconds)} s)` : ""}:\n    ${r.timeline}`,
+    );
+    if (r.server_problems.count)
+      say(
+        `  worker reported ${r.server_problems.count} send problem line(s), e.g.: ${r.server_problems.samples.join(" | ")}`,
+      );
     say(`  goals:`);
-    for (const [k, g] of Object.entries(r.goals as Record<string, Goal>)) say(`    ${k.padEnd(22)} ${String(g.value).padEnd(62)} goal ${g.goal}  ${pf(g.pass)}`);
+    for (const [k, g] of Object.entries(r.goals as Record<string, Goal>))
+      say(`    ${k.padEnd(22)} ${String(g.value).padEnd(62)} goal ${g.goal}  ${pf(g.pass)}`);
   }
   say(`\nrun ${ok ? "OK: every goal met" : "FAILED: some goal missed (see above)"}`);
   say(JSON.stringify(result));

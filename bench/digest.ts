@@ -23,15 +23,30 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { resolve } from "node:path";
-import type { EmulatorStats } from "../test/emulators/resend";
 import type { runRecord } from "../src/routes/digests";
+import type { EmulatorStats } from "../test/emulators/resend";
 import { startEmulators } from "../test/emulators/serve";
-// @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { REPO, childEnv, createDevServer, fetchJson, freePorts, groupCpuMs, runBenchmark, runWrangler, startWatchdog } from "./lib.mjs";
+import {
+  childEnv,
+  createDevServer,
+  fetchJson,
+  freePorts,
+  groupCpuMs,
+  REPO,
+  runBenchmark,
+  runWrangler,
+  startWatchdog,
+  // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
+} from "./lib.mjs";
 
 const WEEK = "2026-W47";
-const GOALS = { secondsPer20k: 30, rowsReadPerSubscriber: 1.05, rowsWrittenPerSubscriber: 1 / 20, rowsWrittenSlack: 50, limitedRatio: 0.9 };
-
+const GOALS = {
+  secondsPer20k: 30,
+  rowsReadPerSubscriber: 1.05,
+  rowsWrittenPerSubscriber: 1 / 20,
+  rowsWrittenSlack: 50,
+  limitedRatio: 0.9,
+};
 
 // ---------- arguments ----------
 const args = process.argv.slice(2);
@@ -49,7 +64,9 @@ function num(name: string, dflt: number): number {
   return v;
 }
 if (flag("help")) {
-  console.log("usage: tsx bench/digest.ts [--subscribers 20000] [--rate 2] [--limited-subscribers 3000] [--no-limited] [--only-limited] [--timeout 1500] [--json] [--verbose] [--root DIR]");
+  console.log(
+    "usage: tsx bench/digest.ts [--subscribers 20000] [--rate 2] [--limited-subscribers 3000] [--no-limited] [--only-limited] [--timeout 1500] [--json] [--verbose] [--root DIR]",
+  );
   process.exit(0);
 }
 const N = Math.floor(num("subscribers", 20_000));
@@ -106,13 +123,21 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
   });
   if (cfg.status !== 200) throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
 
-  say(`\n[${sc.label}] N=${sc.n}${sc.rate ? `, emulator limit ${sc.rate} req/s, RESEND_MAX_RPS=${START_RPS}` : ", no rate limit, RESEND_MAX_RPS=0"}: wrangler dev on ${base} (inspector ${inspector})…`);
+  say(
+    `\n[${sc.label}] N=${sc.n}${sc.rate ? `, emulator limit ${sc.rate} req/s, RESEND_MAX_RPS=${START_RPS}` : ", no rate limit, RESEND_MAX_RPS=0"}: wrangler dev on ${base} (inspector ${inspector})…`,
+  );
   const startupS = await dev.start({
     port,
     inspector,
     tokenSecret: randomBytes(32).toString("hex"),
     probe: async () => (await http(base, "GET", "/health", { timeoutMs: 2000 })).status === 200,
-    vars: { ADMIN_TOKEN: adminToken, RESEND_API_KEY: apiKey, RESEND_BASE_URL: ctx.resendUrl, RESEND_MAX_RPS: String(sc.rate ? START_RPS : 0), PAPERS_SOURCE: "sample" },
+    vars: {
+      ADMIN_TOKEN: adminToken,
+      RESEND_API_KEY: apiKey,
+      RESEND_BASE_URL: ctx.resendUrl,
+      RESEND_MAX_RPS: String(sc.rate ? START_RPS : 0),
+      PAPERS_SOURCE: "sample",
+    },
   });
 
   // Import N subscribers, ≤ 10,000 rows per request.
@@ -120,16 +145,23 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
   const ti = performance.now();
   let imported = 0;
   for (let i = 0; i < sc.n; i += IMPORT_CHUNK) {
-    const csv = "email\n" + emails.slice(i, i + IMPORT_CHUNK).join("\n") + "\n";
-    const r = await http(base, "POST", "/admin/subscribers/import", { headers: { ...auth, "Content-Type": "text/csv" }, body: csv, timeoutMs: 120_000 });
+    const csv = `email\n${emails.slice(i, i + IMPORT_CHUNK).join("\n")}\n`;
+    const r = await http(base, "POST", "/admin/subscribers/import", {
+      headers: { ...auth, "Content-Type": "text/csv" },
+      body: csv,
+      timeoutMs: 120_000,
+    });
     if (r.status !== 200) throw new Error(`import failed: ${r.status} ${r.text.slice(0, 500)}`);
     imported += r.json.imported;
   }
   const importS = (performance.now() - ti) / 1000;
   const stats = await http(base, "GET", "/admin/stats", { headers: auth });
   const active = stats.json?.subscribers?.active;
-  if (imported !== sc.n || active !== sc.n) throw new Error(`import: ${imported} imported, ${active} active, expected ${sc.n}`);
-  say(`[${sc.label}] ready after ${startupS.toFixed(1)} s; imported ${imported} subscribers in ${importS.toFixed(1)} s; sending ${WEEK}…`);
+  if (imported !== sc.n || active !== sc.n)
+    throw new Error(`import: ${imported} imported, ${active} active, expected ${sc.n}`);
+  say(
+    `[${sc.label}] ready after ${startupS.toFixed(1)} s; imported ${imported} subscribers in ${importS.toFixed(1)} s; sending ${WEEK}…`,
+  );
 
   // Trigger and poll.
   const runTimeoutMs = (sc.rate > 0 ? (sc.n / (100 * sc.rate)) * 4 + 120 : 300 + sc.n / 100) * 1000;
@@ -150,7 +182,9 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
     if (Date.now() - tTrigger > runTimeoutMs) break;
     if (!JSON_ONLY && Date.now() - lastLine > 5000) {
       lastLine = Date.now();
-      note(`  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${sc.n} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`);
+      note(
+        `  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${sc.n} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`,
+      );
     }
     await sleep(200);
   }
@@ -165,8 +199,17 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
 
   const keyQ = `?key=${encodeURIComponent(apiKey)}`;
   const emu: EmulatorStats = (await http(ctx.resendUrl, "GET", `/_emulator/stats${keyQ}`)).json;
-  const list = (await http(ctx.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data as { to: string[]; createdAt: string; idempotencyKey: string | null; html?: string }[];
-  const log = (await http(ctx.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data as { status: number; arrived: number; at: number }[];
+  const list = (await http(ctx.resendUrl, "GET", `/_emulator/emails${keyQ}`, { timeoutMs: 120_000 })).json?.data as {
+    to: string[];
+    createdAt: string;
+    idempotencyKey: string | null;
+    html?: string;
+  }[];
+  const log = (await http(ctx.resendUrl, "GET", `/_emulator/requests${keyQ}`)).json?.data as {
+    status: number;
+    arrived: number;
+    at: number;
+  }[];
   const inEmulator = log.map((l) => l.at - l.arrived).sort((a, b) => a - b);
   await dev.stop();
   dev.cleanup();
@@ -204,12 +247,16 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
     emails_per_s: r3(sc.n / wallS),
     first_accepted_s: r3(firstAcceptedS), // trigger → first email accepted by the emulator
     last_accepted_s: r3(lastAcceptedS), // trigger → last email accepted by the emulator
-    steady_emails_per_s: r3(acceptedTimes.length > 1 ? acceptedTimes.length / ((acceptedTimes.at(-1)! - acceptedTimes[0]!) / 1000) : NaN),
+    steady_emails_per_s: r3(
+      acceptedTimes.length > 1 ? acceptedTimes.length / ((acceptedTimes.at(-1)! - acceptedTimes[0]!) / 1000) : NaN,
+    ),
     server_cpu_s: r3(cpuMs / 1000),
     budget: sending, // the send budget's state at the end: rate learned, mean call time
     emulator_ms_per_call_p50: inEmulator[Math.floor(inEmulator.length / 2)] ?? null, // arrival → answer, inside the emulator
 
-    run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(rec),
+    run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(
+      rec,
+    ),
     emulator: {
       requests: emu.requests,
       accepted_requests: emu.acceptedRequests,
@@ -231,12 +278,29 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string }) {
 type RunResult = Awaited<ReturnType<typeof runScenario>>;
 
 function judge(r: RunResult) {
-  const exactlyOnce = r.delivery.missing === 0 && r.delivery.duplicates === 0 && r.delivery.strangers === 0 && r.emulator.accepted_emails === r.n && r.delivery.listed_emails === r.n;
+  const exactlyOnce =
+    r.delivery.missing === 0 &&
+    r.delivery.duplicates === 0 &&
+    r.delivery.strangers === 0 &&
+    r.emulator.accepted_emails === r.n &&
+    r.delivery.listed_emails === r.n;
   const calls = Math.ceil(r.n / 100);
   const common = {
     finished: { goal: "status sent", value: r.status, pass: r.status === "sent" && !r.timed_out },
-    exactly_once: { goal: "accepted emails == N, each subscriber exactly once", value: `${r.emulator.accepted_emails} accepted, ${r.delivery.missing} missing, ${r.delivery.duplicates} duplicates, ${r.delivery.strangers} others`, pass: exactlyOnce },
-    run_record_counts: { goal: `sent == N, batches == ${calls}, no failures`, value: `sent ${r.run_record.sent}, batches ${r.run_record.batches_sent}/${r.run_record.batches}, failures ${r.run_record.failures}`, pass: r.run_record.sent === r.n && r.run_record.batches === calls && r.run_record.batches_sent === calls && r.run_record.failures === 0 },
+    exactly_once: {
+      goal: "accepted emails == N, each subscriber exactly once",
+      value: `${r.emulator.accepted_emails} accepted, ${r.delivery.missing} missing, ${r.delivery.duplicates} duplicates, ${r.delivery.strangers} others`,
+      pass: exactlyOnce,
+    },
+    run_record_counts: {
+      goal: `sent == N, batches == ${calls}, no failures`,
+      value: `sent ${r.run_record.sent}, batches ${r.run_record.batches_sent}/${r.run_record.batches}, failures ${r.run_record.failures}`,
+      pass:
+        r.run_record.sent === r.n &&
+        r.run_record.batches === calls &&
+        r.run_record.batches_sent === calls &&
+        r.run_record.failures === 0,
+    },
   };
   if (r.label === "unlimited") {
     const wallGoal = (GOALS.secondsPer20k * r.n) / 20_000;
@@ -244,16 +308,36 @@ function judge(r: RunResult) {
     const writeGoal = r.n * GOALS.rowsWrittenPerSubscriber + GOALS.rowsWrittenSlack;
     return {
       ...common,
-      wall_time: { goal: `<= ${r3(wallGoal)} s (${GOALS.secondsPer20k} s per 20,000)`, value: r.wall_s, pass: r.wall_s <= wallGoal },
-      resend_calls: { goal: `== ceil(N/100) = ${calls}`, value: `emulator ${r.emulator.requests}, run record ${r.run_record.api_calls}`, pass: r.emulator.requests === calls && r.run_record.api_calls === calls },
-      rows_read: { goal: `<= 1.05·N = ${r3(readGoal)}`, value: r.run_record.rows_read, pass: r.run_record.rows_read <= readGoal },
-      rows_written: { goal: `<= N/20 + 50 = ${r3(writeGoal)}`, value: r.run_record.rows_written, pass: r.run_record.rows_written <= writeGoal },
+      wall_time: {
+        goal: `<= ${r3(wallGoal)} s (${GOALS.secondsPer20k} s per 20,000)`,
+        value: r.wall_s,
+        pass: r.wall_s <= wallGoal,
+      },
+      resend_calls: {
+        goal: `== ceil(N/100) = ${calls}`,
+        value: `emulator ${r.emulator.requests}, run record ${r.run_record.api_calls}`,
+        pass: r.emulator.requests === calls && r.run_record.api_calls === calls,
+      },
+      rows_read: {
+        goal: `<= 1.05·N = ${r3(readGoal)}`,
+        value: r.run_record.rows_read,
+        pass: r.run_record.rows_read <= readGoal,
+      },
+      rows_written: {
+        goal: `<= N/20 + 50 = ${r3(writeGoal)}`,
+        value: r.run_record.rows_written,
+        pass: r.run_record.rows_written <= writeGoal,
+      },
     };
   }
   const target = 100 * (r.rate_limit ?? 0);
   return {
     ...common,
-    throughput: { goal: `>= ${GOALS.limitedRatio * 100}% of 100·R = ${r3(GOALS.limitedRatio * target)} emails/s`, value: `${r.emails_per_s} emails/s (${r3((100 * r.emails_per_s) / target)}%)`, pass: r.emails_per_s >= GOALS.limitedRatio * target },
+    throughput: {
+      goal: `>= ${GOALS.limitedRatio * 100}% of 100·R = ${r3(GOALS.limitedRatio * target)} emails/s`,
+      value: `${r.emails_per_s} emails/s (${r3((100 * r.emails_per_s) / target)}%)`,
+      pass: r.emails_per_s >= GOALS.limitedRatio * target,
+    },
   };
 }
 
@@ -262,8 +346,15 @@ async function main() {
   const emulators = await startEmulators();
   const wranglerVersion = runWrangler(["--version"]).trim();
   const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
-  say(`bench:digest  week ${WEEK}  subscribers ${N}  limited run: ${RUN_LIMITED ? `${LIMITED_N} subscribers at ${RATE} req/s` : "off"}${ROOT !== REPO ? `  root=${ROOT}` : ""}`);
-  say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  say(
+    `bench:digest  week ${WEEK}  subscribers ${N}  limited run: ${RUN_LIMITED ? `${LIMITED_N} subscribers at ${RATE} req/s` : "off"}${ROOT !== REPO ? `  root=${ROOT}` : ""}`,
+  );
+  say(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   say(`Resend emulator on ${emulators.resendUrl}`);
 
   const runs: RunResult[] = [];
@@ -278,7 +369,15 @@ async function main() {
     bench: "digest",
     ok,
     week: WEEK,
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, mem_gib: Math.round(os.totalmem() / 2 ** 30), bench_node: process.version, server_node: nodeVersion, wrangler: wranglerVersion, loadavg_end: os.loadavg().map(r3) },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? null,
+      mem_gib: Math.round(os.totalmem() / 2 ** 30),
+      bench_node: process.version,
+      server_node: nodeVersion,
+      wrangler: wranglerVersion,
+      loadavg_end: os.loadavg().map(r3),
+    },
     runs: judged,
   };
 
@@ -289,17 +388,37 @@ async function main() {
   const pf = (b: boolean) => (b ? "PASS" : "FAIL");
   for (const r of judged) {
     const rr = r.run_record;
-    say(`\n== ${r.label} run: N=${r.n}${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${START_RPS})` : ", no rate limit"} ==`);
-    say(`  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${r.wall_s} s (poll saw it at ${r.observed_s} s) → ${r.emails_per_s} emails/s`);
-    say(`  emulator: first email accepted at ${r.first_accepted_s} s, last at ${r.last_accepted_s} s after the trigger; ${r.steady_emails_per_s} emails/s between them`);
-    say(`  Resend calls: emulator ${r.emulator.requests} requests (${r.emulator.accepted_requests} accepted, ${r.emulator.rate_limited_429} × 429, ${r.emulator.server_errors} × 5xx, ${r.emulator.replays} replays; by status ${JSON.stringify(r.emulator.by_status)}); run record api_calls ${rr.api_calls}, retries ${rr.retries}; ceil(N/100) = ${Math.ceil(r.n / 100)}`);
-    say(`  D1: rows_read ${rr.rows_read} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${rr.rows_written} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
-    say(`  delivery: ${r.emulator.accepted_emails} emails accepted, ${r.delivery.distinct_recipients} distinct recipients; missing ${r.delivery.missing}, duplicates ${r.delivery.duplicates}, unknown ${r.delivery.strangers}; idempotency keys ${r.emulator.idempotency_keys} (${r.emulator.keys_requested_more_than_once} requested more than once); bodies kept: ${r.emulator.bodies_kept}`);
-    say(`  server CPU (workerd + wrangler) during the send: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`);
-    if (r.budget) say(`  send budget: rate ${r.budget.rate} (from ${r.budget.rateSource}), mean call time grant → answer ${r.budget.callMs} ms (of which inside the emulator, p50: ${r.emulator_ms_per_call_p50} ms), ${r.budget.rateLimited} × 429 seen`);
-    say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, failures: rr.failures, last_error: rr.last_error })}`);
+    say(
+      `\n== ${r.label} run: N=${r.n}${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${START_RPS})` : ", no rate limit"} ==`,
+    );
+    say(
+      `  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${r.wall_s} s (poll saw it at ${r.observed_s} s) → ${r.emails_per_s} emails/s`,
+    );
+    say(
+      `  emulator: first email accepted at ${r.first_accepted_s} s, last at ${r.last_accepted_s} s after the trigger; ${r.steady_emails_per_s} emails/s between them`,
+    );
+    say(
+      `  Resend calls: emulator ${r.emulator.requests} requests (${r.emulator.accepted_requests} accepted, ${r.emulator.rate_limited_429} × 429, ${r.emulator.server_errors} × 5xx, ${r.emulator.replays} replays; by status ${JSON.stringify(r.emulator.by_status)}); run record api_calls ${rr.api_calls}, retries ${rr.retries}; ceil(N/100) = ${Math.ceil(r.n / 100)}`,
+    );
+    say(
+      `  D1: rows_read ${rr.rows_read} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${rr.rows_written} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`,
+    );
+    say(
+      `  delivery: ${r.emulator.accepted_emails} emails accepted, ${r.delivery.distinct_recipients} distinct recipients; missing ${r.delivery.missing}, duplicates ${r.delivery.duplicates}, unknown ${r.delivery.strangers}; idempotency keys ${r.emulator.idempotency_keys} (${r.emulator.keys_requested_more_than_once} requested more than once); bodies kept: ${r.emulator.bodies_kept}`,
+    );
+    say(
+      `  server CPU (workerd + wrangler) during the send: ${r.server_cpu_s} s; startup ${r.startup_s} s, import ${r.import_s} s`,
+    );
+    if (r.budget)
+      say(
+        `  send budget: rate ${r.budget.rate} (from ${r.budget.rateSource}), mean call time grant → answer ${r.budget.callMs} ms (of which inside the emulator, p50: ${r.emulator_ms_per_call_p50} ms), ${r.budget.rateLimited} × 429 seen`,
+      );
+    say(
+      `  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, failures: rr.failures, last_error: rr.last_error })}`,
+    );
     say(`  goals:`);
-    for (const [k, g] of Object.entries(r.goals)) say(`    ${k.padEnd(18)} ${String(g.value).padEnd(60)} goal ${g.goal}  ${pf(g.pass)}`);
+    for (const [k, g] of Object.entries(r.goals))
+      say(`    ${k.padEnd(18)} ${String(g.value).padEnd(60)} goal ${g.goal}  ${pf(g.pass)}`);
   }
   say(`\nrun ${ok ? "OK: every goal met" : "FAILED: some goal missed (see above)"}`);
   say(JSON.stringify(result));

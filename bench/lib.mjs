@@ -39,8 +39,16 @@ export function freePort() {
 }
 
 export function runWrangler(argv, { cwd = REPO, timeoutMs = 120_000 } = {}) {
-  const r = spawnSync(WRANGLER, argv, { cwd, env: childEnv, encoding: "utf8", timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
-  if (r.status !== 0) throw new Error(`wrangler ${argv.join(" ")} failed (${r.status ?? r.signal})\n${r.stdout}\n${r.stderr}`);
+  const r = spawnSync(WRANGLER, argv, {
+    cwd,
+    env: childEnv,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  if (r.status !== 0)
+    throw new Error(`wrangler ${argv.join(" ")} failed (${r.status ?? r.signal})\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
 
@@ -48,7 +56,12 @@ export function runWrangler(argv, { cwd = REPO, timeoutMs = 120_000 } = {}) {
  * One private wrangler dev. `root`: the checkout whose worker is served; `prefix`: temp dir name;
  * `verbose`: wrangler's output on stderr; `note`: where to say that a signal stopped the run.
  */
-export function createDevServer({ root = REPO, prefix = "bench-", verbose = false, note = (...a) => console.error(...a) } = {}) {
+export function createDevServer({
+  root = REPO,
+  prefix = "bench-",
+  verbose = false,
+  note = (...a) => console.error(...a),
+} = {}) {
   let server = null; // the wrangler dev child (leader of its own process group)
   const listeners = []; // called with every chunk of wrangler's output (onOutput)
   let workDir = null; // temp: app/ (snapshot of the worker) and state/ (--persist-to)
@@ -64,7 +77,9 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
   }
   async function stop() {
     if (!server) return;
-    const exited = new Promise((r) => (server.exitCode !== null || server.signalCode !== null ? r() : server.once("exit", r)));
+    const exited = new Promise((r) =>
+      server.exitCode !== null || server.signalCode !== null ? r() : server.once("exit", r),
+    );
     kill("SIGTERM");
     const t = setTimeout(() => kill("SIGKILL"), 5000);
     await exited;
@@ -126,26 +141,43 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
       "dev",
       "dist/index.js",
       "--no-bundle",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspector),
-      "--persist-to", persistDir,
-      "--var", `PUBLIC_URL:http://127.0.0.1:${port}`,
-      "--var", `TOKEN_SECRET:${tokenSecret}`,
-      "--var", "LOCAL_DEV:1",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspector),
+      "--persist-to",
+      persistDir,
+      "--var",
+      `PUBLIC_URL:http://127.0.0.1:${port}`,
+      "--var",
+      `TOKEN_SECRET:${tokenSecret}`,
+      "--var",
+      "LOCAL_DEV:1",
       // Benchmark addresses all share one domain: the per-domain hourly cap on confirmations would be what they measure.
-      "--var", "CONFIRM_DOMAIN_HOURLY_CAP:0",
+      "--var",
+      "CONFIRM_DOMAIN_HOURLY_CAP:0",
       // Deterministic even if the environment sets them: mail goes to the local outbox, no Turnstile call is made.
-      "--var", "RESEND_API_KEY:",
-      "--var", "TURNSTILE_SITE_KEY:",
-      "--var", "TURNSTILE_SECRET:",
+      "--var",
+      "RESEND_API_KEY:",
+      "--var",
+      "TURNSTILE_SITE_KEY:",
+      "--var",
+      "TURNSTILE_SECRET:",
       // A benchmark's own vars come last: wrangler keeps the last value given for a name.
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      "--log-level", logLevel,
+      "--log-level",
+      logLevel,
       "--show-interactive-dev-session=false",
     ];
     const t0 = performance.now();
-    server = spawn(WRANGLER, devArgs, { cwd: appDir, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    server = spawn(WRANGLER, devArgs, {
+      cwd: appDir,
+      env: childEnv,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const keep = (d) => {
       for (const l of listeners) l(String(d));
       log.push(String(d));
@@ -158,7 +190,10 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
     server.once("exit", (code, sig) => (exitedEarly = `${code ?? sig}`));
     for (;;) {
       if (exitedEarly !== null) throw new Error(`wrangler dev exited (${exitedEarly}) before serving\n${log.join("")}`);
-      if (performance.now() - t0 > timeoutMs) throw new Error(`wrangler dev did not answer /health within ${Math.round(timeoutMs / 1000)} s\n${log.slice(-40).join("")}`);
+      if (performance.now() - t0 > timeoutMs)
+        throw new Error(
+          `wrangler dev did not answer /health within ${Math.round(timeoutMs / 1000)} s\n${log.slice(-40).join("")}`,
+        );
       if (await probe()) break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -168,7 +203,11 @@ export function createDevServer({ root = REPO, prefix = "bench-", verbose = fals
   /** `wrangler d1 execute --json --command sql` against the snapshot's local D1 (works while wrangler dev runs, too). */
   function query(sql) {
     const { appDir, persistDir } = dirs();
-    return JSON.parse(runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "--json", "--command", sql], { cwd: appDir }))[0].results;
+    return JSON.parse(
+      runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "--json", "--command", sql], {
+        cwd: appDir,
+      }),
+    )[0].results;
   }
 
   return {
@@ -285,7 +324,7 @@ export function runBenchmark(main, currentServer, { verbose = false } = {}) {
     .catch(async (err) => {
       console.error(String(err?.stack ?? err));
       const dev = currentServer();
-      if (!verbose && dev?.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
+      if (!verbose && dev?.log.length) console.error(`--- wrangler output (tail) ---\n${dev.log.slice(-40).join("")}`);
       await dev?.stop().catch(() => {});
       dev?.cleanup();
       process.exit(1);

@@ -17,9 +17,11 @@ import http from "node:http";
 import os from "node:os";
 import { cliArgs, createDevServer, freePort, runWrangler } from "./lib.mjs";
 
-const { args, flag, num } = cliArgs();
+const { flag, num } = cliArgs();
 if (flag("help")) {
-  console.log("usage: node bench/load.mjs [--requests 10000] [--concurrency 32] [--drain-timeout 600] [--json] [--verbose]");
+  console.log(
+    "usage: node bench/load.mjs [--requests 10000] [--concurrency 32] [--drain-timeout 600] [--json] [--verbose]",
+  );
   process.exit(0);
 }
 const REQUESTS = Math.floor(num("requests", 10_000));
@@ -39,7 +41,12 @@ const dev = createDevServer({ prefix: "bench-load-", verbose: VERBOSE, note });
 
 // ---------- HTTP client ----------
 let PORT = 0;
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: CONCURRENCY, scheduling: "fifo" });
+const agent = new http.Agent({
+  keepAlive: true,
+  maxSockets: CONCURRENCY,
+  maxFreeSockets: CONCURRENCY,
+  scheduling: "fifo",
+});
 function request(method, path, { headers = {}, body = null, timeoutMs = 60_000 } = {}) {
   return new Promise((resolve) => {
     const req = http.request({ host: "127.0.0.1", port: PORT, method, path, agent, headers }, (res) => {
@@ -76,11 +83,21 @@ async function main() {
   while (inspector === PORT) inspector = await freePort();
   const wranglerVersion = runWrangler(["--version"]).trim();
   say(`bench:load  requests=${REQUESTS} concurrency=${CONCURRENCY} drain-timeout=${DRAIN_TIMEOUT_S}s`);
-  say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, wrangler ${wranglerVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  say(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), node ${process.version}, wrangler ${wranglerVersion}, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   say(`snapshot in ${workDir}: bundling the worker, applying migrations…`);
   dev.snapshot();
   say(`starting wrangler dev on http://127.0.0.1:${PORT}…`);
-  const startupS = await dev.start({ port: PORT, inspector, tokenSecret: randomBytes(32).toString("hex"), probe: async () => (await request("GET", "/health", { timeoutMs: 2000 })).status === 200 });
+  const startupS = await dev.start({
+    port: PORT,
+    inspector,
+    tokenSecret: randomBytes(32).toString("hex"),
+    probe: async () => (await request("GET", "/health", { timeoutMs: 2000 })).status === 200,
+  });
   say(`ready after ${startupS.toFixed(1)} s; sending ${REQUESTS} subscribes…`);
 
   // ---------- load: a closed loop of CONCURRENCY workers over REQUESTS unique subscribes ----------
@@ -99,17 +116,25 @@ async function main() {
       const body = JSON.stringify({ email: addressFor(n) });
       const s = performance.now();
       const res = await request("POST", "/api/subscribe", {
-        headers: { "Content-Type": "application/json", Accept: "application/json", "Content-Length": Buffer.byteLength(body), "CF-Connecting-IP": ipFor(n) },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "Content-Length": Buffer.byteLength(body),
+          "CF-Connecting-IP": ipFor(n),
+        },
         body,
       });
       lat.push(performance.now() - s);
       status[n] = res.status;
       const key = res.status === 0 ? "network_error" : String(res.status);
       statuses[key] = (statuses[key] ?? 0) + 1;
-      if (res.status !== 202 && samples.length < 5) samples.push({ n, status: res.status, body: (res.body ?? res.error ?? "").slice(0, 300) });
+      if (res.status !== 202 && samples.length < 5)
+        samples.push({ n, status: res.status, body: (res.body ?? res.error ?? "").slice(0, 300) });
       if (!JSON_ONLY && lat.length - lastProgress >= 1000) {
         lastProgress = lat.length;
-        process.stdout.write(`  ${lat.length} answered, ${((lat.length * 1000) / (performance.now() - t0)).toFixed(0)} req/s\r`);
+        process.stdout.write(
+          `  ${lat.length} answered, ${((lat.length * 1000) / (performance.now() - t0)).toFixed(0)} req/s\r`,
+        );
       }
     }
   }
@@ -123,7 +148,9 @@ async function main() {
   const accepted = [];
   for (let n = 1; n <= REQUESTS; n++) if (status[n] === 202) accepted.push(n);
   const non202 = REQUESTS - accepted.length;
-  say(`load done in ${loadS.toFixed(1)} s: ${(REQUESTS / loadS).toFixed(1)} req/s, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms; statuses ${JSON.stringify(statuses)}`);
+  say(
+    `load done in ${loadS.toFixed(1)} s: ${(REQUESTS / loadS).toFixed(1)} req/s, p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms; statuses ${JSON.stringify(statuses)}`,
+  );
 
   // ---------- drain: wait until the queue consumer wrote a confirmation email for every 202 ----------
   const like = `load+${RUN}-%`;
@@ -137,7 +164,10 @@ async function main() {
   for (;;) {
     const p = progress();
     polls++;
-    if (!JSON_ONLY) process.stdout.write(`  draining: ${p.emails}/${accepted.length} confirmation emails, ${p.pending} pending rows (${((performance.now() - drainStart) / 1000).toFixed(0)} s)   \r`);
+    if (!JSON_ONLY)
+      process.stdout.write(
+        `  draining: ${p.emails}/${accepted.length} confirmation emails, ${p.pending} pending rows (${((performance.now() - drainStart) / 1000).toFixed(0)} s)   \r`,
+      );
     if (p.emails >= accepted.length) {
       drained = p;
       break;
@@ -192,7 +222,13 @@ async function main() {
     bench: "load",
     ok,
     config: { requests: REQUESTS, concurrency: CONCURRENCY, drain_timeout_s: DRAIN_TIMEOUT_S },
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, node: process.version, wrangler: wranglerVersion, loadavg_end: os.loadavg().map(r3) },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? null,
+      node: process.version,
+      wrangler: wranglerVersion,
+      loadavg_end: os.loadavg().map(r3),
+    },
     startup_s: r3(startupS),
     load: {
       seconds: r3(loadS),
@@ -223,7 +259,11 @@ async function main() {
       not_a_confirmation: notConfirmEmail.length,
       duplicate_email: duplicateEmail.length,
       rows_without_202: unexpectedRows,
-      examples: { missingRow: missingRow.slice(0, 3), missingEmail: missingEmail.slice(0, 3), duplicateEmail: duplicateEmail.slice(0, 3) },
+      examples: {
+        missingRow: missingRow.slice(0, 3),
+        missingEmail: missingEmail.slice(0, 3),
+        duplicateEmail: duplicateEmail.slice(0, 3),
+      },
     },
     checks,
   };
@@ -233,14 +273,24 @@ async function main() {
     const pf = (b) => (b ? "PASS" : "FAIL");
     say(`\n  ${REQUESTS} subscribes at concurrency ${CONCURRENCY}`);
     say(`    load wall time          ${result.load.seconds.toFixed(1)} s   (${result.load.rps} req/s)`);
-    say(`    latency                 p50 ${result.load.p50_ms.toFixed(1)} ms  p90 ${result.load.p90_ms.toFixed(1)} ms  p99 ${result.load.p99_ms.toFixed(1)} ms  max ${result.load.max_ms.toFixed(1)} ms`);
+    say(
+      `    latency                 p50 ${result.load.p50_ms.toFixed(1)} ms  p90 ${result.load.p90_ms.toFixed(1)} ms  p99 ${result.load.p99_ms.toFixed(1)} ms  max ${result.load.max_ms.toFixed(1)} ms`,
+    );
     say(`    statuses                ${JSON.stringify(statuses)}  (non-202: ${non202})`);
     for (const s of samples) say(`      non-202 sample: #${s.n} ${s.status} ${s.body}`);
-    say(`    last confirmation email ${lastEmailS === null ? "none" : `${lastEmailS.toFixed(1)} s after the first request (${result.mail.last_confirmation_after_load_end_s.toFixed(1)} s after the last answer)`}`);
+    say(
+      `    last confirmation email ${lastEmailS === null ? "none" : `${lastEmailS.toFixed(1)} s after the first request (${result.mail.last_confirmation_after_load_end_s.toFixed(1)} s after the last answer)`}`,
+    );
     say(`    total wall time         ${result.total_wall_s.toFixed(1)} s (first request → last confirmation email)`);
-    say(`    rows: ${result.verify.pending_rows} pending of ${accepted.length} 202s; ${result.verify.confirmation_emails} confirmation emails; missing row ${missingRow.length}, missing email ${missingEmail.length}, duplicates ${duplicateEmail.length}, rows without a 202 ${unexpectedRows}`);
-    say(`  checks: ${Object.entries(checks).map(([k, v]) => `${k} ${pf(v)}`).join(", ")}  → run ${ok ? "OK" : "FAILED"}`);
-    say("\n" + JSON.stringify(result));
+    say(
+      `    rows: ${result.verify.pending_rows} pending of ${accepted.length} 202s; ${result.verify.confirmation_emails} confirmation emails; missing row ${missingRow.length}, missing email ${missingEmail.length}, duplicates ${duplicateEmail.length}, rows without a 202 ${unexpectedRows}`,
+    );
+    say(
+      `  checks: ${Object.entries(checks)
+        .map(([k, v]) => `${k} ${pf(v)}`)
+        .join(", ")}  → run ${ok ? "OK" : "FAILED"}`,
+    );
+    say(`\n${JSON.stringify(result)}`);
   }
   return ok;
 }
@@ -253,7 +303,7 @@ main()
   })
   .catch(async (err) => {
     console.error(String(err?.stack ?? err));
-    if (!VERBOSE && dev.log.length) console.error("--- wrangler output (tail) ---\n" + dev.log.slice(-40).join(""));
+    if (!VERBOSE && dev.log.length) console.error(`--- wrangler output (tail) ---\n${dev.log.slice(-40).join("")}`);
     await dev.stop().catch(() => {});
     dev.cleanup();
     process.exit(1);

@@ -24,18 +24,30 @@
 //     queue broker delivers one batch at a time whatever max_concurrency says, so in practice there are none);
 //  6. POST /admin/digests/2026-W47/send, polls GET /admin/digests/2026-W47 until sent / failed / skipped, waits
 //     until the queues are quiet, then checks exactly-once delivery in the emulator and reports.
-import { serve } from "@hono/node-server";
+
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
+import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { serve } from "@hono/node-server";
 import type { runRecord } from "../src/routes/digests";
-import { createResendEmulator, validateEmail, type EmulatorStats } from "../test/emulators/resend";
-// @ts-expect-error plain ESM shared by the benchmarks, without type declarations
-import { REPO, childEnv, cliArgs, createDevServer, fetchJson, freePorts, groupCpuMs, runBenchmark, runWrangler, startWatchdog } from "./lib.mjs";
+import { createResendEmulator, type EmulatorStats, validateEmail } from "../test/emulators/resend";
+import {
+  childEnv,
+  cliArgs,
+  createDevServer,
+  fetchJson,
+  freePorts,
+  groupCpuMs,
+  REPO,
+  runBenchmark,
+  runWrangler,
+  startWatchdog,
+  // @ts-expect-error plain ESM shared by the benchmarks, without type declarations
+} from "./lib.mjs";
 
 const WEEK = "2026-W47";
 const GOALS = { maxSubrequests: 1000, maxCpuMs: 30_000 };
@@ -45,11 +57,16 @@ const SAMPLE_MS = 50;
 // ---------- arguments ----------
 const { flag, num } = cliArgs() as { flag: (n: string) => boolean; num: (n: string, d: number) => number };
 if (flag("help")) {
-  console.log("usage: tsx bench/million.ts [--subscribers 1000000] [--digest-size K] [--timeout 5400] [--json] [--verbose]");
+  console.log(
+    "usage: tsx bench/million.ts [--subscribers 1000000] [--digest-size K] [--timeout 5400] [--json] [--verbose]",
+  );
   process.exit(0);
 }
 const N = Math.floor(num("subscribers", 1_000_000));
-const DIGEST_SIZE = flag("digest-size") || process.argv.some((a) => a.startsWith("--digest-size=")) ? Math.floor(num("digest-size", 10)) : null;
+const DIGEST_SIZE =
+  flag("digest-size") || process.argv.some((a) => a.startsWith("--digest-size="))
+    ? Math.floor(num("digest-size", 10))
+    : null;
 const TIMEOUT_S = num("timeout", 5400);
 const JSON_ONLY = flag("json");
 const VERBOSE = flag("verbose");
@@ -93,7 +110,18 @@ async function startResend(runId: string, n: number) {
   const prefix = `bench-${runId}-`;
   const suffix = "@example.com";
   const seen = new Uint8Array(n);
-  const check = { calls200: 0, callsOther: 0, passedThrough: 0, bytes: 0, maxBytes: 0, slimBytes: 0, emails: 0, strangers: 0, strangerSamples: [] as string[], unchecked: 0 };
+  const check = {
+    calls200: 0,
+    callsOther: 0,
+    passedThrough: 0,
+    bytes: 0,
+    maxBytes: 0,
+    slimBytes: 0,
+    emails: 0,
+    strangers: 0,
+    strangerSamples: [] as string[],
+    unchecked: 0,
+  };
   const handler = async (req: Request, env: unknown) => {
     const path = new URL(req.url).pathname;
     const batch = path === "/emails/batch";
@@ -106,9 +134,19 @@ async function startResend(runId: string, n: number) {
     try {
       const body: unknown = JSON.parse(raw);
       const items = batch ? body : [body];
-      if (Array.isArray(items) && items.length >= 1 && items.length <= 100 && items.every((e) => validateEmail(e, batch) === null)) {
+      if (
+        Array.isArray(items) &&
+        items.length >= 1 &&
+        items.length <= 100 &&
+        items.every((e) => validateEmail(e, batch) === null)
+      ) {
         const sha1 = createHash("sha1").update(raw).digest("hex");
-        const copies = (items as { from: string; to: unknown }[]).map((e, i) => ({ from: e.from, to: e.to, subject: i === 0 ? `sha1:${sha1}` : "-", text: "" }));
+        const copies = (items as { from: string; to: unknown }[]).map((e, i) => ({
+          from: e.from,
+          to: e.to,
+          subject: i === 0 ? `sha1:${sha1}` : "-",
+          text: "",
+        }));
         slim = JSON.stringify(batch ? copies : copies[0]);
         recipients = (items as { to: unknown }[]).flatMap((e) => (Array.isArray(e.to) ? e.to : [e.to]));
       }
@@ -119,7 +157,10 @@ async function startResend(runId: string, n: number) {
     else check.slimBytes += slim.length;
     const headers = new Headers(req.headers);
     headers.delete("content-length");
-    const res = await emulator.fetch(new Request(req.url, { method: "POST", headers, body: slim ?? raw }), env as never);
+    const res = await emulator.fetch(
+      new Request(req.url, { method: "POST", headers, body: slim ?? raw }),
+      env as never,
+    );
     if (res.status !== 200) {
       check.callsOther++;
       return res;
@@ -131,7 +172,10 @@ async function startResend(runId: string, n: number) {
     }
     for (const to of recipients) {
       check.emails++;
-      const mid = typeof to === "string" && to.startsWith(prefix) && to.endsWith(suffix) ? to.slice(prefix.length, -suffix.length) : "";
+      const mid =
+        typeof to === "string" && to.startsWith(prefix) && to.endsWith(suffix)
+          ? to.slice(prefix.length, -suffix.length)
+          : "";
       const i = /^(0|[1-9][0-9]*)$/.test(mid) ? Number(mid) : -1;
       if (i >= 0 && i < n) {
         if (seen[i]! < 255) seen[i]!++;
@@ -144,7 +188,10 @@ async function startResend(runId: string, n: number) {
   };
   const server = await new Promise<{ url: string; close: () => Promise<void> }>((resolve) => {
     const s = serve({ fetch: handler, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
-      resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise<void>((done) => s.close(() => done())) }),
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise<void>((done) => s.close(() => done())),
+      }),
     );
     (s as { unref?: () => void }).unref?.();
   });
@@ -191,8 +238,21 @@ function sample() {
 function startSampler(pgid: number) {
   const capacity = Math.ceil((TIMEOUT_S * 1000) / SAMPLE_MS) + 1000;
   const sab = new SharedArrayBuffer(8 + capacity * FIELDS * 8);
-  const conf = (name: string, dflt: number) => Number(spawnSync("getconf", [name], { encoding: "utf8" }).stdout?.trim()) || dflt;
-  sampler = new Worker(SAMPLER_CODE, { eval: true, workerData: { sab, pgid, tck: conf("CLK_TCK", 100), pageSize: conf("PAGESIZE", 4096), intervalMs: SAMPLE_MS, selfPid: process.pid, capacity, fields: FIELDS } });
+  const conf = (name: string, dflt: number) =>
+    Number(spawnSync("getconf", [name], { encoding: "utf8" }).stdout?.trim()) || dflt;
+  sampler = new Worker(SAMPLER_CODE, {
+    eval: true,
+    workerData: {
+      sab,
+      pgid,
+      tck: conf("CLK_TCK", 100),
+      pageSize: conf("PAGESIZE", 4096),
+      intervalMs: SAMPLE_MS,
+      selfPid: process.pid,
+      capacity,
+      fields: FIELDS,
+    },
+  });
   sampler.unref();
   const count = new Int32Array(sab, 0, 2);
   const data = new Float64Array(sab, 8);
@@ -280,8 +340,7 @@ function lineReader(onLine: (l: string) => void) {
   let buf = "";
   return (chunk: string) => {
     buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
       onLine(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
     }
@@ -317,7 +376,8 @@ function attribute(lines: InvocationLine[], s: Samples): Invocation[] {
     }
   };
   for (const inv of invs) cover(inv, (k, f) => (load[k]! += f));
-  for (const inv of invs) cover(inv, (k, f) => (inv.shareMs += (Math.max(0, cpu[k + 1]! - cpu[k]!) * f) / Math.max(load[k]!, 1)));
+  for (const inv of invs)
+    cover(inv, (k, f) => (inv.shareMs += (Math.max(0, cpu[k + 1]! - cpu[k]!) * f) / Math.max(load[k]!, 1)));
   // Overlaps (sweep over start/end events).
   const byStart = invs.map((inv, i) => ({ i, s: inv.started, e: inv.ended })).sort((a, b) => a.s - b.s);
   for (let a = 0; a < byStart.length; a++)
@@ -329,13 +389,18 @@ function attribute(lines: InvocationLine[], s: Samples): Invocation[] {
 }
 
 function maxConcurrency(invs: Invocation[]) {
-  const ev = invs.flatMap((i) => [
-    [i.started, 1],
-    [i.ended, -1],
-  ]).sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
+  const ev = invs
+    .flatMap((i) => [
+      [i.started, 1],
+      [i.ended, -1],
+    ])
+    .sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!);
   let cur = 0;
   let max = 0;
-  for (const [, d] of ev) max = Math.max(max, (cur += d!));
+  for (const [, d] of ev) {
+    cur += d!;
+    max = Math.max(max, cur);
+  }
   return max;
 }
 
@@ -343,7 +408,13 @@ function maxConcurrency(invs: Invocation[]) {
 function dist(values: number[]) {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
   const p = (q: number) => (v.length ? v[Math.max(0, Math.ceil((q / 100) * v.length) - 1)]! : NaN);
-  return { n: v.length, p50: r1(p(50)), p99: r1(p(99)), max: r1(v.length ? v[v.length - 1]! : NaN), sum: r1(v.reduce((a, b) => a + b, 0)) };
+  return {
+    n: v.length,
+    p50: r1(p(50)),
+    p99: r1(p(99)),
+    max: r1(v.length ? v[v.length - 1]! : NaN),
+    sum: r1(v.reduce((a, b) => a + b, 0)),
+  };
 }
 type Dist = ReturnType<typeof dist>;
 
@@ -352,7 +423,12 @@ function trend(invs: Invocation[]) {
   const sorted = [...invs].sort((a, b) => a.started - b.started);
   const k = Math.max(1, Math.floor(sorted.length / 10));
   const med = (xs: Invocation[], f: (i: Invocation) => number) => dist(xs.map(f)).p50;
-  const part = (xs: Invocation[]) => ({ subrequests: med(xs, (i) => i.subrequests), d1: med(xs, (i) => i.d1), wall_ms: med(xs, (i) => i.wallMs), cpu_ms_upper: med(xs, (i) => i.cpuMs) });
+  const part = (xs: Invocation[]) => ({
+    subrequests: med(xs, (i) => i.subrequests),
+    d1: med(xs, (i) => i.d1),
+    wall_ms: med(xs, (i) => i.wallMs),
+    cpu_ms_upper: med(xs, (i) => i.cpuMs),
+  });
   return { first_tenth: part(sorted.slice(0, k)), last_tenth: part(sorted.slice(-k)) };
 }
 
@@ -382,18 +458,27 @@ type RunRecord = ReturnType<typeof runRecord>;
 /** Which code the snapshot was taken from: the commit, and the files under test that differed from it then. */
 function codeUnderTest() {
   const git = (...a: string[]) => spawnSync("git", a, { cwd: REPO, encoding: "utf8" }).stdout?.trim() ?? "";
-  const dirty = git("status", "--porcelain", "--", "src", "templates", "migrations", "wrangler.toml", "package.json").split("\n").filter(Boolean);
+  const dirty = git("status", "--porcelain", "--", "src", "templates", "migrations", "wrangler.toml", "package.json")
+    .split("\n")
+    .filter(Boolean);
   return { commit: git("rev-parse", "--short", "HEAD") || null, uncommitted: dirty.map((l) => l.slice(3)) };
 }
 
 /** The papers-digest consumer's settings in the snapshot's wrangler.toml (max_concurrency decides how much invocations overlap). */
 function digestConsumerConfig(toml: string) {
-  const block = toml.split(/^\[\[/m).find((b) => b.startsWith("queues.consumers]]") && /^queue\s*=\s*"papers-digest"/m.test(b)) ?? "";
+  const block =
+    toml.split(/^\[\[/m).find((b) => b.startsWith("queues.consumers]]") && /^queue\s*=\s*"papers-digest"/m.test(b)) ??
+    "";
   const val = (k: string) => {
     const m = block.match(new RegExp(`^${k}\\s*=\\s*([0-9.]+)`, "m"));
     return m ? Number(m[1]) : null;
   };
-  return { max_batch_size: val("max_batch_size"), max_batch_timeout: val("max_batch_timeout"), max_concurrency: val("max_concurrency"), max_retries: val("max_retries") };
+  return {
+    max_batch_size: val("max_batch_size"),
+    max_batch_timeout: val("max_batch_timeout"),
+    max_concurrency: val("max_concurrency"),
+    max_retries: val("max_retries"),
+  };
 }
 
 // ---------- the run ----------
@@ -409,7 +494,8 @@ async function run() {
     headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
     body: JSON.stringify({ countOnly: true, keepBodies: false, rateLimit: null }),
   });
-  if (cfg.status !== 200 || cfg.json?.countOnly !== true) throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
+  if (cfg.status !== 200 || cfg.json?.countOnly !== true)
+    throw new Error(`emulator config failed: ${cfg.status} ${cfg.text}`);
 
   dev = createDevServer({ prefix: "bench-million-", verbose: VERBOSE, note }) as DevServer;
   const code = codeUnderTest();
@@ -436,7 +522,10 @@ async function run() {
           malformed++;
           if (malformedSamples.length < 3) malformedSamples.push(l.slice(0, 300));
         }
-      } else if (/digest: |mail: |✘|\bERROR\b|Uncaught|exceeded/i.test(l) && !/workers\.cloudflare\.com|Request\.cf/.test(l)) {
+      } else if (
+        /digest: |mail: |✘|\bERROR\b|Uncaught|exceeded/i.test(l) &&
+        !/workers\.cloudflare\.com|Request\.cf/.test(l)
+      ) {
         errorLines++;
         if (errors.length < 12) {
           errors.push(l.slice(0, 400));
@@ -446,7 +535,9 @@ async function run() {
     }),
   );
 
-  say(`\nN=${fmt(N)}, DIGEST_SIZE=${DIGEST_SIZE ?? "default"}, RESEND_MAX_RPS=0, emulator ${resend.url} (countOnly, unthrottled): wrangler dev on ${base} (inspector ${inspector})…`);
+  say(
+    `\nN=${fmt(N)}, DIGEST_SIZE=${DIGEST_SIZE ?? "default"}, RESEND_MAX_RPS=0, emulator ${resend.url} (countOnly, unthrottled): wrangler dev on ${base} (inspector ${inspector})…`,
+  );
   const startupS = await dev.start({
     port,
     inspector,
@@ -473,10 +564,16 @@ async function run() {
   for (let i = 0; i < N; i += IMPORT_CHUNK) {
     const rows: string[] = [];
     for (let j = i; j < Math.min(N, i + IMPORT_CHUNK); j++) rows.push(email(j));
-    const csv = "email\n" + rows.join("\n") + "\n";
-    const r = await http(base, "POST", "/admin/subscribers/import", { headers: { ...auth, "Content-Type": "text/csv" }, body: csv, timeoutMs: 600_000 });
-    if (r.status !== 200) throw new Error(`import of rows ${i}…${i + rows.length - 1} failed: ${r.status} ${r.text.slice(0, 500)}`);
-    if (r.json.imported !== rows.length) throw new Error(`import of rows ${i}…${i + rows.length - 1}: ${JSON.stringify(r.json).slice(0, 500)}`);
+    const csv = `email\n${rows.join("\n")}\n`;
+    const r = await http(base, "POST", "/admin/subscribers/import", {
+      headers: { ...auth, "Content-Type": "text/csv" },
+      body: csv,
+      timeoutMs: 600_000,
+    });
+    if (r.status !== 200)
+      throw new Error(`import of rows ${i}…${i + rows.length - 1} failed: ${r.status} ${r.text.slice(0, 500)}`);
+    if (r.json.imported !== rows.length)
+      throw new Error(`import of rows ${i}…${i + rows.length - 1}: ${JSON.stringify(r.json).slice(0, 500)}`);
     imported += r.json.imported;
     if (Date.now() - lastImportLine > 10_000) {
       lastImportLine = Date.now();
@@ -488,8 +585,13 @@ async function run() {
   const stats = await http(base, "GET", "/admin/stats", { headers: auth, timeoutMs: 600_000 });
   const statsS = (performance.now() - ts) / 1000;
   const active = stats.json?.subscribers?.active;
-  if (imported !== N || active !== N) throw new Error(`import: ${imported} imported, /admin/stats: ${stats.status} active ${active} (${stats.text.slice(0, 300)}), expected ${N}`);
-  say(`ready after ${startupS.toFixed(1)} s; imported ${fmt(imported)} subscribers in ${importS.toFixed(1)} s; /admin/stats shows ${fmt(active)} active (${statsS.toFixed(1)} s); sending ${WEEK}…`);
+  if (imported !== N || active !== N)
+    throw new Error(
+      `import: ${imported} imported, /admin/stats: ${stats.status} active ${active} (${stats.text.slice(0, 300)}), expected ${N}`,
+    );
+  say(
+    `ready after ${startupS.toFixed(1)} s; imported ${fmt(imported)} subscribers in ${importS.toFixed(1)} s; /admin/stats shows ${fmt(active)} active (${statsS.toFixed(1)} s); sending ${WEEK}…`,
+  );
 
   // Trigger and poll.
   const linesBefore = lines.length;
@@ -539,7 +641,9 @@ async function run() {
 
   const keyQ = `?key=${encodeURIComponent(apiKey)}`;
   const emu: EmulatorStats = (await http(resend.url, "GET", `/_emulator/stats${keyQ}`)).json;
-  const delivery: { recipients: number; emails: number; duplicated: number } = (await http(resend.url, "GET", `/_emulator/delivery${keyQ}`, { timeoutMs: 120_000 })).json;
+  const delivery: { recipients: number; emails: number; duplicated: number } = (
+    await http(resend.url, "GET", `/_emulator/delivery${keyQ}`, { timeoutMs: 120_000 })
+  ).json;
   samples.stop();
   const s = samples.read();
   await dev.stop();
@@ -562,8 +666,27 @@ async function run() {
     all: summarize(invs),
   };
   const worst = (k: keyof Invocation) => {
-    const top = invs.reduce<Invocation | null>((a, b) => (a === null || (b[k] as number) > (a[k] as number) ? b : a), null);
-    return top ? { kind: top.kind, mixed: top.mixed, messages: top.messages, subrequests: top.subrequests, d1: top.d1, queue: top.queue, budget: top.budget, resend: top.resend, wall_ms: top.wallMs, cpu_ms_upper: r1(top.cpuMs), cpu_ms_share: r1(top.shareMs), overlapping: top.overlap, started_s: r3((top.started - tTrigger) / 1000) } : null;
+    const top = invs.reduce<Invocation | null>(
+      (a, b) => (a === null || (b[k] as number) > (a[k] as number) ? b : a),
+      null,
+    );
+    return top
+      ? {
+          kind: top.kind,
+          mixed: top.mixed,
+          messages: top.messages,
+          subrequests: top.subrequests,
+          d1: top.d1,
+          queue: top.queue,
+          budget: top.budget,
+          resend: top.resend,
+          wall_ms: top.wallMs,
+          cpu_ms_upper: r1(top.cpuMs),
+          cpu_ms_share: r1(top.shareMs),
+          overlapping: top.overlap,
+          started_s: r3((top.started - tTrigger) / 1000),
+        }
+      : null;
   };
   const inSend = (x: number) => x >= tTrigger && x <= (timedOut ? Date.now() : tObserved);
   const sendIdx = Array.from(s.t.keys()).filter((i) => inSend(s.t[i]!));
@@ -576,7 +699,11 @@ async function run() {
     n: N,
     code,
     digest_consumer: consumerConfig,
-    digest_size: { requested: DIGEST_SIZE, var: DIGEST_SIZE === null ? "unset (Worker default 10)" : String(DIGEST_SIZE), papers_in_issue: papers },
+    digest_size: {
+      requested: DIGEST_SIZE,
+      var: DIGEST_SIZE === null ? "unset (Worker default 10)" : String(DIGEST_SIZE),
+      papers_in_issue: papers,
+    },
     startup_s: r3(startupS),
     import_s: r3(importS),
     stats_s: r3(statsS),
@@ -586,7 +713,9 @@ async function run() {
     observed_s: r3((tObserved - tTrigger) / 1000), // trigger → first poll (1 s) that saw the finished state
     emails_per_s: r3(N / wallS),
     server_cpu_s: r3(cpuMs / 1000), // workerd + wrangler, trigger → queues quiet
-    run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(rec),
+    run_record: (({ papers: _p, subject: _s, ...rest }: RunRecord & { papers?: unknown; subject?: unknown }) => rest)(
+      rec,
+    ),
     emulator: {
       requests: emu.requests,
       accepted_requests: emu.acceptedRequests,
@@ -602,13 +731,39 @@ async function run() {
       largest_call_kib: r1(resend.check.maxBytes / 1024),
       slim_copies_mib: r1(resend.check.slimBytes / 2 ** 20), // what the emulator kept instead (see startResend)
     },
-    recipient_check: { calls_200: resend.check.calls200, calls_other: resend.check.callsOther, passed_through: resend.check.passedThrough, emails: resend.check.emails, missing, seen_twice: seenTwice, strangers: resend.check.strangers, stranger_samples: resend.check.strangerSamples, unchecked: resend.check.unchecked },
-    invocation_lines: { total: lines.length, before_trigger: linesBefore, malformed, malformed_samples: malformedSamples, resend_sum: invs.reduce((a, i) => a + i.resend, 0), max_concurrent: maxConcurrency(invs) },
+    recipient_check: {
+      calls_200: resend.check.calls200,
+      calls_other: resend.check.callsOther,
+      passed_through: resend.check.passedThrough,
+      emails: resend.check.emails,
+      missing,
+      seen_twice: seenTwice,
+      strangers: resend.check.strangers,
+      stranger_samples: resend.check.strangerSamples,
+      unchecked: resend.check.unchecked,
+    },
+    invocation_lines: {
+      total: lines.length,
+      before_trigger: linesBefore,
+      malformed,
+      malformed_samples: malformedSamples,
+      resend_sum: invs.reduce((a, i) => a + i.resend, 0),
+      max_concurrent: maxConcurrency(invs),
+    },
     worker_error_lines: { count: errorLines, samples: errors },
     per_invocation: groups,
     worst: { subrequests: worst("subrequests"), cpu_ms_upper: worst("cpuMs"), wall_ms: worst("wallMs") },
-    samples: { count: s.t.length, interval_ms: SAMPLE_MS, mean_interval_ms: r1(s.t.length > 1 ? (s.t[s.t.length - 1]! - s.t[0]!) / (s.t.length - 1) : NaN), during_send: sendIdx.length },
-    memory_mib: { server_peak_rss: peak(s.rss, Array.from(s.t.keys())), server_peak_rss_during_send: peak(s.rss, sendIdx), bench_peak_rss: peak(s.self, Array.from(s.t.keys())) },
+    samples: {
+      count: s.t.length,
+      interval_ms: SAMPLE_MS,
+      mean_interval_ms: r1(s.t.length > 1 ? (s.t[s.t.length - 1]! - s.t[0]!) / (s.t.length - 1) : NaN),
+      during_send: sendIdx.length,
+    },
+    memory_mib: {
+      server_peak_rss: peak(s.rss, Array.from(s.t.keys())),
+      server_peak_rss_during_send: peak(s.rss, sendIdx),
+      bench_peak_rss: peak(s.self, Array.from(s.t.keys())),
+    },
   };
 }
 
@@ -619,7 +774,14 @@ function judge(r: RunResult) {
   const d = r.emulator.delivery;
   const rc = r.recipient_check;
   const exactlyOnce =
-    r.emulator.accepted_emails === r.n && d.recipients === r.n && d.emails === r.n && d.duplicated === 0 && rc.missing === 0 && rc.strangers === 0 && rc.unchecked === 0 && rc.emails === r.n;
+    r.emulator.accepted_emails === r.n &&
+    d.recipients === r.n &&
+    d.emails === r.n &&
+    d.duplicated === 0 &&
+    rc.missing === 0 &&
+    rc.strangers === 0 &&
+    rc.unchecked === 0 &&
+    rc.emails === r.n;
   const all = r.per_invocation.all;
   const lines = r.invocation_lines;
   return {
@@ -637,11 +799,27 @@ function judge(r: RunResult) {
     run_record_counts: {
       goal: `sent == N, batches == ${calls}, no failures`,
       value: `sent ${r.run_record.sent}, batches ${r.run_record.batches_sent}/${r.run_record.batches}, failures ${r.run_record.failures}`,
-      pass: r.run_record.sent === r.n && r.run_record.batches === calls && r.run_record.batches_sent === calls && r.run_record.failures === 0,
+      pass:
+        r.run_record.sent === r.n &&
+        r.run_record.batches === calls &&
+        r.run_record.batches_sent === calls &&
+        r.run_record.failures === 0,
     },
-    invocation_lines: { goal: "every invocation measured (no malformed lines)", value: `${all.invocations} lines, ${lines.malformed} malformed`, pass: all.invocations > 0 && lines.malformed === 0 },
-    max_subrequests: { goal: `<= ${GOALS.maxSubrequests} per invocation`, value: all.subrequests.max, pass: all.subrequests.max <= GOALS.maxSubrequests },
-    max_cpu_ms: { goal: `<= ${GOALS.maxCpuMs} ms per invocation (measured: upper bound)`, value: all.cpu_ms_upper.max, pass: all.cpu_ms_upper.max <= GOALS.maxCpuMs },
+    invocation_lines: {
+      goal: "every invocation measured (no malformed lines)",
+      value: `${all.invocations} lines, ${lines.malformed} malformed`,
+      pass: all.invocations > 0 && lines.malformed === 0,
+    },
+    max_subrequests: {
+      goal: `<= ${GOALS.maxSubrequests} per invocation`,
+      value: all.subrequests.max,
+      pass: all.subrequests.max <= GOALS.maxSubrequests,
+    },
+    max_cpu_ms: {
+      goal: `<= ${GOALS.maxCpuMs} ms per invocation (measured: upper bound)`,
+      value: all.cpu_ms_upper.max,
+      pass: all.cpu_ms_upper.max <= GOALS.maxCpuMs,
+    },
   };
 }
 
@@ -651,7 +829,12 @@ async function main() {
   const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
   say(`bench:million  week ${WEEK}  subscribers ${fmt(N)}  DIGEST_SIZE ${DIGEST_SIZE ?? "unset (default 10)"}`);
   say(`command: ${COMMAND}`);
-  say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  say(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   const t0 = Date.now();
   const r = await run();
   const goals = judge(r);
@@ -662,8 +845,17 @@ async function main() {
     week: WEEK,
     command: COMMAND,
     total_s: r3((Date.now() - t0) / 1000),
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, mem_gib: Math.round(os.totalmem() / 2 ** 30), bench_node: process.version, server_node: nodeVersion, wrangler: wranglerVersion, loadavg_end: os.loadavg().map(r3) },
-    cpu_note: "cpu_ms_upper is an upper bound: the CPU of the whole wrangler dev process group (workerd with local D1/SQLite, queues, the Durable Object, wrangler's node proxy) between an invocation's started and ended, including every other invocation running at the same time; production bills none of that but the invocation's own JavaScript",
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? null,
+      mem_gib: Math.round(os.totalmem() / 2 ** 30),
+      bench_node: process.version,
+      server_node: nodeVersion,
+      wrangler: wranglerVersion,
+      loadavg_end: os.loadavg().map(r3),
+    },
+    cpu_note:
+      "cpu_ms_upper is an upper bound: the CPU of the whole wrangler dev process group (workerd with local D1/SQLite, queues, the Durable Object, wrangler's node proxy) between an invocation's started and ended, including every other invocation running at the same time; production bills none of that but the invocation's own JavaScript",
     run: r,
     goals,
   };
@@ -675,39 +867,77 @@ async function main() {
   const pf = (b: boolean) => (b ? "PASS" : "FAIL");
   const rr = r.run_record;
   const e = r.emulator;
-  say(`\ncode under test: commit ${r.code.commit}${r.code.uncommitted.length ? ` plus uncommitted changes to ${r.code.uncommitted.join(", ")}` : ""} (snapshot taken at the start)`);
-  say(`\n== digest fan-out: N=${fmt(r.n)}, DIGEST_SIZE ${r.digest_size.var} (${r.digest_size.papers_in_issue} papers in the issue), no rate limit ==`);
-  say(`  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${fmt(r.wall_s)} s (${fmt(r.wall_s / 60)} min; poll saw it at ${fmt(r.observed_s)} s) → ${fmt(r.emails_per_s)} emails/s`);
-  say(`  before: start-up ${fmt(r.startup_s)} s, import ${fmt(r.import_s)} s (${fmt(r.n / r.import_s)} rows/s), /admin/stats ${fmt(r.stats_s)} s`);
-  say(`  Resend calls: emulator ${fmt(e.requests)} (${fmt(e.accepted_requests)} accepted, ${e.rate_limited_429} × 429, ${e.server_errors} × 5xx, ${e.replays} replays; by status ${JSON.stringify(e.by_status)}); run record api_calls ${fmt(rr.api_calls)}, retries ${rr.retries}; invocation lines ${fmt(r.invocation_lines.resend_sum)}; ceil(N/100) = ${fmt(Math.ceil(r.n / 100))}`);
-  say(`  delivery: ${fmt(e.accepted_emails)} emails accepted; emulator per recipient: ${fmt(e.delivery.recipients)} recipients, ${fmt(e.delivery.emails)} emails, ${e.delivery.duplicated} with more than one; recipient check: ${fmt(r.recipient_check.emails)} addressed in ${fmt(r.recipient_check.calls_200)} calls answered 200, ${r.recipient_check.missing} missing, ${r.recipient_check.seen_twice} twice, ${r.recipient_check.strangers} not on the list; ${fmt(e.idempotency_keys)} idempotency keys (${e.keys_requested_more_than_once} used more than once)`);
-  say(`  payload: ${fmt(e.bytes_received_mib)} MiB posted to Resend (largest call ${fmt(e.largest_call_kib)} KiB); the emulator was handed slim copies (${fmt(e.slim_copies_mib)} MiB; ${r.recipient_check.passed_through} calls passed through unchanged)`);
-  say(`  D1: rows_read ${fmt(rr.rows_read)} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${fmt(rr.rows_written)} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`);
-  say(`  server: CPU (whole group) trigger → quiet ${fmt(r.server_cpu_s)} s; peak RSS ${fmt(r.memory_mib.server_peak_rss)} MiB (during the send ${fmt(r.memory_mib.server_peak_rss_during_send)} MiB); bench process peak RSS ${fmt(r.memory_mib.bench_peak_rss)} MiB`);
-  say(`  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, dropped: rr.dropped, rejected: rr.rejected, failures: rr.failures, last_error: rr.last_error })}`);
-  say(`\n  Per queue invocation (${fmt(r.invocation_lines.total)} "invocation" lines, ${r.invocation_lines.malformed} malformed; at most ${r.invocation_lines.max_concurrent} running at the same time; papers-digest consumer ${JSON.stringify(r.digest_consumer)}):`);
-  say(`  CPU: no CPU clock in workerd; "cpu upper" = CPU of the whole wrangler dev process group (workerd incl. local D1/SQLite, queue broker, Durable Object; wrangler's node) between started and ended, interpolated between /proc samples (every ${SAMPLE_MS} ms, ${r.samples.mean_interval_ms} ms on average) — an UPPER BOUND that also counts every invocation running at the same time. "cpu share" = the group's CPU split between concurrent invocations (an estimate, still including D1/SQLite). "cpu workerd" = workerd processes only.`);
-  const row = (label: string, dd: Dist) => `    ${label.padEnd(22)} ${fmt(dd.p50).padStart(10)} ${fmt(dd.p99).padStart(10)} ${fmt(dd.max).padStart(10)}`;
+  say(
+    `\ncode under test: commit ${r.code.commit}${r.code.uncommitted.length ? ` plus uncommitted changes to ${r.code.uncommitted.join(", ")}` : ""} (snapshot taken at the start)`,
+  );
+  say(
+    `\n== digest fan-out: N=${fmt(r.n)}, DIGEST_SIZE ${r.digest_size.var} (${r.digest_size.papers_in_issue} papers in the issue), no rate limit ==`,
+  );
+  say(
+    `  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${fmt(r.wall_s)} s (${fmt(r.wall_s / 60)} min; poll saw it at ${fmt(r.observed_s)} s) → ${fmt(r.emails_per_s)} emails/s`,
+  );
+  say(
+    `  before: start-up ${fmt(r.startup_s)} s, import ${fmt(r.import_s)} s (${fmt(r.n / r.import_s)} rows/s), /admin/stats ${fmt(r.stats_s)} s`,
+  );
+  say(
+    `  Resend calls: emulator ${fmt(e.requests)} (${fmt(e.accepted_requests)} accepted, ${e.rate_limited_429} × 429, ${e.server_errors} × 5xx, ${e.replays} replays; by status ${JSON.stringify(e.by_status)}); run record api_calls ${fmt(rr.api_calls)}, retries ${rr.retries}; invocation lines ${fmt(r.invocation_lines.resend_sum)}; ceil(N/100) = ${fmt(Math.ceil(r.n / 100))}`,
+  );
+  say(
+    `  delivery: ${fmt(e.accepted_emails)} emails accepted; emulator per recipient: ${fmt(e.delivery.recipients)} recipients, ${fmt(e.delivery.emails)} emails, ${e.delivery.duplicated} with more than one; recipient check: ${fmt(r.recipient_check.emails)} addressed in ${fmt(r.recipient_check.calls_200)} calls answered 200, ${r.recipient_check.missing} missing, ${r.recipient_check.seen_twice} twice, ${r.recipient_check.strangers} not on the list; ${fmt(e.idempotency_keys)} idempotency keys (${e.keys_requested_more_than_once} used more than once)`,
+  );
+  say(
+    `  payload: ${fmt(e.bytes_received_mib)} MiB posted to Resend (largest call ${fmt(e.largest_call_kib)} KiB); the emulator was handed slim copies (${fmt(e.slim_copies_mib)} MiB; ${r.recipient_check.passed_through} calls passed through unchanged)`,
+  );
+  say(
+    `  D1: rows_read ${fmt(rr.rows_read)} (${r3(rr.rows_read / r.n)} per subscriber), rows_written ${fmt(rr.rows_written)} (${r3(rr.rows_written / Math.ceil(r.n / 100))} per batch)`,
+  );
+  say(
+    `  server: CPU (whole group) trigger → quiet ${fmt(r.server_cpu_s)} s; peak RSS ${fmt(r.memory_mib.server_peak_rss)} MiB (during the send ${fmt(r.memory_mib.server_peak_rss_during_send)} MiB); bench process peak RSS ${fmt(r.memory_mib.bench_peak_rss)} MiB`,
+  );
+  say(
+    `  run record: ${JSON.stringify({ recipients: rr.recipients, batches: rr.batches, batches_sent: rr.batches_sent, sent: rr.sent, dropped: rr.dropped, rejected: rr.rejected, failures: rr.failures, last_error: rr.last_error })}`,
+  );
+  say(
+    `\n  Per queue invocation (${fmt(r.invocation_lines.total)} "invocation" lines, ${r.invocation_lines.malformed} malformed; at most ${r.invocation_lines.max_concurrent} running at the same time; papers-digest consumer ${JSON.stringify(r.digest_consumer)}):`,
+  );
+  say(
+    `  CPU: no CPU clock in workerd; "cpu upper" = CPU of the whole wrangler dev process group (workerd incl. local D1/SQLite, queue broker, Durable Object; wrangler's node) between started and ended, interpolated between /proc samples (every ${SAMPLE_MS} ms, ${r.samples.mean_interval_ms} ms on average) — an UPPER BOUND that also counts every invocation running at the same time. "cpu share" = the group's CPU split between concurrent invocations (an estimate, still including D1/SQLite). "cpu workerd" = workerd processes only.`,
+  );
+  const row = (label: string, dd: Dist) =>
+    `    ${label.padEnd(22)} ${fmt(dd.p50).padStart(10)} ${fmt(dd.p99).padStart(10)} ${fmt(dd.max).padStart(10)}`;
   for (const [name, g] of Object.entries(r.per_invocation) as [string, RunResult["per_invocation"]["all"]][]) {
     if (g.invocations === 0 && name === "mail") continue;
-    const label = { fanout: "papers-digest fan-out (invocations carrying a fan-out message)", batch: "papers-digest batch deliveries", mail: "papers-mail", all: "all invocations" }[name];
-    say(`\n  ${label}: ${fmt(g.invocations)} invocations${name === "fanout" ? `, ${g.mixed} of them also sent batches` : ""}, ${fmt(g.messages.sum)} messages`);
+    const label = {
+      fanout: "papers-digest fan-out (invocations carrying a fan-out message)",
+      batch: "papers-digest batch deliveries",
+      mail: "papers-mail",
+      all: "all invocations",
+    }[name];
+    say(
+      `\n  ${label}: ${fmt(g.invocations)} invocations${name === "fanout" ? `, ${g.mixed} of them also sent batches` : ""}, ${fmt(g.messages.sum)} messages`,
+    );
     say(`    ${"".padEnd(22)} ${"p50".padStart(10)} ${"p99".padStart(10)} ${"max".padStart(10)}`);
     say(row("messages", g.messages));
     say(row("subrequests", g.subrequests));
-    say(row("  of which D1", g.d1) + `   (max queue ${g.queue.max}, budget ${g.budget.max}, resend ${g.resend.max})`);
+    say(`${row("  of which D1", g.d1)}   (max queue ${g.queue.max}, budget ${g.budget.max}, resend ${g.resend.max})`);
     say(row("wall ms", g.wall_ms));
     say(row("cpu ms (upper bound)", g.cpu_ms_upper));
     say(row("cpu ms (share est.)", g.cpu_ms_share));
     say(row("cpu ms (workerd only)", g.cpu_ms_workerd));
-    say(`    medians, first → last tenth of the run: subrequests ${g.trend.first_tenth.subrequests} → ${g.trend.last_tenth.subrequests}, wall ${fmt(g.trend.first_tenth.wall_ms)} → ${fmt(g.trend.last_tenth.wall_ms)} ms, cpu (upper) ${fmt(g.trend.first_tenth.cpu_ms_upper)} → ${fmt(g.trend.last_tenth.cpu_ms_upper)} ms`);
+    say(
+      `    medians, first → last tenth of the run: subrequests ${g.trend.first_tenth.subrequests} → ${g.trend.last_tenth.subrequests}, wall ${fmt(g.trend.first_tenth.wall_ms)} → ${fmt(g.trend.last_tenth.wall_ms)} ms, cpu (upper) ${fmt(g.trend.first_tenth.cpu_ms_upper)} → ${fmt(g.trend.last_tenth.cpu_ms_upper)} ms`,
+    );
   }
   say(`\n  worst invocation by subrequests: ${JSON.stringify(r.worst.subrequests)}`);
   say(`  worst invocation by CPU (upper bound): ${JSON.stringify(r.worst.cpu_ms_upper)}`);
   say(`  longest invocation: ${JSON.stringify(r.worst.wall_ms)}`);
-  if (r.worker_error_lines.count) say(`  worker error lines: ${r.worker_error_lines.count}, e.g.\n    ${r.worker_error_lines.samples.join("\n    ")}`);
+  if (r.worker_error_lines.count)
+    say(
+      `  worker error lines: ${r.worker_error_lines.count}, e.g.\n    ${r.worker_error_lines.samples.join("\n    ")}`,
+    );
   say(`\n  goals:`);
-  for (const [k, g] of Object.entries(goals)) say(`    ${k.padEnd(18)} ${String(g.value).padEnd(72)} goal ${g.goal}  ${pf(g.pass)}`);
+  for (const [k, g] of Object.entries(goals))
+    say(`    ${k.padEnd(18)} ${String(g.value).padEnd(72)} goal ${g.goal}  ${pf(g.pass)}`);
   say(`\nrun ${ok ? "OK: every goal met" : "FAILED: some goal missed (see above)"} (${fmt(result.total_s)} s in all)`);
   say(JSON.stringify(result));
   return ok;

@@ -24,11 +24,11 @@
 // node) per phase, from /proc, because client and server share the same cores.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { resolve } from "node:path";
-import { childEnv, createDevServer, freePort, REPO, runWrangler as runWranglerIn, cliArgs } from "./lib.mjs";
+import { childEnv, cliArgs, createDevServer, freePort, REPO, runWrangler as runWranglerIn } from "./lib.mjs";
 
 // The signup path's cost: D1 rows and binding calls per subscribe. Locally every binding call is a call into
 // workerd's simulation of the service, so a throughput ratio against /health measures the simulation; the server
@@ -40,7 +40,9 @@ const GOALS = { rowsPerSubscribeMax: 7, bindingCallsMax: 3 };
 // ---------- arguments ----------
 const { args, flag, num } = cliArgs();
 if (flag("help")) {
-  console.log("usage: node bench/subscribe.mjs [--concurrency 16] [--seconds 10] [--rounds 2] [--warmup 2] [--json] [--verbose] [--root DIR] [--no-consumer]");
+  console.log(
+    "usage: node bench/subscribe.mjs [--concurrency 16] [--seconds 10] [--rounds 2] [--warmup 2] [--json] [--verbose] [--root DIR] [--no-consumer]",
+  );
   process.exit(0);
 }
 const CONCURRENCY = Math.floor(num("concurrency", 16));
@@ -114,14 +116,21 @@ function machineBusyMs() {
 
 // ---------- HTTP client ----------
 let BASE_PORT = 0;
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY, maxFreeSockets: CONCURRENCY, scheduling: "fifo" });
+const agent = new http.Agent({
+  keepAlive: true,
+  maxSockets: CONCURRENCY,
+  maxFreeSockets: CONCURRENCY,
+  scheduling: "fifo",
+});
 
 function request(method, path, { headers = {}, body = null, timeoutMs = 30_000 } = {}) {
   return new Promise((resolve) => {
     const req = http.request({ host: "127.0.0.1", port: BASE_PORT, method, path, agent, headers }, (res) => {
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+      );
       res.on("error", (err) => resolve({ status: 0, error: String(err) }));
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error("timeout")));
@@ -150,7 +159,12 @@ const TARGETS = {
       if (n >= 1 << 24) throw new Error("ran out of unique client IPs");
       const body = JSON.stringify({ email: `bench+${RUN}-${n}@example.com` });
       return request("POST", "/api/subscribe", {
-        headers: { "Content-Type": "application/json", Accept: "application/json", "Content-Length": Buffer.byteLength(body), "CF-Connecting-IP": ipFor(n) },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "Content-Length": Buffer.byteLength(body),
+          "CF-Connecting-IP": ipFor(n),
+        },
         body,
       });
     },
@@ -183,17 +197,24 @@ async function phase(name, seconds, { measure = true } = {}) {
       statuses[key] = (statuses[key] ?? 0) + 1;
       if (res.status === 202 && name === "subscribe") accepted.count++;
       if (res.status !== t.expect) {
-        if (errorSamples.length < 5) errorSamples.push({ status: res.status, body: (res.body ?? res.error ?? "").slice(0, 300) });
+        if (errorSamples.length < 5)
+          errorSamples.push({ status: res.status, body: (res.body ?? res.error ?? "").slice(0, 300) });
         continue;
       }
       if (name === "subscribe") {
         const p = PLATFORM_RE.exec(res.headers["server-timing"] ?? "");
         if (p) {
-          const counts = Object.fromEntries(p[1].split(" ").map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)]));
+          const counts = Object.fromEntries(
+            p[1]
+              .split(" ")
+              .map((kv) => kv.split("="))
+              .map(([k, v]) => [k, Number(v)]),
+          );
           calls.n++;
           calls.sum += counts.subrequests;
           calls.max = Math.max(calls.max, counts.subrequests);
-          for (const [k, v] of Object.entries(counts)) if (k !== "subrequests") calls.byKind[k] = Math.max(calls.byKind[k] ?? 0, v);
+          for (const [k, v] of Object.entries(counts))
+            if (k !== "subrequests") calls.byKind[k] = Math.max(calls.byKind[k] ?? 0, v);
         }
         const m = D1_RE.exec(res.headers["server-timing"] ?? "");
         if (!m) {
@@ -219,7 +240,8 @@ async function phase(name, seconds, { measure = true } = {}) {
   if (!measure) return { statuses };
 
   lat.sort((a, b) => a - b);
-  const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil((p / 100) * lat.length) - 1))] : NaN);
+  const pct = (p) =>
+    lat.length ? lat[Math.min(lat.length - 1, Math.max(0, Math.ceil((p / 100) * lat.length) - 1))] : NaN;
   const requests = lat.length;
   const errors = requests - (statuses[String(t.expect)] ?? 0);
   const serverMs = Object.values(serverCpu).reduce((s, v) => s + v, 0);
@@ -241,7 +263,9 @@ async function phase(name, seconds, { measure = true } = {}) {
       // CPU ms per request and utilisation (1.0 = one core busy) over the phase
       client_ms_per_req: r3((client.user + client.system) / 1000 / (requests || 1)),
       server_ms_per_req: r3(serverMs / (requests || 1)),
-      server_ms_per_req_by_process: Object.fromEntries(Object.entries(serverCpu).map(([k, v]) => [k, r3(v / (requests || 1))])),
+      server_ms_per_req_by_process: Object.fromEntries(
+        Object.entries(serverCpu).map(([k, v]) => [k, r3(v / (requests || 1))]),
+      ),
       client_cores: r3((client.user + client.system) / 1e6 / elapsed),
       server_cores: r3(serverMs / 1000 / elapsed),
       // everything else that ran on the machine meanwhile (other people's tests…): the noise indicator
@@ -259,7 +283,12 @@ async function phase(name, seconds, { measure = true } = {}) {
             rows_total_mean: r3((d1.readSum + d1.writeSum) / (d1.n || 1)),
             rows_total_max: d1.totalMax,
           },
-          binding_calls: { samples: calls.n, mean: r3(calls.sum / (calls.n || 1)), max: calls.max, max_by_kind: calls.byKind },
+          binding_calls: {
+            samples: calls.n,
+            mean: r3(calls.sum / (calls.n || 1)),
+            max: calls.max,
+            max_by_kind: calls.byKind,
+          },
         }
       : {}),
   };
@@ -275,7 +304,10 @@ function aggregate(rounds) {
   const best = rounds.reduce((b, r) => (r.rps > b.rps ? r : b));
   const med = {};
   for (const k of ["rps", "p50", "p90", "p99", "requests", "errors"]) med[k] = r3(median(rounds.map((r) => r[k])));
-  return { best: { rps: best.rps, p50: best.p50, p90: best.p90, p99: best.p99, requests: best.requests, errors: best.errors }, median: med };
+  return {
+    best: { rps: best.rps, p50: best.p50, p90: best.p90, p99: best.p99, requests: best.requests, errors: best.errors },
+    median: med,
+  };
 }
 
 // ---------- main ----------
@@ -297,8 +329,15 @@ async function main() {
   const wranglerVersion = runWrangler(["--version"]).trim();
   const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
 
-  say(`bench:subscribe  concurrency=${CONCURRENCY} seconds=${SECONDS} rounds=${ROUNDS} warmup=${WARMUP}s${NO_CONSUMER ? "  (--no-consumer: request path only)" : ""}${ROOT !== REPO ? `  root=${ROOT}` : ""}`);
-  say(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), client node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  say(
+    `bench:subscribe  concurrency=${CONCURRENCY} seconds=${SECONDS} rounds=${ROUNDS} warmup=${WARMUP}s${NO_CONSUMER ? "  (--no-consumer: request path only)" : ""}${ROOT !== REPO ? `  root=${ROOT}` : ""}`,
+  );
+  say(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), client node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   // Snapshot: the worker is bundled once (as `wrangler deploy` would) and served from a copy with its own
   // wrangler.toml and migrations, so edits to src/ during the run (wrangler dev's file watcher) cannot
   // rebuild or restart the server mid-measurement, and a local .dev.vars is not picked up.
@@ -306,7 +345,13 @@ async function main() {
   dev.snapshot({ noConsumer: NO_CONSUMER });
 
   say(`starting wrangler dev on http://127.0.0.1:${port} (inspector ${inspector})…`);
-  const startupS = await dev.start({ port, inspector, tokenSecret, vars: { LOG_INVOCATIONS: "1" }, probe: async () => (await request("GET", "/health", { timeoutMs: 2000 })).status === 200 });
+  const startupS = await dev.start({
+    port,
+    inspector,
+    tokenSecret,
+    vars: { LOG_INVOCATIONS: "1" },
+    probe: async () => (await request("GET", "/health", { timeoutMs: 2000 })).status === 200,
+  });
   say(`ready after ${startupS.toFixed(1)} s; warming up ${WARMUP} s per target…`);
 
   // Warm-up: JIT, the D1 connection, the queue consumer, the keep-alive sockets.
@@ -320,7 +365,9 @@ async function main() {
     for (const name of ["health", "subscribe"]) {
       const r = await phase(name, SECONDS);
       rounds[name].push(r);
-      say(`  round ${i + 1} ${TARGETS[name].label.padEnd(20)} ${String(r.requests).padStart(6)} req  ${r.rps.toFixed(1).padStart(7)} req/s  p50 ${r.p50.toFixed(2)}  p90 ${r.p90.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`);
+      say(
+        `  round ${i + 1} ${TARGETS[name].label.padEnd(20)} ${String(r.requests).padStart(6)} req  ${r.rps.toFixed(1).padStart(7)} req/s  p50 ${r.p50.toFixed(2)}  p90 ${r.p90.toFixed(2)}  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}`,
+      );
     }
   }
 
@@ -347,10 +394,14 @@ async function main() {
   const bindingCalls = {
     samples: allSub.reduce((s, r) => s + r.binding_calls.samples, 0),
     max: Math.max(...allSub.map((r) => r.binding_calls.max)),
-    mean: r3(allSub.reduce((s, r) => s + r.binding_calls.mean * r.binding_calls.samples, 0) / (allSub.reduce((s, r) => s + r.binding_calls.samples, 0) || 1)),
+    mean: r3(
+      allSub.reduce((s, r) => s + r.binding_calls.mean * r.binding_calls.samples, 0) /
+        (allSub.reduce((s, r) => s + r.binding_calls.samples, 0) || 1),
+    ),
     max_by_kind: Object.assign({}, ...allSub.map((r) => r.binding_calls.max_by_kind)),
   };
-  const cpuPerReq = (rs) => r3(rs.map((r) => r.cpu.server_ms_per_req).sort((a, b) => a - b)[Math.floor((rs.length - 1) / 2)]);
+  const cpuPerReq = (rs) =>
+    r3(rs.map((r) => r.cpu.server_ms_per_req).sort((a, b) => a - b)[Math.floor((rs.length - 1) / 2)]);
   const serverCpu = { health_ms_per_req: cpuPerReq(rounds.health), subscribe_ms_per_req: cpuPerReq(allSub) };
   serverCpu.ratio = r3(serverCpu.subscribe_ms_per_req / serverCpu.health_ms_per_req);
   const d1 = {
@@ -371,16 +422,40 @@ async function main() {
     pending_rows_match_202s: counts.pending === accepted.count,
   };
   const goals = {
-    d1_rows_per_subscribe: { goal: `<= ${GOALS.rowsPerSubscribeMax}`, mean: d1.rows_total_mean, max: d1.rows_total_max, pass: d1.samples > 0 && d1.rows_total_max <= GOALS.rowsPerSubscribeMax },
-    binding_calls_per_subscribe: { goal: `<= ${GOALS.bindingCallsMax}`, mean: bindingCalls.mean, max: bindingCalls.max, pass: bindingCalls.samples > 0 && bindingCalls.max <= GOALS.bindingCallsMax },
+    d1_rows_per_subscribe: {
+      goal: `<= ${GOALS.rowsPerSubscribeMax}`,
+      mean: d1.rows_total_mean,
+      max: d1.rows_total_max,
+      pass: d1.samples > 0 && d1.rows_total_max <= GOALS.rowsPerSubscribeMax,
+    },
+    binding_calls_per_subscribe: {
+      goal: `<= ${GOALS.bindingCallsMax}`,
+      mean: bindingCalls.mean,
+      max: bindingCalls.max,
+      pass: bindingCalls.samples > 0 && bindingCalls.max <= GOALS.bindingCallsMax,
+    },
   };
   const ok = Object.values(checks).every(Boolean) && Object.values(goals).every((g) => g.pass);
 
   const result = {
     bench: "subscribe",
     ok,
-    config: { concurrency: CONCURRENCY, seconds: SECONDS, rounds: ROUNDS, warmup: WARMUP, consumer: !NO_CONSUMER, root: ROOT },
-    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, client_node: process.version, server_node: nodeVersion, wrangler: wranglerVersion, loadavg_end: os.loadavg().map((x) => r3(x)) },
+    config: {
+      concurrency: CONCURRENCY,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      warmup: WARMUP,
+      consumer: !NO_CONSUMER,
+      root: ROOT,
+    },
+    machine: {
+      cores: os.cpus().length,
+      cpu: os.cpus()[0]?.model ?? null,
+      client_node: process.version,
+      server_node: nodeVersion,
+      wrangler: wranglerVersion,
+      loadavg_end: os.loadavg().map((x) => r3(x)),
+    },
     startup_s: r3(startupS),
     health: { ...agg.health, rounds: rounds.health },
     subscribe: { ...agg.subscribe, rounds: rounds.subscribe },
@@ -397,28 +472,54 @@ async function main() {
     console.log(JSON.stringify(result));
   } else {
     const pf = (b) => (b ? "PASS" : "FAIL");
-    const row = (label, v) => `  ${label.padEnd(22)} ${String(v.requests).padStart(7)} ${v.rps.toFixed(1).padStart(9)} ${v.p50.toFixed(2).padStart(8)} ${v.p90.toFixed(2).padStart(8)} ${v.p99.toFixed(2).padStart(8)} ${String(v.errors).padStart(7)}`;
-    say(`\n  ${"".padEnd(22)} ${"requests".padStart(7)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p90 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`);
+    const row = (label, v) =>
+      `  ${label.padEnd(22)} ${String(v.requests).padStart(7)} ${v.rps.toFixed(1).padStart(9)} ${v.p50.toFixed(2).padStart(8)} ${v.p90.toFixed(2).padStart(8)} ${v.p99.toFixed(2).padStart(8)} ${String(v.errors).padStart(7)}`;
+    say(
+      `\n  ${"".padEnd(22)} ${"requests".padStart(7)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p90 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"errors".padStart(7)}`,
+    );
     for (const name of ["health", "subscribe"]) {
-      rounds[name].forEach((r, i) => say(row(`${TARGETS[name].label} r${i + 1}`, r)));
+      for (const [i, r] of rounds[name].entries()) say(row(`${TARGETS[name].label} r${i + 1}`, r));
       say(row(`${TARGETS[name].label} best`, agg[name].best));
       say(row(`${TARGETS[name].label} median`, agg[name].median));
     }
-    say(`\n  subscribe status codes: ${allSub.map((r) => JSON.stringify(r.statuses)).join("  ")}   (warm-up: ${JSON.stringify(warm.subscribe)})`);
+    say(
+      `\n  subscribe status codes: ${allSub.map((r) => JSON.stringify(r.statuses)).join("  ")}   (warm-up: ${JSON.stringify(warm.subscribe)})`,
+    );
     for (const r of allSub) for (const e of r.error_samples) say(`    non-202 sample: ${e.status} ${e.body}`);
-    say(`  CPU per request (ms):   client / server    /health ${rounds.health.map((r) => `${r.cpu.client_ms_per_req}/${r.cpu.server_ms_per_req}`).join(", ")}    subscribe ${allSub.map((r) => `${r.cpu.client_ms_per_req}/${r.cpu.server_ms_per_req}`).join(", ")}`);
-    say(`  server CPU by process (ms/req, last round): /health ${JSON.stringify(rounds.health.at(-1).cpu.server_ms_per_req_by_process)}  subscribe ${JSON.stringify(allSub.at(-1).cpu.server_ms_per_req_by_process)}`);
-    const cores = (r) => `${r.cpu.client_cores.toFixed(2)}+${r.cpu.server_cores.toFixed(2)}+${r.cpu.other_cores.toFixed(2)}`;
-    say(`  cores busy, client+server+other processes: /health ${rounds.health.map(cores).join(", ")}   subscribe ${allSub.map(cores).join(", ")}  (of ${os.cpus().length})`);
-    say(`\n  D1 per subscribe (${d1.samples} answers): rows_read mean ${d1.rows_read_mean} max ${d1.rows_read_max}; rows_written mean ${d1.rows_written_mean} max ${d1.rows_written_max}; read+written mean ${d1.rows_total_mean} max ${d1.rows_total_max}${d1.missing_header ? `; ${d1.missing_header} answers without the header` : ""}`);
-    say(`  rows after the run: ${counts.pending} pending (202s sent: ${accepted.count}) → ${pf(checks.pending_rows_match_202s)}; ${counts.total} subscribers, ${counts.outbox} confirmation emails in the outbox`);
-    say(`\n  Server CPU per request (median of rounds, workerd + wrangler): /health ${serverCpu.health_ms_per_req} ms, subscribe ${serverCpu.subscribe_ms_per_req} ms (× ${serverCpu.ratio})`);
-    say(`  For reference: subscribe/health throughput ${ratioMedian.throughput.toFixed(3)} (pairs ${paired.map((p) => p.throughput.toFixed(3)).join(", ")}), p99 ${ratioMedian.p99.toFixed(3)}`);
+    say(
+      `  CPU per request (ms):   client / server    /health ${rounds.health.map((r) => `${r.cpu.client_ms_per_req}/${r.cpu.server_ms_per_req}`).join(", ")}    subscribe ${allSub.map((r) => `${r.cpu.client_ms_per_req}/${r.cpu.server_ms_per_req}`).join(", ")}`,
+    );
+    say(
+      `  server CPU by process (ms/req, last round): /health ${JSON.stringify(rounds.health.at(-1).cpu.server_ms_per_req_by_process)}  subscribe ${JSON.stringify(allSub.at(-1).cpu.server_ms_per_req_by_process)}`,
+    );
+    const cores = (r) =>
+      `${r.cpu.client_cores.toFixed(2)}+${r.cpu.server_cores.toFixed(2)}+${r.cpu.other_cores.toFixed(2)}`;
+    say(
+      `  cores busy, client+server+other processes: /health ${rounds.health.map(cores).join(", ")}   subscribe ${allSub.map(cores).join(", ")}  (of ${os.cpus().length})`,
+    );
+    say(
+      `\n  D1 per subscribe (${d1.samples} answers): rows_read mean ${d1.rows_read_mean} max ${d1.rows_read_max}; rows_written mean ${d1.rows_written_mean} max ${d1.rows_written_max}; read+written mean ${d1.rows_total_mean} max ${d1.rows_total_max}${d1.missing_header ? `; ${d1.missing_header} answers without the header` : ""}`,
+    );
+    say(
+      `  rows after the run: ${counts.pending} pending (202s sent: ${accepted.count}) → ${pf(checks.pending_rows_match_202s)}; ${counts.total} subscribers, ${counts.outbox} confirmation emails in the outbox`,
+    );
+    say(
+      `\n  Server CPU per request (median of rounds, workerd + wrangler): /health ${serverCpu.health_ms_per_req} ms, subscribe ${serverCpu.subscribe_ms_per_req} ms (× ${serverCpu.ratio})`,
+    );
+    say(
+      `  For reference: subscribe/health throughput ${ratioMedian.throughput.toFixed(3)} (pairs ${paired.map((p) => p.throughput.toFixed(3)).join(", ")}), p99 ${ratioMedian.p99.toFixed(3)}`,
+    );
     say(`\n  Goals:`);
-    say(`    D1 rows per subscribe        mean ${d1.rows_total_mean}, max ${d1.rows_total_max}  goal ≤ ${GOALS.rowsPerSubscribeMax}  ${pf(goals.d1_rows_per_subscribe.pass)}`);
-    say(`    binding calls per subscribe  mean ${bindingCalls.mean}, max ${bindingCalls.max} ${JSON.stringify(bindingCalls.max_by_kind)}  goal ≤ ${GOALS.bindingCallsMax}  ${pf(goals.binding_calls_per_subscribe.pass)}`);
-    say(`  Run checks: errors ${pf(checks.no_errors)}, Server-Timing present ${pf(checks.d1_header_present)}, pending rows = 202s ${pf(checks.pending_rows_match_202s)}  → run ${ok ? "OK" : "FAILED"}`);
-    say("\n" + JSON.stringify(result));
+    say(
+      `    D1 rows per subscribe        mean ${d1.rows_total_mean}, max ${d1.rows_total_max}  goal ≤ ${GOALS.rowsPerSubscribeMax}  ${pf(goals.d1_rows_per_subscribe.pass)}`,
+    );
+    say(
+      `    binding calls per subscribe  mean ${bindingCalls.mean}, max ${bindingCalls.max} ${JSON.stringify(bindingCalls.max_by_kind)}  goal ≤ ${GOALS.bindingCallsMax}  ${pf(goals.binding_calls_per_subscribe.pass)}`,
+    );
+    say(
+      `  Run checks: errors ${pf(checks.no_errors)}, Server-Timing present ${pf(checks.d1_header_present)}, pending rows = 202s ${pf(checks.pending_rows_match_202s)}  → run ${ok ? "OK" : "FAILED"}`,
+    );
+    say(`\n${JSON.stringify(result)}`);
   }
   return ok;
 }
@@ -431,7 +532,8 @@ main()
   })
   .catch(async (err) => {
     console.error(String(err?.stack ?? err));
-    if (!VERBOSE && wranglerLog.length) console.error("--- wrangler output (tail) ---\n" + wranglerLog.slice(-40).join(""));
+    if (!VERBOSE && wranglerLog.length)
+      console.error(`--- wrangler output (tail) ---\n${wranglerLog.slice(-40).join("")}`);
     await stopServer().catch(() => {});
     removePersistDir();
     process.exit(1);

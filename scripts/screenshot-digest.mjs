@@ -19,17 +19,32 @@ if (process.env.DIGEST_HTML_OUT) writeFileSync(process.env.DIGEST_HTML_OUT, html
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
 });
 try {
   for (const shot of shots) {
-    const context = await browser.newContext({ viewport: shot.viewport, deviceScaleFactor: 1, isMobile: shot.isMobile, hasTouch: shot.isMobile, colorScheme: "light" });
+    const context = await browser.newContext({
+      viewport: shot.viewport,
+      deviceScaleFactor: 1,
+      isMobile: shot.isMobile,
+      hasTouch: shot.isMobile,
+      colorScheme: "light",
+    });
     const page = await context.newPage();
     await page.route("**/*", (route) => route.abort()); // the email has no remote content; nothing may load
     await page.setContent(html, { waitUntil: "load" });
     const file = path.join(outDir, shot.file);
     await page.screenshot({ path: file, fullPage: true });
-    console.log(`${path.relative(process.cwd(), file)}: ${shot.viewport.width} px wide, ${(statSync(file).size / 1024).toFixed(0)} KB`);
+    console.log(
+      `${path.relative(process.cwd(), file)}: ${shot.viewport.width} px wide, ${(statSync(file).size / 1024).toFixed(0)} KB`,
+    );
     await context.close();
   }
 } finally {

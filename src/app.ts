@@ -2,14 +2,14 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { errorPage } from "../templates/pages";
-import { config, ConfigError } from "./config";
-import { ApiError, setPageHeaders, wantsHtml, type AppEnv } from "./lib/http";
+import { ConfigError, config } from "./config";
+import { ApiError, type AppEnv, setPageHeaders, wantsHtml } from "./lib/http";
 import { render } from "./lib/render";
 import { admin } from "./routes/admin";
 import { archive } from "./routes/archive";
-import { digests } from "./routes/digests";
 import { confirm } from "./routes/confirm";
 import { dev } from "./routes/dev";
+import { digests } from "./routes/digests";
 import { embed } from "./routes/embed";
 import { manage } from "./routes/manage";
 import { subscribe } from "./routes/subscribe";
@@ -54,14 +54,22 @@ app.route("/", digests);
 app.route("/", webhooks);
 app.route("/", dev);
 
-app.notFound((c) => {
+app.notFound(() => {
   throw new ApiError(404, "not_found", "Not found.");
 });
 
 app.onError((err, c) => {
   if (err instanceof ConfigError) {
     console.error(err.message);
-    return c.json({ error: { code: "misconfigured", message: "The service is not configured correctly; the operator has been told in the logs." } }, 500);
+    return c.json(
+      {
+        error: {
+          code: "misconfigured",
+          message: "The service is not configured correctly; the operator has been told in the logs.",
+        },
+      },
+      500,
+    );
   }
   if (err instanceof HTTPException) {
     const status = err.status;
@@ -73,14 +81,22 @@ app.onError((err, c) => {
       const framed = c.get("framed") === true;
       setPageHeaders(c, framed);
       const home = new URL(framed ? "/form" : "/", c.get("cfg").publicUrl).toString();
-      return render(c, "Something went wrong", errorPage(titleFor(status), err.message, { href: home, label: "Back to the form" }), { status, framed });
+      return render(
+        c,
+        "Something went wrong",
+        errorPage(titleFor(status), err.message, { href: home, label: "Back to the form" }),
+        { status, framed },
+      );
     }
     return c.json({ error: { code, message: err.message } }, status);
   }
   // Paths of personal links carry tokens: logs get the route shape only.
   const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|manage)\/[^/]+/, "/$1/:token");
-  console.error("unhandled error", { path, error: err instanceof Error ? err.stack ?? err.message : String(err) });
-  return c.json({ error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } }, 500);
+  console.error("unhandled error", { path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  return c.json(
+    { error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } },
+    500,
+  );
 });
 
 function titleFor(status: number) {

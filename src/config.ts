@@ -62,13 +62,22 @@ export function loadConfig(env: Env): Config {
   }
   const local = env.LOCAL_DEV === "1";
   if (!local && publicUrl.protocol !== "https:") problems.push("PUBLIC_URL must use https outside local development");
-  if (!env.TOKEN_SECRET || env.TOKEN_SECRET.length < 32) problems.push("TOKEN_SECRET must be set to at least 32 characters (openssl rand -hex 32)");
-  if (!local && !env.RESEND_API_KEY) problems.push("RESEND_API_KEY must be set outside local development (mail would go nowhere; LOCAL_DEV=1 is only for npm start)");
+  if (!env.TOKEN_SECRET || env.TOKEN_SECRET.length < 32)
+    problems.push("TOKEN_SECRET must be set to at least 32 characters (openssl rand -hex 32)");
+  if (!local && !env.RESEND_API_KEY)
+    problems.push(
+      "RESEND_API_KEY must be set outside local development (mail would go nowhere; LOCAL_DEV=1 is only for npm start)",
+    );
   if (!env.MAIL_FROM) problems.push("MAIL_FROM must be set");
-  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== "" && env.ADMIN_TOKEN.length < 16) problems.push("ADMIN_TOKEN must be at least 16 characters");
+  if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN !== "" && env.ADMIN_TOKEN.length < 16)
+    problems.push("ADMIN_TOKEN must be at least 16 characters");
   // What an Authorization: Bearer header can carry (RFC 6750 b64token); any other character could never match.
-  if (env.ADMIN_TOKEN && !/^[A-Za-z0-9._~+/-]+=*$/.test(env.ADMIN_TOKEN)) problems.push("ADMIN_TOKEN may only use letters, digits and . _ ~ + / - (then = padding): a bearer token cannot carry other characters (openssl rand -hex 24)");
-  if (Boolean(env.TURNSTILE_SITE_KEY) !== Boolean(env.TURNSTILE_SECRET)) problems.push("TURNSTILE_SITE_KEY and TURNSTILE_SECRET go together");
+  if (env.ADMIN_TOKEN && !/^[A-Za-z0-9._~+/-]+=*$/.test(env.ADMIN_TOKEN))
+    problems.push(
+      "ADMIN_TOKEN may only use letters, digits and . _ ~ + / - (then = padding): a bearer token cannot carry other characters (openssl rand -hex 24)",
+    );
+  if (Boolean(env.TURNSTILE_SITE_KEY) !== Boolean(env.TURNSTILE_SECRET))
+    problems.push("TURNSTILE_SITE_KEY and TURNSTILE_SECRET go together");
 
   const origins = parseList(env.ALLOWED_ORIGINS);
   let allowedOrigins: Config["allowedOrigins"] = "*";
@@ -83,18 +92,24 @@ export function loadConfig(env: Env): Config {
     }
   }
   const papersSource = env.PAPERS_SOURCE || (local ? "sample" : "huggingface");
-  if (papersSource !== "huggingface" && papersSource !== "sample") problems.push('PAPERS_SOURCE must be "huggingface" or "sample"');
+  if (papersSource !== "huggingface" && papersSource !== "sample")
+    problems.push('PAPERS_SOURCE must be "huggingface" or "sample"');
   const digestSize = Number(env.DIGEST_SIZE ?? 10);
-  if (!Number.isInteger(digestSize) || digestSize < 1 || digestSize > 50) problems.push("DIGEST_SIZE must be a whole number from 1 to 50");
+  if (!Number.isInteger(digestSize) || digestSize < 1 || digestSize > 50)
+    problems.push("DIGEST_SIZE must be a whole number from 1 to 50");
   const resendMaxRps = Number(env.RESEND_MAX_RPS ?? 2);
-  if (!Number.isFinite(resendMaxRps) || resendMaxRps < 0) problems.push("RESEND_MAX_RPS must be a number ≥ 0 (0 = no ceiling until Resend states its limit)");
+  if (!Number.isFinite(resendMaxRps) || resendMaxRps < 0)
+    problems.push("RESEND_MAX_RPS must be a number ≥ 0 (0 = no ceiling until Resend states its limit)");
 
-  if (env.RESEND_WEBHOOK_SECRET && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(env.RESEND_WEBHOOK_SECRET)) problems.push("RESEND_WEBHOOK_SECRET must be the whsec_… secret Resend shows for the webhook");
+  if (env.RESEND_WEBHOOK_SECRET && !/^whsec_[A-Za-z0-9+/=]{16,}$/.test(env.RESEND_WEBHOOK_SECRET))
+    problems.push("RESEND_WEBHOOK_SECRET must be the whsec_… secret Resend shows for the webhook");
   const breakerMinDeliveries = Number(env.BREAKER_MIN_DELIVERIES ?? 1000);
-  if (!Number.isInteger(breakerMinDeliveries) || breakerMinDeliveries < 1) problems.push("BREAKER_MIN_DELIVERIES must be a whole number ≥ 1");
+  if (!Number.isInteger(breakerMinDeliveries) || breakerMinDeliveries < 1)
+    problems.push("BREAKER_MIN_DELIVERIES must be a whole number ≥ 1");
 
   const confirmDomainHourlyCap = Number(env.CONFIRM_DOMAIN_HOURLY_CAP ?? 1000);
-  if (!Number.isInteger(confirmDomainHourlyCap) || confirmDomainHourlyCap < 0) problems.push("CONFIRM_DOMAIN_HOURLY_CAP must be a whole number ≥ 0 (0 = no cap)");
+  if (!Number.isInteger(confirmDomainHourlyCap) || confirmDomainHourlyCap < 0)
+    problems.push("CONFIRM_DOMAIN_HOURLY_CAP must be a whole number ≥ 0 (0 = no cap)");
 
   if (problems.length) throw new ConfigError(`Configuration problems:\n- ${problems.join("\n- ")}`);
 

@@ -1,12 +1,12 @@
 import { app } from "./app";
 import { config, LOOPBACK_HOSTS } from "./config";
+import { prune } from "./db/privacy";
 import type { DigestJob } from "./digest/jobs";
 import { consumeDigest, startIssue } from "./digest/run";
 import { formatWeek, previousWeek } from "./digest/week";
-import { prune } from "./db/privacy";
+import { meterEnv, newMeter, subrequests } from "./lib/meter";
 import { consumeMail } from "./mail/consumer";
 import type { MailJob } from "./mail/jobs";
-import { meterEnv, newMeter, subrequests } from "./lib/meter";
 
 export { SendBudget } from "./mail/budget";
 
@@ -16,11 +16,17 @@ export default {
   async fetch(request, env, ctx) {
     // LOG_INVOCATIONS=1, local runs only: each answer says what it asked of the platform (the subscribe benchmark
     // reads it). Never in production: the count of calls would tell a known address from a new one.
-    if (env.LOG_INVOCATIONS !== "1" || !config(env).local || !LOOPBACK_HOSTS.has(new URL(request.url).hostname)) return app.fetch(request, env, ctx);
+    if (env.LOG_INVOCATIONS !== "1" || !config(env).local || !LOOPBACK_HOSTS.has(new URL(request.url).hostname))
+      return app.fetch(request, env, ctx);
     const meter = newMeter();
     const res = await app.fetch(request, meterEnv(env, meter), ctx);
     const out = new Response(res.body, res);
-    out.headers.append("Server-Timing", `platform;desc="${Object.entries({ ...meter, subrequests: subrequests(meter) }).map(([k, v]) => `${k}=${v}`).join(" ")}"`);
+    out.headers.append(
+      "Server-Timing",
+      `platform;desc="${Object.entries({ ...meter, subrequests: subrequests(meter) })
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}"`,
+    );
     return out;
   },
 
@@ -34,7 +40,10 @@ export default {
       if (batch.queue.startsWith("papers-digest")) await consumeDigest(batch as MessageBatch<DigestJob>, e, cfg);
       else await consumeMail(batch as MessageBatch<MailJob>, e, cfg);
     } finally {
-      if (meter) console.log(`invocation ${JSON.stringify({ consumer: batch.queue, messages: batch.messages.length, started, ended: Date.now(), subrequests: subrequests(meter), ...meter })}`);
+      if (meter)
+        console.log(
+          `invocation ${JSON.stringify({ consumer: batch.queue, messages: batch.messages.length, started, ended: Date.now(), subrequests: subrequests(meter), ...meter })}`,
+        );
     }
   },
 

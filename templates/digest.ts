@@ -57,14 +57,21 @@ export function digestSubject(m: Pick<DigestModel, "name" | "week" | "papers">):
   return subject.length > 110 ? `${subject.slice(0, 107).replace(/\s+\S*$/, "")}…` : subject;
 }
 
-const preheader = (m: Pick<DigestModel, "papers" | "dateRange">) => `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
+const preheader = (m: Pick<DigestModel, "papers" | "dateRange">) =>
+  `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
 
 const LINK = "color:#1d4ed8;text-decoration:underline;";
 
 function paperBlock(p: Paper, rank: number): Html {
   const l = paperLinks(p.id);
-  const extra: Html[] = [html`<a href="${l.arxiv}" style="${LINK}">arXiv</a>`, html`<a href="${l.pdf}" style="${LINK}">PDF</a>`];
-  if (p.githubRepo) extra.push(html`<a href="${p.githubRepo}" style="${LINK}">Code${p.githubStars ? ` (★ ${fmt(p.githubStars)})` : ""}</a>`);
+  const extra: Html[] = [
+    html`<a href="${l.arxiv}" style="${LINK}">arXiv</a>`,
+    html`<a href="${l.pdf}" style="${LINK}">PDF</a>`,
+  ];
+  if (p.githubRepo)
+    extra.push(
+      html`<a href="${p.githubRepo}" style="${LINK}">Code${p.githubStars ? ` (★ ${fmt(p.githubStars)})` : ""}</a>`,
+    );
   if (p.projectPage) extra.push(html`<a href="${p.projectPage}" style="${LINK}">Project page</a>`);
   return html`<tr><td style="padding:0 0 24px 0;${FONT}">
 <p style="margin:0 0 4px 0;font-size:13px;line-height:18px;color:#4b5563;">#${rank} · ▲ ${fmt(p.upvotes)} upvotes · ${fmt(p.numComments)} comment${p.numComments === 1 ? "" : "s"}</p>
@@ -94,7 +101,8 @@ ${footer}
   });
 }
 
-const address = (m: Pick<DigestModel, "postalAddress">) => (m.postalAddress ? html`<p style="margin:8px 0 0 0;">${m.postalAddress}</p>` : "");
+const address = (m: Pick<DigestModel, "postalAddress">) =>
+  m.postalAddress ? html`<p style="margin:8px 0 0 0;">${m.postalAddress}</p>` : "";
 
 /** The email, with the recipient's links (`m.links`). */
 export async function digestEmail(m: DigestModel): Promise<{ subject: string; html: string; text: string }> {
@@ -113,7 +121,11 @@ ${address(m)}`;
 }
 
 export function digestText(m: DigestModel): string {
-  const lines = [`${m.name} · ${m.dateRange}`, `This week's ${m.papers.length} most upvoted papers on Hugging Face`, ""];
+  const lines = [
+    `${m.name} · ${m.dateRange}`,
+    `This week's ${m.papers.length} most upvoted papers on Hugging Face`,
+    "",
+  ];
   m.papers.forEach((p, i) => {
     const l = paperLinks(p.id);
     lines.push(`${i + 1}. ${p.title}`);

@@ -10,9 +10,16 @@ export interface RenderedEmail {
 
 /** A transactional email: the shared frame with one padded cell. */
 const frame = (title: string, preheader: string, body: Html): Html =>
-  emailShell({ title, preheader, rows: html`<tr><td style="padding:28px 28px 24px 28px;${FONT}font-size:16px;line-height:24px;color:#111827;">${body}</td></tr>` });
+  emailShell({
+    title,
+    preheader,
+    rows: html`<tr><td style="padding:28px 28px 24px 28px;${FONT}font-size:16px;line-height:24px;color:#111827;">${body}</td></tr>`,
+  });
 
-const button = (href: string, label: string) => html`<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:20px 0;"><tr>
+const button = (
+  href: string,
+  label: string,
+) => html`<table role="presentation" cellpadding="0" cellspacing="0" border="0" style="margin:20px 0;"><tr>
 <td style="background-color:#111827;"><a href="${href}" style="display:inline-block;padding:12px 22px;${FONT}font-size:16px;font-weight:bold;color:#ffffff;text-decoration:none;">${label}</a></td>
 </tr></table>`;
 
@@ -20,7 +27,11 @@ const button = (href: string, label: string) => html`<table role="presentation" 
  * The double opt-in email. It carries the address and exactly one link, nothing else a stranger typed:
  * anyone can put any address in the form, so this mail must be useless for spam or phishing.
  */
-export async function confirmationEmail(m: { name: string; email: string; confirmUrl: string }): Promise<RenderedEmail> {
+export async function confirmationEmail(m: {
+  name: string;
+  email: string;
+  confirmUrl: string;
+}): Promise<RenderedEmail> {
   const subject = `Confirm your subscription to ${m.name}`;
   const body = html`<h1 style="margin:0 0 12px 0;font-size:22px;line-height:28px;">Confirm your subscription</h1>
 <p style="margin:0 0 12px 0;">Someone, hopefully you, asked to send ${m.name}, the weekly digest of trending ML papers, to <strong>${m.email}</strong>.</p>
@@ -35,10 +46,19 @@ ${m.confirmUrl}
 
 If you did not ask for this, ignore this email: without a click you will not hear from us again.
 `;
-  return { subject, html: (await frame(subject, "One click to start receiving the week's trending papers.", body)).toString(), text };
+  return {
+    subject,
+    html: (await frame(subject, "One click to start receiving the week's trending papers.", body)).toString(),
+    text,
+  };
 }
 
-export async function welcomeEmail(m: { name: string; homeUrl: string; manageUrl: string; unsubscribeUrl: string }): Promise<RenderedEmail> {
+export async function welcomeEmail(m: {
+  name: string;
+  homeUrl: string;
+  manageUrl: string;
+  unsubscribeUrl: string;
+}): Promise<RenderedEmail> {
   const subject = `Welcome to ${m.name}`;
   const body = html`<h1 style="margin:0 0 12px 0;font-size:22px;line-height:28px;">You're subscribed</h1>
 <p style="margin:0 0 12px 0;">Every Monday morning you will get the most upvoted machine-learning papers of the past week on Hugging Face: titles, authors, a short abstract and links to the paper, code and project page.</p>

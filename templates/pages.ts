@@ -40,7 +40,11 @@ export const thanksPage = (home: string): Html => html`<h1>Check your inbox</h1>
 <p>${DEFAULT_TEXT.success}</p>
 <p class="muted">The link works for 7 days. Nothing arrived? Look in the spam folder, or <a href="${home}">try again</a> in a few minutes.</p>`;
 
-export const errorPage = (title: string, message: string, retry?: { href: string; label: string }): Html => html`<h1>${title}</h1>
+export const errorPage = (
+  title: string,
+  message: string,
+  retry?: { href: string; label: string },
+): Html => html`<h1>${title}</h1>
 <p role="alert">${message}</p>
 ${retry ? html`<p><a href="${retry.href}">${retry.label}</a></p>` : ""}`;
 
@@ -49,7 +53,11 @@ export const confirmPrompt = (action: string, name: string): Html => html`<h1>Co
 <p>One more step to receive ${name} every week.</p>
 <form id="confirm" method="post" action="${action}"><button type="submit">Confirm my subscription</button></form>`;
 
-export const confirmedPage = (manageUrl: string, name: string, already: boolean): Html => html`<h1>${already ? "You are already subscribed" : "You're subscribed!"}</h1>
+export const confirmedPage = (
+  manageUrl: string,
+  name: string,
+  already: boolean,
+): Html => html`<h1>${already ? "You are already subscribed" : "You're subscribed!"}</h1>
 <p>${name} will arrive every Monday. A welcome email is on its way${already ? " (or already arrived)" : ""}.</p>
 <p class="muted">You can pause or leave at any time: <a href="${manageUrl}">manage your subscription</a>.</p>`;
 
@@ -86,7 +94,13 @@ export function managePage(m: ManageModel): Html {
   return html`<h1>Your subscription</h1>
 ${m.notice ? html`<p class="ok" role="status">${m.notice}</p>` : ""}
 <p><strong>${m.email}</strong>: ${
-    paused ? `paused until ${dateOf(m.pausedUntil!)}` : active ? "receiving the weekly digest" : m.status === "pending" ? "waiting for confirmation" : "not subscribed"
+    paused
+      ? `paused until ${dateOf(m.pausedUntil!)}`
+      : active
+        ? "receiving the weekly digest"
+        : m.status === "pending"
+          ? "waiting for confirmation"
+          : "not subscribed"
   }.</p>
 ${
   active
@@ -117,7 +131,12 @@ export const erasedPage = (home: string): Html => html`<h1>Your data is erased</
 <p>Your address and everything we held about your subscription are gone. You will not hear from us again.</p>
 <p class="muted">Changed your mind? You can <a href="${home}">subscribe again</a> at any time.</p>`;
 
-export const landingPage = (embedSrc: string, formUrl: string, outboxUrl: string | null, name: string): Html => html`<h1>${name}</h1>
+export const landingPage = (
+  embedSrc: string,
+  formUrl: string,
+  outboxUrl: string | null,
+  name: string,
+): Html => html`<h1>${name}</h1>
 <p class="muted">A free weekly email with the most upvoted machine-learning papers on Hugging Face. <a href="/archive">Past issues</a></p>
 <script src="${embedSrc}" async></script>
 <noscript><p><a href="${formUrl}">Subscribe to ${name}</a></p></noscript>

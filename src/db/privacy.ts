@@ -13,7 +13,13 @@ export const DEPARTURE_TTL_MS = 45 * DAY_MS;
  * Puts addresses on the suppression list (hashed, under their mailbox key and their lower-cased form) and marks their
  * subscriptions suppressed, whichever key a row was stored under.
  */
-export async function suppressStatements(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now: number, unlessSeen = "") {
+export async function suppressStatements(
+  d1: D1Database,
+  emails: string[],
+  reason: "bounce" | "complaint" | "manual",
+  now: number,
+  unlessSeen = "",
+) {
   // `unlessSeen`: a webhook's svix-id; if that id was processed before, these statements change nothing.
   const fresh = "NOT EXISTS (SELECT 1 FROM webhook_events WHERE svix_id = ?)";
   const statements: D1PreparedStatement[] = [];
@@ -21,16 +27,29 @@ export async function suppressStatements(d1: D1Database, emails: string[], reaso
     const keys = addressKeys(email);
     for (const key of keys)
       statements.push(
-        d1.prepare(`INSERT INTO suppressions (email_hash, reason, created_at) SELECT ?, ?, ? WHERE ${fresh} ON CONFLICT (email_hash) DO NOTHING`).bind(await suppressionHash(key), reason, now, unlessSeen),
+        d1
+          .prepare(
+            `INSERT INTO suppressions (email_hash, reason, created_at) SELECT ?, ?, ? WHERE ${fresh} ON CONFLICT (email_hash) DO NOTHING`,
+          )
+          .bind(await suppressionHash(key), reason, now, unlessSeen),
       );
     statements.push(
-      d1.prepare(`UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key IN (SELECT value FROM json_each(?)) AND status <> 'suppressed' AND ${fresh}`).bind(JSON.stringify(keys), unlessSeen),
+      d1
+        .prepare(
+          `UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key IN (SELECT value FROM json_each(?)) AND status <> 'suppressed' AND ${fresh}`,
+        )
+        .bind(JSON.stringify(keys), unlessSeen),
     );
   }
   return statements;
 }
 
-export async function suppress(d1: D1Database, emails: string[], reason: "bounce" | "complaint" | "manual", now = Date.now()) {
+export async function suppress(
+  d1: D1Database,
+  emails: string[],
+  reason: "bounce" | "complaint" | "manual",
+  now = Date.now(),
+) {
   await d1.batch(await suppressStatements(d1, emails, reason, now));
 }
 
@@ -48,7 +67,12 @@ export async function exportSubscriber(d1: D1Database, id: number) {
     status: s.status,
     source: s.source,
     subscribed_at: iso(s.created_at),
-    consent: { given_at: iso(s.consent_at), source_origin: s.consent_origin, ip_hash: s.consent_ip_hash, confirmed_at: iso(s.confirmed_at) },
+    consent: {
+      given_at: iso(s.consent_at),
+      source_origin: s.consent_origin,
+      ip_hash: s.consent_ip_hash,
+      confirmed_at: iso(s.confirmed_at),
+    },
     unsubscribed_at: iso(s.unsubscribed_at),
     paused_until: iso(s.paused_until),
     issues_received: issues.map((r) => r.week),
@@ -64,12 +88,17 @@ export async function exportSubscriber(d1: D1Database, id: number) {
  * settled (housekeeping).
  */
 export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now()): Promise<boolean> {
-  const s = await d1.prepare("SELECT email, email_key, status FROM subscribers WHERE id = ?").bind(id).first<{ email: string; email_key: string; status: string }>();
+  const s = await d1
+    .prepare("SELECT email, email_key, status FROM subscribers WHERE id = ?")
+    .bind(id)
+    .first<{ email: string; email_key: string; status: string }>();
   if (!s) return false;
   const keys = [...new Set([s.email_key, ...addressKeys(s.email)])];
   const statements = [
     d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
-    d1.prepare("DELETE FROM outbox WHERE lower(to_address) IN (SELECT value FROM json_each(?))").bind(JSON.stringify(keys)),
+    d1
+      .prepare("DELETE FROM outbox WHERE lower(to_address) IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(keys)),
     // An issue still to send counts the person as dropped from it, as its re-check would have.
     d1
       .prepare(
@@ -92,7 +121,14 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
       .bind(id, s.email.toLowerCase(), `"sub":${id},`),
   ];
   if (s.status === "suppressed")
-    for (const key of keys) statements.unshift(d1.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING").bind(await suppressionHash(key), now));
+    for (const key of keys)
+      statements.unshift(
+        d1
+          .prepare(
+            "INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING",
+          )
+          .bind(await suppressionHash(key), now),
+      );
   await d1.batch(statements);
   return true;
 }
@@ -102,7 +138,11 @@ export async function prune(d1: D1Database, now = Date.now()) {
   const [pending, webhooks, batches, mail] = await d1.batch([
     d1.prepare("DELETE FROM subscribers WHERE status = 'pending' AND consent_at < ?").bind(now - PENDING_TTL_MS),
     d1.prepare("DELETE FROM webhook_events WHERE received_at < ?").bind(now - WEBHOOK_ID_TTL_MS),
-    d1.prepare("UPDATE issue_batches SET recipients = '[]' WHERE status <> 'queued' AND recipients <> '[]' AND coalesce(sent_at, 0) < ?").bind(now - BATCH_RECIPIENTS_TTL_MS),
+    d1
+      .prepare(
+        "UPDATE issue_batches SET recipients = '[]' WHERE status <> 'queued' AND recipients <> '[]' AND coalesce(sent_at, 0) < ?",
+      )
+      .bind(now - BATCH_RECIPIENTS_TTL_MS),
     // Transactional mail batches (addresses) and their job keys: a redelivered job is hours old at most.
     d1.prepare("DELETE FROM mail_batches WHERE status <> 'queued' AND created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
     d1.prepare("DELETE FROM mail_items WHERE created_at < ?").bind(now - MAIL_BATCH_TTL_MS),

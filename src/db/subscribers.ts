@@ -1,7 +1,7 @@
 import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
-import { drizzle, type DrizzleD1Database } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
-import { subscribers, type Status } from "./schema";
+import { type Status, subscribers } from "./schema";
 
 export type DB = DrizzleD1Database<typeof schema>;
 export const database = (d1: D1Database): DB => drizzle(d1, { schema });
@@ -31,7 +31,10 @@ export interface D1Cost {
  * New → pending. Pending → confirmation re-sent if the per-address throttle allows.
  * Unsubscribed → a fresh double opt-in. Active or suppressed → untouched, nothing sent.
  */
-export async function recordSignup(d1: D1Database, s: Signup): Promise<{ send: { id: number; sentAt: number } | null; cost: D1Cost }> {
+export async function recordSignup(
+  d1: D1Database,
+  s: Signup,
+): Promise<{ send: { id: number; sentAt: number } | null; cost: D1Cost }> {
   const cutoff = s.now - CONFIRM_RESEND_INTERVAL_MS;
   const dayAgo = s.now - DAY_MS;
   // One statement: insert unless the address is on the suppression list (which outlives erasure), or update
@@ -53,7 +56,19 @@ export async function recordSignup(d1: D1Database, s: Signup): Promise<{ send: {
     )
     // ?11: the hash of the lower-cased address, under which entries from before mailbox keys were stored (two
     // separate NOT EXISTS lookups on the primary key cost no row when they miss).
-    .bind(s.email, s.key, s.source, s.now, s.origin, s.ipHash, await suppressionHash(s.key), dayAgo, cutoff, CONFIRM_MAX_PER_DAY, await suppressionHash(s.email.toLowerCase()))
+    .bind(
+      s.email,
+      s.key,
+      s.source,
+      s.now,
+      s.origin,
+      s.ipHash,
+      await suppressionHash(s.key),
+      dayAgo,
+      cutoff,
+      CONFIRM_MAX_PER_DAY,
+      await suppressionHash(s.email.toLowerCase()),
+    )
     .run<{ id: number; confirm_sent_at: number }>();
   const row = result.results[0];
   return {
@@ -118,14 +133,21 @@ export async function setPause(db: DB, id: number, until: number | null) {
 }
 
 export async function countByStatus(db: DB): Promise<Record<Status, number>> {
-  const rows = await db.select({ status: subscribers.status, n: count() }).from(subscribers).groupBy(subscribers.status);
+  const rows = await db
+    .select({ status: subscribers.status, n: count() })
+    .from(subscribers)
+    .groupBy(subscribers.status);
   const out: Record<Status, number> = { pending: 0, active: 0, unsubscribed: 0, suppressed: 0 };
   for (const r of rows) out[r.status] = r.n;
   return out;
 }
 
 /** Imports addresses as active, skipping any address already known (whatever its state). */
-export async function importActive(d1: D1Database, rows: { email: string; key: string }[], now: number): Promise<number> {
+export async function importActive(
+  d1: D1Database,
+  rows: { email: string; key: string }[],
+  now: number,
+): Promise<number> {
   if (rows.length === 0) return 0;
   // D1 binds at most 100 parameters per statement: four per row (address, key, the two suppression hashes), so 25
   // rows per INSERT, all in one batch (one round trip, and all-or-nothing). The constants are integers written into

@@ -1,11 +1,11 @@
 import type { Config } from "../config";
 import { manageUrl, unsubscribeUrl } from "../lib/links";
-import { deliver, type Delivery } from "../mail/deliver";
-import { mailerFor, type Email } from "../mail/mailer";
+import { type Delivery, deliver } from "../mail/deliver";
+import { type Email, mailerFor } from "../mail/mailer";
 import { quotaReason } from "../mail/parked";
 import type { Paper } from "../papers/paper";
 import { renderIssue } from "./issue";
-import { MeteredDb, type IssueRow, type Recipient } from "./store";
+import type { IssueRow, MeteredDb, Recipient } from "./store";
 
 /*
  * Sends the frozen batches of an issue (see issueBatches in src/db/schema.ts for the attempt rules).
@@ -20,7 +20,8 @@ export const CUT_MARGIN_MS = 60_000;
 /** The digest queue's max_retries (wrangler.toml): a batch still not sent at its last delivery is marked failed. */
 export const DIGEST_MAX_ATTEMPTS = 100;
 
-export const batchKey = (week: string, batchNo: number, version: number) => `digest/${week}/${batchNo}${version > 0 ? `/v${version}` : ""}`;
+export const batchKey = (week: string, batchNo: number, version: number) =>
+  `digest/${week}/${batchNo}${version > 0 ? `/v${version}` : ""}`;
 
 /**
  * An issue's email, ready to take each recipient's links. It is rendered from the frozen papers once per isolate, with
@@ -39,7 +40,10 @@ const partsCache = new Map<string, IssueParts>();
 async function issueParts(cfg: Config, db: MeteredDb, week: string): Promise<IssueParts | null> {
   let parts = partsCache.get(week);
   if (!parts) {
-    const issue = await db.first<Pick<IssueRow, "week" | "papers">>("SELECT week, papers FROM issues WHERE week = ? AND papers IS NOT NULL", week);
+    const issue = await db.first<Pick<IssueRow, "week" | "papers">>(
+      "SELECT week, papers FROM issues WHERE week = ? AND papers IS NOT NULL",
+      week,
+    );
     if (!issue) return null;
     const marker = crypto.randomUUID().replaceAll("-", "");
     const links = { unsubscribe: `https://${marker}.invalid/u`, manage: `https://${marker}.invalid/m` };
@@ -53,7 +57,8 @@ async function issueParts(cfg: Config, db: MeteredDb, week: string): Promise<Iss
 }
 
 /** Odd pieces are the markers (the split kept them): each becomes the recipient's link of that kind. */
-const fill = (pieces: string[], links: { unsubscribe: string; manage: string }) => pieces.map((p, i) => (i % 2 ? (p.endsWith("/u") ? links.unsubscribe : links.manage) : p)).join("");
+const fill = (pieces: string[], links: { unsubscribe: string; manage: string }) =>
+  pieces.map((p, i) => (i % 2 ? (p.endsWith("/u") ? links.unsubscribe : links.manage) : p)).join("");
 
 async function personalEmails(cfg: Config, issue: IssueParts, recipients: Recipient[]): Promise<Email[]> {
   return Promise.all(
@@ -66,7 +71,10 @@ async function personalEmails(cfg: Config, issue: IssueParts, recipients: Recipi
         subject: issue.subject,
         html: fill(issue.html, links),
         text: fill(issue.text, links),
-        headers: { "List-Unsubscribe": `<${links.unsubscribe}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
+        headers: {
+          "List-Unsubscribe": `<${links.unsubscribe}>`,
+          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
         tags: [
           { name: "kind", value: "digest" },
           { name: "issue", value: issue.week },
@@ -85,12 +93,27 @@ export const finalize = (week: string): [string, ...unknown[]] => [
 ];
 
 /** After the batch's own update, counters and this invocation's D1 cost land in one statement on the issue row. */
-async function settle(db: MeteredDb, week: string, batchUpdate: [string, ...unknown[]], counters: string, ...params: unknown[]) {
+async function settle(
+  db: MeteredDb,
+  week: string,
+  batchUpdate: [string, ...unknown[]],
+  counters: string,
+  ...params: unknown[]
+) {
   // The two statements themselves each read and write exactly one row; they are counted here, in advance.
   const cost = db.drain();
   // Not counted again: that would cost another write to the run record.
   return db.batch(
-    [batchUpdate, [`UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ?`, ...params, cost.read + 2, cost.written + 2, week]],
+    [
+      batchUpdate,
+      [
+        `UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ?`,
+        ...params,
+        cost.read + 2,
+        cost.written + 2,
+        week,
+      ],
+    ],
     false,
   );
 }
@@ -113,7 +136,13 @@ interface BatchRow {
  * range read of departures for them all; each batch then waits for its own budget slot, is sent and settled. Returns, per batch id, a delay in seconds when the queue should deliver its message again,
  * or undefined when the message is done (sent, failed for good, or left for a resume to re-queue).
  */
-export async function sendIssueBatches(week: string, jobs: { batchId: number; attempts: number }[], env: Env, cfg: Config, db: MeteredDb): Promise<Map<number, number | undefined>> {
+export async function sendIssueBatches(
+  week: string,
+  jobs: { batchId: number; attempts: number }[],
+  env: Env,
+  cfg: Config,
+  db: MeteredDb,
+): Promise<Map<number, number | undefined>> {
   const result = new Map<number, number | undefined>(jobs.map((j) => [j.batchId, undefined]));
   // Paused (complaint breaker, quota, operator) or cancelled: leave the batches queued; a resume re-queues them.
   const state = await db.first<{ status: string }>("SELECT status FROM issues WHERE week = ?", week);
@@ -128,7 +157,10 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
   const claimed: BatchRow[] = [];
   await Promise.all(
     jobs.map(async ({ batchId }) => {
-      const row = await db.first<BatchRow>("SELECT id, week, batch_no, recipients, status, version, state, lease_until, cut_at FROM issue_batches WHERE id = ?", batchId);
+      const row = await db.first<BatchRow>(
+        "SELECT id, week, batch_no, recipients, status, version, state, lease_until, cut_at FROM issue_batches WHERE id = ?",
+        batchId,
+      );
       if (!row || row.week !== week || row.status !== "queued") return; // sent or cancelled already: done
       if ((row.lease_until ?? 0) > now) return void result.set(batchId, 10); // another sender holds it
       const [claim] = await db.batch([
@@ -170,9 +202,19 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
       c.version++;
       lists.set(c.id, kept);
       dropped.set(c.id, list.length - kept.length);
-      refrozen.push(["UPDATE issue_batches SET recipients = ?, version = ? WHERE id = ?", JSON.stringify(kept), c.version, c.id]);
+      refrozen.push([
+        "UPDATE issue_batches SET recipients = ?, version = ? WHERE id = ?",
+        JSON.stringify(kept),
+        c.version,
+        c.id,
+      ]);
     }
-    if (refrozen.length > 0) refrozen.push(["UPDATE issues SET dropped = dropped + ? WHERE week = ?", [...dropped.values()].reduce((a, b) => a + b, 0), week]);
+    if (refrozen.length > 0)
+      refrozen.push([
+        "UPDATE issues SET dropped = dropped + ? WHERE week = ?",
+        [...dropped.values()].reduce((a, b) => a + b, 0),
+        week,
+      ]);
     if (refrozen.length > 0) await db.batch(refrozen);
   }
 
@@ -183,7 +225,10 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
       try {
         // Rendered before the slot is asked for: a slot counts from its grant, so it should cover the call only.
         const prepared = { key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) };
-        const outcome: Delivery = list.length === 0 ? { kind: "skipped", why: "empty" } : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => prepared);
+        const outcome: Delivery =
+          list.length === 0
+            ? { kind: "skipped", why: "empty" }
+            : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => prepared);
         result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
       } catch (err) {
         // Left claimed and attempted (a call may have gone out): after its lease, the same body under the same key.
@@ -195,7 +240,15 @@ export async function sendIssueBatches(week: string, jobs: { batchId: number; at
   return result;
 }
 
-async function settleOutcome(db: MeteredDb, week: string, batchId: number, version: number, priorState: "ready" | "attempted", outcome: Delivery, attempts: number): Promise<number | undefined> {
+async function settleOutcome(
+  db: MeteredDb,
+  week: string,
+  batchId: number,
+  version: number,
+  priorState: "ready" | "attempted",
+  outcome: Delivery,
+  attempts: number,
+): Promise<number | undefined> {
   const now = Date.now();
   // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked the batch
   // sent. The same statement finishes the issue when this was its last unsettled batch (SET sees the old row).
@@ -204,7 +257,13 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
     settle(
       db,
       week,
-      ["UPDATE issue_batches SET status = 'sent', sent_at = ?, lease_until = NULL, rejected = ?, error = ? WHERE id = ? AND status = 'queued'", now, rejected, error, batchId],
+      [
+        "UPDATE issue_batches SET status = 'sent', sent_at = ?, lease_until = NULL, rejected = ?, error = ? WHERE id = ? AND status = 'queued'",
+        now,
+        rejected,
+        error,
+        batchId,
+      ],
       `api_calls = api_calls + ${apiCall}, batches_sent = batches_sent + (changes() > 0), sent = sent + (changes() > 0) * ?, rejected = rejected + (changes() > 0) * ?,
        status = CASE WHEN ${last} THEN 'sent' ELSE status END, finished_at = CASE WHEN ${last} THEN ? ELSE finished_at END`,
       accepted,
@@ -217,7 +276,11 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
     await settle(
       db,
       week,
-      [`UPDATE issue_batches SET status = 'failed', lease_until = NULL, error = ?${sentNothing ? ", state = 'ready'" : ""} WHERE id = ? AND status = 'queued'`, error, batchId],
+      [
+        `UPDATE issue_batches SET status = 'failed', lease_until = NULL, error = ?${sentNothing ? ", state = 'ready'" : ""} WHERE id = ? AND status = 'queued'`,
+        error,
+        batchId,
+      ],
       `api_calls = api_calls + ${apiCall}, failures = failures + (changes() > 0), last_error = ?`,
       error,
     );
@@ -229,7 +292,9 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
   switch (outcome.kind) {
     case "sent": {
       const rejected = outcome.rejected.map((r) => `#${r.index}: ${r.message}`);
-      const note = outcome.note ?? (rejected.length ? `Resend refused ${rejected.length} address(es): ${rejected.join("; ")}` : null);
+      const note =
+        outcome.note ??
+        (rejected.length ? `Resend refused ${rejected.length} address(es): ${rejected.join("; ")}` : null);
       await markSent(outcome.accepted, outcome.rejected.length, note?.slice(0, 500) ?? null, 1);
       return;
     }
@@ -240,9 +305,22 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
     case "busy":
     case "parked": {
       // Nothing was sent: the batch goes back to the state it had before this sender claimed it.
-      await db.batch([["UPDATE issue_batches SET state = ?, lease_until = NULL WHERE id = ? AND version = ?", priorState, batchId, version]]);
+      await db.batch([
+        [
+          "UPDATE issue_batches SET state = ?, lease_until = NULL WHERE id = ? AND version = ?",
+          priorState,
+          batchId,
+          version,
+        ],
+      ]);
       if (outcome.kind === "parked") {
-        await db.batch([["UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'", quotaReason(outcome.quota), week]]);
+        await db.batch([
+          [
+            "UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'",
+            quotaReason(outcome.quota),
+            week,
+          ],
+        ]);
         return;
       }
       if (exhausted) await markFailed(`no send slot after ${attempts} attempts`, 0, priorState === "ready");
@@ -253,11 +331,22 @@ async function settleOutcome(db: MeteredDb, week: string, batchId: number, versi
       // A refusal makes the list open to a re-check before the next attempt; after an ambiguous failure it stays frozen.
       const batchUpdate: [string, ...unknown[]] =
         outcome.kind === "refused"
-          ? ["UPDATE issue_batches SET state = 'ready', lease_until = NULL, error = ? WHERE id = ? AND version = ?", outcome.error, batchId, version]
+          ? [
+              "UPDATE issue_batches SET state = 'ready', lease_until = NULL, error = ? WHERE id = ? AND version = ?",
+              outcome.error,
+              batchId,
+              version,
+            ]
           : ["UPDATE issue_batches SET lease_until = NULL, error = ? WHERE id = ?", outcome.error, batchId];
       await settle(db, week, batchUpdate, "api_calls = api_calls + 1, retries = retries + 1");
       if (outcome.kind === "refused" && outcome.quota) {
-        await db.batch([["UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'", quotaReason({ code: outcome.quota }), week]]);
+        await db.batch([
+          [
+            "UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'",
+            quotaReason({ code: outcome.quota }),
+            week,
+          ],
+        ]);
         return;
       }
       if (exhausted) {

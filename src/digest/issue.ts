@@ -4,7 +4,7 @@ import { HuggingFaceSource, type PaperSource } from "../papers/huggingface";
 import type { Paper } from "../papers/paper";
 import { sampleSource } from "../papers/sample";
 import { selectPapers } from "./select";
-import { sentPaperIds, type MeteredDb } from "./store";
+import { type MeteredDb, sentPaperIds } from "./store";
 import { parseWeek, weekDays } from "./week";
 
 /** An issue's content: where its papers come from, which it picks, and how it reads. No sending here. */
@@ -17,7 +17,8 @@ export function dateRange(week: string): string {
   const days = weekDays(w).map((d) => new Date(`${d}T00:00:00Z`));
   const first = days[0]!;
   const last = days[6]!;
-  const day = (d: Date, withMonth: boolean) => d.toLocaleDateString("en-GB", { day: "numeric", ...(withMonth ? { month: "long" } : {}), timeZone: "UTC" });
+  const day = (d: Date, withMonth: boolean) =>
+    d.toLocaleDateString("en-GB", { day: "numeric", ...(withMonth ? { month: "long" } : {}), timeZone: "UTC" });
   const sameMonth = first.getUTCMonth() === last.getUTCMonth();
   return `${day(first, !sameMonth)}–${day(last, true)} ${last.getUTCFullYear()}`;
 }
@@ -26,7 +27,12 @@ export function dateRange(week: string): string {
  * The issue as an email. Without `links` (the stored copy, previews, test sends) the personal links point at the
  * newsletter's home page; a recipient's email gets their own (src/digest/batch.ts).
  */
-export async function renderIssue(cfg: Config, week: string, papers: Paper[], links?: { unsubscribe: string; manage: string }) {
+export async function renderIssue(
+  cfg: Config,
+  week: string,
+  papers: Paper[],
+  links?: { unsubscribe: string; manage: string },
+) {
   const home = cfg.publicUrl.toString();
   return digestEmail({
     links: links ?? { unsubscribe: home, manage: home },
@@ -45,4 +51,3 @@ export async function pickPapers(cfg: Config, db: MeteredDb, week: string) {
   const all = await paperSource(cfg).week(parseWeek(week)!);
   return selectPapers(all, { alreadySent: await sentPaperIds(db, week), size: cfg.digestSize });
 }
-

@@ -4,4 +4,6 @@
  *   `requeue` re-sends the messages of batches still queued (after a crash, a re-trigger or a resume).
  * - batch: one frozen batch of up to 100 recipients (its row in issue_batches), sent in one Resend batch call.
  */
-export type DigestJob = { kind: "fanout"; week: string; requeue?: boolean } | { kind: "batch"; week: string; batchId: number };
+export type DigestJob =
+  | { kind: "fanout"; week: string; requeue?: boolean }
+  | { kind: "batch"; week: string; batchId: number };

@@ -3,7 +3,7 @@ import { backoffSec } from "../mail/deliver";
 import { CUT_MARGIN_MS, finalize, sendIssueBatches } from "./batch";
 import { pickPapers, renderIssue } from "./issue";
 import type { DigestJob } from "./jobs";
-import { activePage, bump, createIssue, getIssue, MeteredDb, type IssueRow } from "./store";
+import { activePage, bump, createIssue, getIssue, type IssueRow, MeteredDb } from "./store";
 
 export const BATCH_SIZE = 100; // Resend's batch endpoint takes up to 100 emails
 const BATCHES_PER_CUT = 5; // one read and one D1 transaction cut 500 subscribers into 5 batches
@@ -34,7 +34,12 @@ export async function startIssue(env: Env, week: string, now = Date.now()): Prom
  * Handles one digest queue message. Returns a delay in seconds when the message should be retried later
  * (Resend throttling or failing); throws to have the queue retry it with the default backoff.
  */
-export async function handleDigestJob(job: DigestJob, attempts: number, env: Env, cfg: Config): Promise<number | undefined> {
+export async function handleDigestJob(
+  job: DigestJob,
+  attempts: number,
+  env: Env,
+  cfg: Config,
+): Promise<number | undefined> {
   const db = new MeteredDb(env.DB);
   try {
     if (job.kind === "fanout") await fanout(job, attempts, env, cfg, db);
@@ -42,30 +47,51 @@ export async function handleDigestJob(job: DigestJob, attempts: number, env: Env
   } finally {
     // Whatever was not already written into the run record by the job itself.
     const cost = db.drain();
-    if (cost.read || cost.written) await db.batch([bump(job.week, { rows_read: cost.read, rows_written: cost.written })]);
+    if (cost.read || cost.written)
+      await db.batch([bump(job.week, { rows_read: cost.read, rows_written: cost.written })]);
     if (job.kind === "fanout") await db.batch([finalize(job.week)]);
   }
 }
 
-async function build(issue: IssueRow, env: Env, cfg: Config, db: MeteredDb): Promise<boolean> {
+async function build(issue: IssueRow, _env: Env, cfg: Config, db: MeteredDb): Promise<boolean> {
   const papers = await pickPapers(cfg, db, issue.week);
   if (papers.length === 0) {
-    await db.batch([["UPDATE issues SET status = 'skipped', finished_at = ?, last_error = 'no papers to send' WHERE week = ? AND status = 'building'", Date.now(), issue.week]]);
+    await db.batch([
+      [
+        "UPDATE issues SET status = 'skipped', finished_at = ?, last_error = 'no papers to send' WHERE week = ? AND status = 'building'",
+        Date.now(),
+        issue.week,
+      ],
+    ]);
     return false;
   }
   const content = await renderIssue(cfg, issue.week, papers);
   await db.batch([
-    ["UPDATE issues SET status = 'sending', subject = ?, papers = ?, html = ?, text = ? WHERE week = ? AND status = 'building'", content.subject, JSON.stringify(papers), content.html, content.text, issue.week],
+    [
+      "UPDATE issues SET status = 'sending', subject = ?, papers = ?, html = ?, text = ? WHERE week = ? AND status = 'building'",
+      content.subject,
+      JSON.stringify(papers),
+      content.html,
+      content.text,
+      issue.week,
+    ],
   ]);
   return true;
 }
 
-async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: number, env: Env, cfg: Config, db: MeteredDb) {
+async function fanout(
+  job: Extract<DigestJob, { kind: "fanout" }>,
+  attempts: number,
+  env: Env,
+  cfg: Config,
+  db: MeteredDb,
+) {
   let issue = await getIssue(db, job.week);
   if (!issue || ["sent", "skipped", "cancelled"].includes(issue.status)) return;
   if (issue.status === "building" || issue.status === "failed") {
     if (!issue.papers && !(await build(issue, env, cfg, db))) return;
-    if (issue.status === "failed") await db.batch([["UPDATE issues SET status = 'sending', last_error = NULL WHERE week = ?", job.week]]);
+    if (issue.status === "failed")
+      await db.batch([["UPDATE issues SET status = 'sending', last_error = NULL WHERE week = ?", job.week]]);
     issue = (await getIssue(db, job.week))!;
   }
 
@@ -73,8 +99,14 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
   // them again is harmless: a batch is claimed by one sender at a time, and its key and frozen list decide what
   // Resend may still send (see src/digest/batch.ts).
   if (job.requeue || attempts > 1) {
-    const queued = await db.all<{ id: number }>("SELECT id FROM issue_batches WHERE week = ? AND status = 'queued'", job.week);
-    await enqueue(env, queued.map((b) => ({ kind: "batch", week: job.week, batchId: b.id })));
+    const queued = await db.all<{ id: number }>(
+      "SELECT id FROM issue_batches WHERE week = ? AND status = 'queued'",
+      job.week,
+    );
+    await enqueue(
+      env,
+      queued.map((b) => ({ kind: "batch", week: job.week, batchId: b.id })),
+    );
   }
 
   const now = Date.now();
@@ -94,7 +126,9 @@ async function fanout(job: Extract<DigestJob, { kind: "fanout" }>, attempts: num
     }
     const last = recipients.length < BATCH_SIZE * BATCHES_PER_CUT;
     const next = recipients[recipients.length - 1]!.id;
-    const lists = Array.from({ length: Math.ceil(recipients.length / BATCH_SIZE) }, (_, i) => recipients.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE));
+    const lists = Array.from({ length: Math.ceil(recipients.length / BATCH_SIZE) }, (_, i) =>
+      recipients.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE),
+    );
     // One atomic step: the cursor moves (guarded by the value this run read, so two fan-outs of the same week can
     // never cut the same subscribers twice), and changes() chains through the inserts (each inserts its one row only
     // if the statement before it changed one), so the frozen batch rows exist only if this fan-out cut these
@@ -152,7 +186,8 @@ export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cf
       const list = byWeek.get(body.week) ?? [];
       list.push(msg as Message<Extract<DigestJob, { kind: "batch" }>>);
       byWeek.set(body.week, list);
-    } else if (body?.kind === "fanout" && typeof body.week === "string") fanouts.push(msg as Message<Extract<DigestJob, { kind: "fanout" }>>);
+    } else if (body?.kind === "fanout" && typeof body.week === "string")
+      fanouts.push(msg as Message<Extract<DigestJob, { kind: "fanout" }>>);
     else {
       console.error("digest: unknown message dropped", { kind: String(body?.kind).slice(0, 20) });
       msg.ack();
@@ -175,7 +210,13 @@ export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cf
     ...[...byWeek].map(async ([week, msgs]) => {
       const db = new MeteredDb(env.DB);
       try {
-        const results = await sendIssueBatches(week, msgs.map((m) => ({ batchId: m.body.batchId, attempts: m.attempts })), env, cfg, db);
+        const results = await sendIssueBatches(
+          week,
+          msgs.map((m) => ({ batchId: m.body.batchId, attempts: m.attempts })),
+          env,
+          cfg,
+          db,
+        );
         for (const m of msgs) {
           const retryIn = results.get(m.body.batchId);
           if (retryIn === undefined) m.ack();
@@ -185,12 +226,16 @@ export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cf
         fail(msgs, week, err);
       } finally {
         const cost = db.drain();
-        if (cost.read || cost.written) await db.batch([bump(week, { rows_read: cost.read, rows_written: cost.written })]).catch(() => undefined);
+        if (cost.read || cost.written)
+          await db.batch([bump(week, { rows_read: cost.read, rows_written: cost.written })]).catch(() => undefined);
       }
     }),
   ]);
 }
 
 async function recordError(env: Env, week: string, error: string) {
-  await env.DB.prepare("UPDATE issues SET last_error = ? WHERE week = ?").bind(error.slice(0, 500), week).run().catch(() => undefined);
+  await env.DB.prepare("UPDATE issues SET last_error = ? WHERE week = ?")
+    .bind(error.slice(0, 500), week)
+    .run()
+    .catch(() => undefined);
 }

@@ -7,7 +7,10 @@ export const DEFAULT_DIGEST_SIZE = 10;
  * sent in an earlier issue, rank by upvotes. Ties are broken deterministically — more comments, then the
  * earlier arrival on Daily Papers, then the id — so a re-run picks the same papers in the same order.
  */
-export function selectPapers(papers: Paper[], opts: { alreadySent?: ReadonlySet<string>; size?: number } = {}): Paper[] {
+export function selectPapers(
+  papers: Paper[],
+  opts: { alreadySent?: ReadonlySet<string>; size?: number } = {},
+): Paper[] {
   const byId = new Map<string, Paper>();
   for (const p of papers) {
     const prev = byId.get(p.id);

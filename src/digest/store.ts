@@ -14,7 +14,10 @@ export class MeteredDb {
     this.rowsWritten += meta.rows_written ?? 0;
   }
   async all<T>(sql: string, ...params: unknown[]): Promise<T[]> {
-    const r = await this.d1.prepare(sql).bind(...params).all<T>();
+    const r = await this.d1
+      .prepare(sql)
+      .bind(...params)
+      .all<T>();
     this.add(r.meta);
     return r.results;
   }
@@ -71,17 +74,27 @@ export interface Recipient {
   key?: string;
 }
 
-export const getIssue = (db: MeteredDb, week: string) => db.first<IssueRow>("SELECT * FROM issues WHERE week = ?", week);
+export const getIssue = (db: MeteredDb, week: string) =>
+  db.first<IssueRow>("SELECT * FROM issues WHERE week = ?", week);
 
 /** Creates the issue record if it does not exist yet; true when this call created it. */
 export async function createIssue(db: MeteredDb, week: string, now: number): Promise<boolean> {
-  const [r] = await db.batch([["INSERT INTO issues (week, status, started_at) VALUES (?, 'building', ?) ON CONFLICT (week) DO NOTHING", week, now]]);
+  const [r] = await db.batch([
+    [
+      "INSERT INTO issues (week, status, started_at) VALUES (?, 'building', ?) ON CONFLICT (week) DO NOTHING",
+      week,
+      now,
+    ],
+  ]);
   return (r!.meta.changes ?? 0) > 0;
 }
 
 /** Paper ids of every earlier issue that went out, so no paper is sent twice. */
 export async function sentPaperIds(db: MeteredDb, exceptWeek: string): Promise<Set<string>> {
-  const rows = await db.all<{ papers: string }>("SELECT papers FROM issues WHERE week <> ? AND status IN ('sending', 'sent') AND papers IS NOT NULL", exceptWeek);
+  const rows = await db.all<{ papers: string }>(
+    "SELECT papers FROM issues WHERE week <> ? AND status IN ('sending', 'sent') AND papers IS NOT NULL",
+    exceptWeek,
+  );
   const ids = new Set<string>();
   for (const r of rows) for (const p of JSON.parse(r.papers) as Paper[]) ids.add(p.id);
   return ids;
@@ -97,7 +110,23 @@ export const activePage = (db: MeteredDb, cursor: number, now: number, limit: nu
   );
 
 /** Adds the issue's counters (and the cost of this very statement, one written row). */
-export function bump(week: string, c: Partial<Record<"recipients" | "batches" | "batches_sent" | "sent" | "api_calls" | "retries" | "failures" | "rows_read" | "rows_written", number>>): [string, ...unknown[]] {
+export function bump(
+  week: string,
+  c: Partial<
+    Record<
+      | "recipients"
+      | "batches"
+      | "batches_sent"
+      | "sent"
+      | "api_calls"
+      | "retries"
+      | "failures"
+      | "rows_read"
+      | "rows_written",
+      number
+    >
+  >,
+): [string, ...unknown[]] {
   const cols = Object.entries({ ...c, rows_written: (c.rows_written ?? 0) + 1 }).filter(([, v]) => v);
   const sets = cols.map(([k]) => `${k} = ${k} + ?`);
   return [`UPDATE issues SET ${sets.join(", ")} WHERE week = ?`, ...cols.map(([, v]) => v), week];

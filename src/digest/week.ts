@@ -35,6 +35,7 @@ export function weekStart(w: IsoWeek): Date {
   return new Date(monday1 + (w.week - 1) * 7 * DAY);
 }
 
-export const weekDays = (w: IsoWeek): string[] => Array.from({ length: 7 }, (_, i) => new Date(weekStart(w).getTime() + i * DAY).toISOString().slice(0, 10));
+export const weekDays = (w: IsoWeek): string[] =>
+  Array.from({ length: 7 }, (_, i) => new Date(weekStart(w).getTime() + i * DAY).toISOString().slice(0, 10));
 
 export const weeksInYear = (year: number) => isoWeekOf(new Date(Date.UTC(year, 11, 28))).week;

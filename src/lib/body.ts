@@ -14,7 +14,8 @@ export async function readFields(c: Context): Promise<Record<string, string>> {
     } catch {
       throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
     }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "invalid_body", 'Send a JSON object, like {"email": "you@example.com"}.');
+    if (typeof body !== "object" || body === null || Array.isArray(body))
+      throw new ApiError(400, "invalid_body", 'Send a JSON object, like {"email": "you@example.com"}.');
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(body)) {
       if (typeof v === "string") out[k] = v;
@@ -41,5 +42,9 @@ export async function readFields(c: Context): Promise<Record<string, string>> {
     }
     return out;
   }
-  throw new ApiError(415, "unsupported_media_type", "Send JSON (application/json) or a form (application/x-www-form-urlencoded or multipart/form-data).");
+  throw new ApiError(
+    415,
+    "unsupported_media_type",
+    "Send JSON (application/json) or a form (application/x-www-form-urlencoded or multipart/form-data).",
+  );
 }

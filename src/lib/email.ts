@@ -35,7 +35,8 @@ export function checkEmail(input: unknown, blocked: ReadonlySet<string> = new Se
   // eslint-disable-next-line no-control-regex
   if (/[^\x00-\x7f]/.test(local)) return bad("Only ASCII letters, digits and punctuation can come before the @.");
   if (local.length > 64) return bad("The part before the @ is longer than 64 characters.");
-  if (local.split(".").some((atom) => !ATEXT.test(atom))) return bad("The part before the @ is not valid (check for dots at the start, the end, or twice in a row).");
+  if (local.split(".").some((atom) => !ATEXT.test(atom)))
+    return bad("The part before the @ is not valid (check for dots at the start, the end, or twice in a row).");
 
   const domain = toAsciiDomain(rawDomain.replace(/\.$/, ""));
   if (!domain) return bad("The domain after the @ is not valid.");
@@ -43,7 +44,8 @@ export function checkEmail(input: unknown, blocked: ReadonlySet<string> = new Se
   if (labels.length < 2) return bad("The domain needs a dot, like example.com.");
   if (domain.length > 253 || labels.some((l) => !LABEL.test(l))) return bad("The domain after the @ is not valid.");
   const tld = labels[labels.length - 1]!;
-  if (!/^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld)) return bad("The domain does not end in a real top-level domain.");
+  if (!/^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/.test(tld))
+    return bad("The domain does not end in a real top-level domain.");
   for (const label of labels) {
     if (!label.startsWith("xn--")) continue;
     let unicode: string;
@@ -52,14 +54,20 @@ export function checkEmail(input: unknown, blocked: ReadonlySet<string> = new Se
     } catch {
       return bad("The domain after the @ is not valid.");
     }
-    if (mixesScripts(unicode)) return bad("The domain mixes look-alike alphabets (for example Latin and Cyrillic letters).");
+    if (mixesScripts(unicode))
+      return bad("The domain mixes look-alike alphabets (for example Latin and Cyrillic letters).");
   }
 
   const email = `${local}@${domain}`;
   if (email.length > 254) return bad("That address is longer than 254 characters.");
   for (let i = 0; i < labels.length - 1; i++) {
     const suffix = labels.slice(i).join(".");
-    if (blocked.has(suffix)) return { ok: false, code: "domain_blocked", message: `Addresses at ${suffix} cannot subscribe. Please use a permanent address.` };
+    if (blocked.has(suffix))
+      return {
+        ok: false,
+        code: "domain_blocked",
+        message: `Addresses at ${suffix} cannot subscribe. Please use a permanent address.`,
+      };
   }
   return { ok: true, email, key: mailboxKey(email), domain };
 }

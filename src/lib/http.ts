@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { LOOPBACK_HOSTS, type Config } from "../config";
+import { type Config, LOOPBACK_HOSTS } from "../config";
 
 export type AppEnv = { Bindings: Env; Variables: { cfg: Config; secureHeadersNonce?: string; framed?: boolean } };
 export type Ctx = Context<AppEnv>;
@@ -54,14 +54,23 @@ export function ipBucket(ip: string): string {
   const t = tail ? tail.split(":") : [];
   // An embedded IPv4 tail (::ffff:192.0.2.1) counts as two groups; it lies beyond the first 64 bits anyway.
   const groups = ip.includes("::") ? [...h, ...Array(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t] : h;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /** Rate limit by client IP (an IPv6 client by its /64) through a Workers rate-limit binding; 429 with Retry-After when over. */
 export function limitByIp(pick: (env: Env) => RateLimit, periodSec = 60): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { success } = await pick(c.env).limit({ key: ipBucket(clientIp(c)) });
-    if (!success) throw new ApiError(429, "rate_limited", "Too many requests from your network. Please wait a minute and try again.", { "Retry-After": String(periodSec) });
+    if (!success)
+      throw new ApiError(
+        429,
+        "rate_limited",
+        "Too many requests from your network. Please wait a minute and try again.",
+        { "Retry-After": String(periodSec) },
+      );
     await next();
   };
 }

@@ -31,8 +31,14 @@ function countStatement(stmt: D1PreparedStatement, m: Meter): D1PreparedStatemen
 
 function countQueue<T>(queue: Queue<T>, m: Meter): Queue<T> {
   return {
-    send: (body, opts) => (m.queue++, queue.send(body, opts)),
-    sendBatch: (msgs, opts) => (m.queue++, queue.sendBatch(msgs, opts)),
+    send: (body, opts) => {
+      m.queue++;
+      return queue.send(body, opts);
+    },
+    sendBatch: (msgs, opts) => {
+      m.queue++;
+      return queue.sendBatch(msgs, opts);
+    },
     metrics: () => queue.metrics(),
   } as Queue<T>;
 }
@@ -41,8 +47,14 @@ export function meterEnv(env: Env, m: Meter): Env {
   const db = env.DB;
   const metered = {
     prepare: (sql: string) => countStatement(db.prepare(sql), m),
-    batch: (statements: D1PreparedStatement[]) => (m.d1++, db.batch(statements)),
-    exec: (sql: string) => (m.d1++, db.exec(sql)),
+    batch: (statements: D1PreparedStatement[]) => {
+      m.d1++;
+      return db.batch(statements);
+    },
+    exec: (sql: string) => {
+      m.d1++;
+      return db.exec(sql);
+    },
     dump: () => db.dump(),
     withSession: (constraint?: string) => db.withSession(constraint as never),
   } as unknown as D1Database;
@@ -59,7 +71,12 @@ export function meterEnv(env: Env, m: Meter): Env {
     return new Proxy(stub, {
       get(target, prop) {
         const value = Reflect.get(target, prop) as unknown;
-        if (typeof value !== "function" || typeof prop !== "string" || !["acquire", "release", "state", "resume", "reset"].includes(prop)) return value;
+        if (
+          typeof value !== "function" ||
+          typeof prop !== "string" ||
+          !["acquire", "release", "state", "resume", "reset"].includes(prop)
+        )
+          return value;
         return (...args: unknown[]) => {
           m.budget++;
           // Every Resend call is reported to the budget once, with its answer (an unused slot is not a call).
@@ -70,7 +87,12 @@ export function meterEnv(env: Env, m: Meter): Env {
       },
     });
   };
-  const limiter = (l: RateLimit): RateLimit => ({ limit: (opts) => (m.limiter++, l.limit(opts)) });
+  const limiter = (l: RateLimit): RateLimit => ({
+    limit: (opts) => {
+      m.limiter++;
+      return l.limit(opts);
+    },
+  });
   return {
     ...env,
     DB: metered,

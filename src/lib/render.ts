@@ -1,17 +1,29 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type Html, page } from "../../templates/page";
 import { errorPage } from "../../templates/pages";
-import { page, type Html } from "../../templates/page";
 import type { Subscriber } from "../db/schema";
 import { database, getSubscriber } from "../db/subscribers";
 import type { Ctx } from "./http";
-import { tokenSubject, verifyToken, type Purpose, type TokenClaims } from "./tokens";
+import { type Purpose, type TokenClaims, tokenSubject, verifyToken } from "./tokens";
 
 /** Renders a full HTML page with the response's CSP nonce. */
-export function render(c: Ctx, title: string, body: Html, opts: { status?: ContentfulStatusCode; framed?: boolean; head?: Html } = {}) {
+export function render(
+  c: Ctx,
+  title: string,
+  body: Html,
+  opts: { status?: ContentfulStatusCode; framed?: boolean; head?: Html } = {},
+) {
   const cfg = c.get("cfg");
   c.header("Cache-Control", "no-store");
   return c.html(
-    page({ title, body, head: opts.head, framed: opts.framed, nonce: c.get("secureHeadersNonce") ?? "", siteName: cfg.newsletterName }),
+    page({
+      title,
+      body,
+      head: opts.head,
+      framed: opts.framed,
+      nonce: c.get("secureHeadersNonce") ?? "",
+      siteName: cfg.newsletterName,
+    }),
     opts.status ?? 200,
   );
 }
@@ -22,7 +34,10 @@ export function render(c: Ctx, title: string, body: Html, opts: { status?: Conte
  * tells the two apart); an expired one says so; both offer a way to start over. The caller gets the subscriber's row
  * and the token's claims.
  */
-export async function subscriberFromLink(c: Ctx, purpose: Purpose): Promise<{ sub: Subscriber; claims: TokenClaims } | Response> {
+export async function subscriberFromLink(
+  c: Ctx,
+  purpose: Purpose,
+): Promise<{ sub: Subscriber; claims: TokenClaims } | Response> {
   const cfg = c.get("cfg");
   const token = c.req.param("token") ?? "";
   const id = tokenSubject(token);
@@ -32,6 +47,24 @@ export async function subscriberFromLink(c: Ctx, purpose: Purpose): Promise<{ su
   if (result.ok && sub) return { sub, claims: result.claims };
   const again = { href: new URL("/", cfg.publicUrl).toString(), label: "Subscribe again" };
   if (!result.ok && result.reason === "expired")
-    return render(c, "Link expired", errorPage("This link has expired", "Confirmation links work for 7 days. Sign up again and we will send you a fresh one.", again), { status: 410 });
-  return render(c, "Invalid link", errorPage("This link is not valid", "The link may have been cut off or changed, or the subscription it was for no longer exists. Copy the whole link from the email, or start over.", again), { status: 400 });
+    return render(
+      c,
+      "Link expired",
+      errorPage(
+        "This link has expired",
+        "Confirmation links work for 7 days. Sign up again and we will send you a fresh one.",
+        again,
+      ),
+      { status: 410 },
+    );
+  return render(
+    c,
+    "Invalid link",
+    errorPage(
+      "This link is not valid",
+      "The link may have been cut off or changed, or the subscription it was for no longer exists. Copy the whole link from the email, or start over.",
+      again,
+    ),
+    { status: 400 },
+  );
 }

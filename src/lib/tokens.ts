@@ -18,7 +18,9 @@ export interface TokenClaims {
   exp: number;
 }
 
-export type VerifyResult = { ok: true; claims: TokenClaims } | { ok: false; reason: "malformed" | "signature" | "expired" };
+export type VerifyResult =
+  | { ok: true; claims: TokenClaims }
+  | { ok: false; reason: "malformed" | "signature" | "expired" };
 
 const enc = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -26,7 +28,10 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    key = crypto.subtle.importKey("raw", enc.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "sign",
+      "verify",
+    ]);
     keys.set(secret, key);
   }
   return key;
@@ -49,7 +54,8 @@ function fromB64url(s: string): Uint8Array | null {
   }
 }
 
-const signed = (purpose: Purpose, payload: string, linkKey: string) => enc.encode(linkKey ? `${purpose}\n${payload}\n${linkKey}` : `${purpose}\n${payload}`);
+const signed = (purpose: Purpose, payload: string, linkKey: string) =>
+  enc.encode(linkKey ? `${purpose}\n${payload}\n${linkKey}` : `${purpose}\n${payload}`);
 
 export async function signToken(secret: string, purpose: Purpose, claims: TokenClaims, linkKey = ""): Promise<string> {
   const payload = b64url(enc.encode(`${claims.sub}.${claims.iat}.${claims.exp}`));
@@ -65,14 +71,20 @@ export function tokenSubject(token: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export async function verifyToken(secret: string, purpose: Purpose, token: string, now = Date.now(), linkKey = ""): Promise<VerifyResult> {
+export async function verifyToken(
+  secret: string,
+  purpose: Purpose,
+  token: string,
+  now = Date.now(),
+  linkKey = "",
+): Promise<VerifyResult> {
   if (typeof token !== "string" || token.length > 200) return { ok: false, reason: "malformed" };
   const [payload, sigPart, extra] = token.split(".");
   if (!payload || !sigPart || extra !== undefined) return { ok: false, reason: "malformed" };
   const sig = fromB64url(sigPart);
   // Only the canonical encoding: the last base64url character carries padding bits that atob ignores,
   // so without this check four different strings would verify as the same token.
-  if (!sig || sig.length !== 32 || b64url(sig) !== sigPart) return { ok: false, reason: "malformed" };
+  if (sig?.length !== 32 || b64url(sig) !== sigPart) return { ok: false, reason: "malformed" };
   const valid = await crypto.subtle.verify("HMAC", await hmacKey(secret), sig, signed(purpose, payload, linkKey));
   if (!valid) return { ok: false, reason: "signature" };
   const raw = fromB64url(payload);

@@ -1,6 +1,6 @@
 import { inArray } from "drizzle-orm";
 import type { Config } from "../config";
-import { subscribers, type Subscriber } from "../db/schema";
+import { type Subscriber, subscribers } from "../db/schema";
 import { database } from "../db/subscribers";
 import { renderItem, stillWanted } from "./compose";
 import { deliver } from "./deliver";
@@ -17,7 +17,10 @@ const LEASE_MS = 120_000;
 export const MAIL_MAX_ATTEMPTS = 20;
 
 /** What became of a mail batch: finished (sent or failed for good), due again later, or waiting for Resend's quota. */
-export type MailBatchResult = { done: true; sent: boolean; error?: string } | { done: false; retryInSec: number } | { parked: true; error: string };
+export type MailBatchResult =
+  | { done: true; sent: boolean; error?: string }
+  | { done: false; retryInSec: number }
+  | { parked: true; error: string };
 
 /**
  * Freezes items into one new mail batch. An item whose job key is already frozen (the queue delivered its job
@@ -32,8 +35,14 @@ export async function freezeItems(d1: D1Database, items: MailItem[], now: number
       // One transaction: the batch row, and one row per job key pointing at it (the newest batch id). A key that
       // exists already fails the whole transaction, so an email is never frozen into two batches.
       const [batch] = await d1.batch([
-        d1.prepare("INSERT INTO mail_batches (items, status, created_at) VALUES (?, 'queued', ?)").bind(JSON.stringify(rest), now),
-        d1.prepare("INSERT INTO mail_items (key, batch_id, created_at) SELECT value, (SELECT max(id) FROM mail_batches), ? FROM json_each(?)").bind(now, JSON.stringify(rest.map(itemKey))),
+        d1
+          .prepare("INSERT INTO mail_batches (items, status, created_at) VALUES (?, 'queued', ?)")
+          .bind(JSON.stringify(rest), now),
+        d1
+          .prepare(
+            "INSERT INTO mail_items (key, batch_id, created_at) SELECT value, (SELECT max(id) FROM mail_batches), ? FROM json_each(?)",
+          )
+          .bind(now, JSON.stringify(rest.map(itemKey))),
       ]);
       ids.add(batch!.meta.last_row_id);
       break;
@@ -65,16 +74,29 @@ async function subscribersOf(d1: D1Database, items: MailItem[]): Promise<Map<num
   const ids = [...new Set(items.flatMap((i) => (i.kind === "test" ? [] : [i.sub])))];
   const rows = new Map<number, Subscriber>();
   for (let i = 0; i < ids.length; i += 100) {
-    for (const r of await database(d1).select().from(subscribers).where(inArray(subscribers.id, ids.slice(i, i + 100)))) rows.set(r.id, r);
+    for (const r of await database(d1)
+      .select()
+      .from(subscribers)
+      .where(inArray(subscribers.id, ids.slice(i, i + 100))))
+      rows.set(r.id, r);
   }
   return rows;
 }
 
 /** Sends (or resends) one mail batch under the shared budget and records the outcome. */
-export async function sendMailBatch(env: Env, cfg: Config, mailer: Mailer, id: number, attempts: number): Promise<MailBatchResult> {
+export async function sendMailBatch(
+  env: Env,
+  cfg: Config,
+  mailer: Mailer,
+  id: number,
+  attempts: number,
+): Promise<MailBatchResult> {
   const d1 = env.DB;
-  const row = await d1.prepare("SELECT id, items, status, version, state, lease_until FROM mail_batches WHERE id = ?").bind(id).first<MailBatchRow>();
-  if (!row || row.status !== "queued") return { done: true, sent: row?.status === "sent" };
+  const row = await d1
+    .prepare("SELECT id, items, status, version, state, lease_until FROM mail_batches WHERE id = ?")
+    .bind(id)
+    .first<MailBatchRow>();
+  if (row?.status !== "queued") return { done: true, sent: row?.status === "sent" };
   if ((row.lease_until ?? 0) > Date.now()) return { done: false, retryInSec: 10 };
 
   let version = row.version;
@@ -106,18 +128,42 @@ export async function sendMailBatch(env: Env, cfg: Config, mailer: Mailer, id: n
   });
 
   const now = Date.now();
-  const update = (sql: string, ...params: unknown[]) => d1.prepare(sql).bind(...params).run();
+  const update = (sql: string, ...params: unknown[]) =>
+    d1
+      .prepare(sql)
+      .bind(...params)
+      .run();
   const exhausted = attempts >= MAIL_MAX_ATTEMPTS;
   switch (outcome.kind) {
     case "sent": {
-      const note = outcome.note ?? (outcome.rejected.length ? `Resend refused ${outcome.rejected.map((r) => `#${r.index}: ${r.message}`).join("; ")}` : null);
-      await update("UPDATE mail_batches SET status = 'sent', sent_at = ?, lease_until = NULL, sent = ?, rejected = ?, error = ? WHERE id = ? AND status = 'queued'", now, outcome.accepted, outcome.rejected.length, note?.slice(0, 500) ?? null, id);
-      if (outcome.rejected.length) console.warn("mail: Resend refused some addresses", { batch: id, rejected: outcome.rejected.length, of: count });
+      const note =
+        outcome.note ??
+        (outcome.rejected.length
+          ? `Resend refused ${outcome.rejected.map((r) => `#${r.index}: ${r.message}`).join("; ")}`
+          : null);
+      await update(
+        "UPDATE mail_batches SET status = 'sent', sent_at = ?, lease_until = NULL, sent = ?, rejected = ?, error = ? WHERE id = ? AND status = 'queued'",
+        now,
+        outcome.accepted,
+        outcome.rejected.length,
+        note?.slice(0, 500) ?? null,
+        id,
+      );
+      if (outcome.rejected.length)
+        console.warn("mail: Resend refused some addresses", {
+          batch: id,
+          rejected: outcome.rejected.length,
+          of: count,
+        });
       return { done: true, sent: true };
     }
     case "skipped":
       if (outcome.why === "taken") return { done: false, retryInSec: 10 };
-      await update("UPDATE mail_batches SET status = 'sent', sent_at = ?, lease_until = NULL, sent = 0 WHERE id = ? AND status = 'queued'", now, id);
+      await update(
+        "UPDATE mail_batches SET status = 'sent', sent_at = ?, lease_until = NULL, sent = 0 WHERE id = ? AND status = 'queued'",
+        now,
+        id,
+      );
       return { done: true, sent: true };
     case "busy":
       return { done: false, retryInSec: outcome.retryInSec };
@@ -126,7 +172,14 @@ export async function sendMailBatch(env: Env, cfg: Config, mailer: Mailer, id: n
       return { parked: true, error: outcome.quota.code };
     case "refused":
     case "ambiguous":
-      if (outcome.kind === "refused") await update("UPDATE mail_batches SET state = 'ready', lease_until = NULL, error = ?, parked_at = ? WHERE id = ? AND version = ?", outcome.error, outcome.quota ? now : null, id, version);
+      if (outcome.kind === "refused")
+        await update(
+          "UPDATE mail_batches SET state = 'ready', lease_until = NULL, error = ?, parked_at = ? WHERE id = ? AND version = ?",
+          outcome.error,
+          outcome.quota ? now : null,
+          id,
+          version,
+        );
       else await update("UPDATE mail_batches SET lease_until = NULL, error = ? WHERE id = ?", outcome.error, id);
       if (outcome.kind === "refused" && outcome.quota) return { parked: true, error: outcome.error };
       if (exhausted) {
@@ -136,7 +189,11 @@ export async function sendMailBatch(env: Env, cfg: Config, mailer: Mailer, id: n
       }
       return { done: false, retryInSec: outcome.retryInSec };
     case "failed":
-      await update("UPDATE mail_batches SET status = 'failed', lease_until = NULL, error = ? WHERE id = ? AND status = 'queued'", outcome.error, id);
+      await update(
+        "UPDATE mail_batches SET status = 'failed', lease_until = NULL, error = ? WHERE id = ? AND status = 'queued'",
+        outcome.error,
+        id,
+      );
       console.error("mail: batch failed for good", { batch: id, error: outcome.error.slice(0, 200) });
       return { done: true, sent: false, error: outcome.error };
   }

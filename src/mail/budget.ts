@@ -70,7 +70,10 @@ export interface BudgetState {
 const LEASE_MS = 60_000;
 /** Longest a caller waits for a slot; then it is told to come back later (a queue retry with a delay). */
 export const MAX_WAIT_MS = 20_000;
-const QUOTA_PROBE_MS: Record<QuotaCode, number> = { daily_quota_exceeded: 3_600_000, monthly_quota_exceeded: 6 * 3_600_000 };
+const QUOTA_PROBE_MS: Record<QuotaCode, number> = {
+  daily_quota_exceeded: 3_600_000,
+  monthly_quota_exceeded: 6 * 3_600_000,
+};
 
 interface Waiter {
   lane: Lane;
@@ -131,7 +134,8 @@ export class SendBudget extends DurableObject<Env> {
     if (answer.unused) return this.pump();
     this.answered.push(now);
     this.answers++;
-    if (entry) this.callMs = this.callMs === null ? now - entry.at : Math.round(0.8 * this.callMs + 0.2 * (now - entry.at));
+    if (entry)
+      this.callMs = this.callMs === null ? now - entry.at : Math.round(0.8 * this.callMs + 0.2 * (now - entry.at));
     const before = JSON.stringify(this.saved());
     if (answer.limit !== undefined && Number.isFinite(answer.limit) && answer.limit > 0) {
       this.rate = answer.limit;
@@ -143,7 +147,10 @@ export class SendBudget extends DurableObject<Env> {
       this.block(now + (answer.retryAfterSec ?? 1) * 1000);
     }
     if (isQuotaCode(answer.code)) {
-      const wait = answer.retryAfterSec !== undefined && answer.retryAfterSec > 0 ? answer.retryAfterSec * 1000 : QUOTA_PROBE_MS[answer.code];
+      const wait =
+        answer.retryAfterSec !== undefined && answer.retryAfterSec > 0
+          ? answer.retryAfterSec * 1000
+          : QUOTA_PROBE_MS[answer.code];
       this.quota = { code: answer.code, since: this.quota?.since ?? now, until: now + wait };
       await this.ctx.storage.setAlarm(this.quota.until);
       for (const lane of LANES) for (const w of this.waiting[lane].splice(0)) w.resolve(this.quotaRefusal(now)!);
@@ -187,7 +194,9 @@ export class SendBudget extends DurableObject<Env> {
       rate: this.rate,
       rateSource: this.learned ? "resend" : "config",
       blockedUntil: this.blockedUntil > now ? iso(this.blockedUntil) : null,
-      quota: this.quota ? { code: this.quota.code, since: iso(this.quota.since), nextProbe: iso(this.quota.until) } : null,
+      quota: this.quota
+        ? { code: this.quota.code, since: iso(this.quota.since), nextProbe: iso(this.quota.until) }
+        : null,
       inFlight: this.inFlight.size,
       waiting: { mail: this.waiting.mail.length, digest: this.waiting.digest.length },
       granted: { ...this.granted },
@@ -214,7 +223,12 @@ export class SendBudget extends DurableObject<Env> {
   private quotaRefusal(now: number): Grant | null {
     if (!this.quota) return null;
     if (now >= this.quota.until && ![...this.inFlight.values()].some((f) => f.probe)) return null;
-    return { ok: false, reason: "quota", retryInSec: Math.max(1, Math.ceil((this.quota.until - now) / 1000)), quota: this.quota };
+    return {
+      ok: false,
+      reason: "quota",
+      retryInSec: Math.max(1, Math.ceil((this.quota.until - now) / 1000)),
+      quota: this.quota,
+    };
   }
 
   /** When the next call may start (now, or later); Infinity while a probe is out. */
@@ -225,7 +239,8 @@ export class SendBudget extends DurableObject<Env> {
         this.answered.push(now);
       }
     }
-    if (this.quota) return now >= this.quota.until && this.inFlight.size === 0 ? now : Math.max(this.quota.until, now + 1000);
+    if (this.quota)
+      return now >= this.quota.until && this.inFlight.size === 0 ? now : Math.max(this.quota.until, now + 1000);
     let at = Math.max(now, this.blockedUntil);
     if (this.rate === null) return at;
     const count = Math.max(1, Math.floor(this.rate));
@@ -283,11 +298,14 @@ export class SendBudget extends DurableObject<Env> {
     if (this.timer !== undefined && this.wakeAt <= at) return;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.wakeAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.wakeAt = Infinity;
-      this.pump();
-    }, Math.max(1, at - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.wakeAt = Infinity;
+        this.pump();
+      },
+      Math.max(1, at - Date.now()),
+    );
   }
 }
 

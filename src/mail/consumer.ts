@@ -1,8 +1,8 @@
 import { inArray } from "drizzle-orm";
 import type { Config } from "../config";
-import { subscribers, type Subscriber } from "../db/schema";
+import { type Subscriber, subscribers } from "../db/schema";
 import { database } from "../db/subscribers";
-import { freezeItems, sendMailBatch, type MailBatchResult } from "./batches";
+import { freezeItems, type MailBatchResult, sendMailBatch } from "./batches";
 import { itemFor } from "./compose";
 import { backoffSec } from "./deliver";
 import type { MailItem, MailJob } from "./jobs";
@@ -23,7 +23,8 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env, cfg: C
   const retries: BatchMessage[] = [];
   for (const msg of batch.messages) {
     const body = msg.body as Partial<MailJob> | undefined;
-    if ((body?.kind === "confirm" || body?.kind === "welcome") && Number.isSafeInteger(body.subscriberId)) jobs.push(msg as JobMessage);
+    if ((body?.kind === "confirm" || body?.kind === "welcome") && Number.isSafeInteger(body.subscriberId))
+      jobs.push(msg as JobMessage);
     else if (body?.kind === "batch" && Number.isSafeInteger(body.batchId)) retries.push(msg as BatchMessage);
     else if (body?.kind === "noop") msg.ack();
     else {
@@ -35,10 +36,16 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env, cfg: C
   if (jobs.length > 0) await sendJobs(jobs, env, cfg, mailer);
 
   for (const msg of retries) {
-    const result = await sendMailBatch(env, cfg, mailer, msg.body.batchId, msg.attempts).catch((err): MailBatchResult => {
-      console.error("mail: batch send failed, will retry", { batch: msg.body.batchId, attempts: msg.attempts, error: String(err) });
-      return { done: false, retryInSec: backoffSec(msg.attempts + 4) };
-    });
+    const result = await sendMailBatch(env, cfg, mailer, msg.body.batchId, msg.attempts).catch(
+      (err): MailBatchResult => {
+        console.error("mail: batch send failed, will retry", {
+          batch: msg.body.batchId,
+          attempts: msg.attempts,
+          error: String(err),
+        });
+        return { done: false, retryInSec: backoffSec(msg.attempts + 4) };
+      },
+    );
     if ("retryInSec" in result) msg.retry({ delaySeconds: Math.min(result.retryInSec, 43_200) });
     else msg.ack();
   }
@@ -51,14 +58,17 @@ export async function consumeMail(batch: MessageBatch<MailJob>, env: Env, cfg: C
 async function capPerDomain(d1: D1Database, items: MailItem[], cap: number, now: number): Promise<MailItem[]> {
   if (cap <= 0) return items;
   const byDomain = new Map<string, MailItem[]>();
-  for (const i of items) if (i.kind === "confirm") byDomain.set(domainOf(i.email), [...(byDomain.get(domainOf(i.email)) ?? []), i]);
+  for (const i of items)
+    if (i.kind === "confirm") byDomain.set(domainOf(i.email), [...(byDomain.get(domainOf(i.email)) ?? []), i]);
   if (byDomain.size === 0) return items;
   const hour = Math.floor(now / 3_600_000);
   const domains = [...byDomain.keys()];
   const results = await d1.batch<{ count: number }>(
     domains.map((d) =>
       d1
-        .prepare("INSERT INTO confirm_domain_hours (domain, hour, count) VALUES (?, ?, ?) ON CONFLICT (domain, hour) DO UPDATE SET count = count + excluded.count RETURNING count")
+        .prepare(
+          "INSERT INTO confirm_domain_hours (domain, hour, count) VALUES (?, ?, ?) ON CONFLICT (domain, hour) DO UPDATE SET count = count + excluded.count RETURNING count",
+        )
         .bind(d, hour, byDomain.get(d)!.length),
     ),
   );
@@ -83,9 +93,15 @@ async function sendJobs(jobs: JobMessage[], env: Env, cfg: Config, mailer: Retur
     const ids = [...new Set(jobs.map((m) => m.body.subscriberId))];
     const rows = new Map<number, Subscriber>();
     for (let i = 0; i < ids.length; i += 100) {
-      for (const r of await database(env.DB).select().from(subscribers).where(inArray(subscribers.id, ids.slice(i, i + 100)))) rows.set(r.id, r);
+      for (const r of await database(env.DB)
+        .select()
+        .from(subscribers)
+        .where(inArray(subscribers.id, ids.slice(i, i + 100))))
+        rows.set(r.id, r);
     }
-    const items = jobs.map((m) => itemFor(m.body, rows.get(m.body.subscriberId))).filter((i): i is MailItem => i !== null);
+    const items = jobs
+      .map((m) => itemFor(m.body, rows.get(m.body.subscriberId)))
+      .filter((i): i is MailItem => i !== null);
     batchIds = await freezeItems(env.DB, await capPerDomain(env.DB, items, cfg.confirmDomainHourlyCap, now), now);
   } catch (err) {
     console.error("mail: could not freeze jobs, will retry", { jobs: jobs.length, error: String(err) });
@@ -104,7 +120,10 @@ async function sendJobs(jobs: JobMessage[], env: Env, cfg: Config, mailer: Retur
   try {
     // The frozen batches carry on as their own messages; until they are queued, the jobs stay (a redelivered job
     // finds its batch and sends that one, under its key).
-    if (later.length > 0) await env.MAIL_QUEUE.sendBatch(later.map((l) => ({ body: { kind: "batch", batchId: l.batchId }, delaySeconds: l.delaySeconds })));
+    if (later.length > 0)
+      await env.MAIL_QUEUE.sendBatch(
+        later.map((l) => ({ body: { kind: "batch", batchId: l.batchId }, delaySeconds: l.delaySeconds })),
+      );
     for (const m of jobs) m.ack();
   } catch (err) {
     console.error("mail: could not queue the retry, jobs will be redelivered", { error: String(err) });

@@ -1,5 +1,5 @@
 import type { Config } from "../config";
-import { sendBudget, isQuotaCode, type Grant, type Lane, type QuotaCode, type QuotaPause } from "./budget";
+import { type Grant, isQuotaCode, type Lane, type QuotaCode, type QuotaPause, sendBudget } from "./budget";
 import type { Email, Mailer, SendOutcome } from "./mailer";
 
 /*
@@ -34,12 +34,21 @@ export type Delivery =
 /** Backoff after an ambiguous failure without a retry-after: 2 s, 4 s … 5 min. */
 export const backoffSec = (attempt: number) => Math.min(2 ** Math.max(attempt, 1), 300);
 
-export async function deliver(env: Env, cfg: Config, mailer: Mailer, lane: Lane, attempt: number, prepare: () => Promise<Prepared | Skipped>): Promise<Delivery> {
+export async function deliver(
+  env: Env,
+  cfg: Config,
+  mailer: Mailer,
+  lane: Lane,
+  attempt: number,
+  prepare: () => Promise<Prepared | Skipped>,
+): Promise<Delivery> {
   if (mailer.name === "outbox") {
     const p = await prepare();
     if ("skipped" in p) return { kind: "skipped", why: p.skipped };
     const out = await mailer.send(p.emails, p.key);
-    return out.ok ? { kind: "sent", accepted: p.emails.length, rejected: [] } : { kind: "failed", error: `${out.code}: ${out.message}` };
+    return out.ok
+      ? { kind: "sent", accepted: p.emails.length, rejected: [] }
+      : { kind: "failed", error: `${out.code}: ${out.message}` };
   }
 
   const budget = sendBudget(env);
@@ -51,7 +60,10 @@ export async function deliver(env: Env, cfg: Config, mailer: Mailer, lane: Lane,
     console.error("mail: send budget unreachable", { lane, error: String(err) });
     return { kind: "busy", retryInSec: 5 };
   }
-  if (!grant.ok) return grant.reason === "quota" ? { kind: "parked", quota: grant.quota } : { kind: "busy", retryInSec: grant.retryInSec };
+  if (!grant.ok)
+    return grant.reason === "quota"
+      ? { kind: "parked", quota: grant.quota }
+      : { kind: "busy", retryInSec: grant.retryInSec };
   let prepared: Prepared | Skipped;
   try {
     prepared = await prepare();
@@ -64,16 +76,33 @@ export async function deliver(env: Env, cfg: Config, mailer: Mailer, lane: Lane,
     return { kind: "skipped", why: prepared.skipped };
   }
   const out = await mailer.send(prepared.emails, prepared.key).catch(
-    (err): SendOutcome => ({ ok: false, kind: "ambiguous", code: "network_error", message: String(err), status: null, answer: { ok: false, status: null } }),
+    (err): SendOutcome => ({
+      ok: false,
+      kind: "ambiguous",
+      code: "network_error",
+      message: String(err),
+      status: null,
+      answer: { ok: false, status: null },
+    }),
   );
   // Once the call was made, its outcome must reach the caller whatever happens to the report.
-  await budget.release(grant.lease, out.answer).catch((err) => console.error("mail: could not report an answer to the send budget", { lane, error: String(err) }));
+  await budget
+    .release(grant.lease, out.answer)
+    .catch((err) => console.error("mail: could not report an answer to the send budget", { lane, error: String(err) }));
 
   if (out.ok) return { kind: "sent", accepted: prepared.emails.length - out.rejected.length, rejected: out.rejected };
   const error = `${out.code}${out.status ? ` (HTTP ${out.status})` : ""}: ${out.message}`.slice(0, 500);
   // This key already sent a body (an earlier attempt, rendered differently, e.g. before a deploy): it went out once.
-  if (out.code === "invalid_idempotent_request") return { kind: "sent", accepted: prepared.emails.length, rejected: [], note: error };
-  if (out.kind === "refused") return { kind: "refused", retryInSec: Math.max(1, Math.ceil(out.retryAfterSec ?? 1)), error, quota: isQuotaCode(out.code) ? out.code : undefined };
-  if (out.kind === "ambiguous") return { kind: "ambiguous", retryInSec: Math.max(1, Math.ceil(out.retryAfterSec ?? backoffSec(attempt))), error };
+  if (out.code === "invalid_idempotent_request")
+    return { kind: "sent", accepted: prepared.emails.length, rejected: [], note: error };
+  if (out.kind === "refused")
+    return {
+      kind: "refused",
+      retryInSec: Math.max(1, Math.ceil(out.retryAfterSec ?? 1)),
+      error,
+      quota: isQuotaCode(out.code) ? out.code : undefined,
+    };
+  if (out.kind === "ambiguous")
+    return { kind: "ambiguous", retryInSec: Math.max(1, Math.ceil(out.retryAfterSec ?? backoffSec(attempt))), error };
   return { kind: "failed", error };
 }

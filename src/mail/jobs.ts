@@ -24,4 +24,5 @@ export type MailItem =
   | { kind: "test"; id: string; week: string; email: string; at: number; subject: string; html: string; text: string };
 
 /** The key that makes a job land in one mail batch only, however often the queue delivers it. */
-export const itemKey = (item: MailItem) => (item.kind === "test" ? `test/${item.id}` : `${item.kind}/${item.sub}/${item.at}`);
+export const itemKey = (item: MailItem) =>
+  item.kind === "test" ? `test/${item.id}` : `${item.kind}/${item.sub}/${item.at}`;

@@ -17,9 +17,24 @@ export class OutboxMailer implements Mailer {
            ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = excluded.idempotency_key
            RETURNING id`,
         )
-        .bind(emails.length === 1 ? idempotencyKey : `${idempotencyKey}#${i}`, e.from, e.to, e.subject, e.html, e.text, JSON.stringify(e.headers ?? {}), JSON.stringify(e.tags ?? []), Date.now()),
+        .bind(
+          emails.length === 1 ? idempotencyKey : `${idempotencyKey}#${i}`,
+          e.from,
+          e.to,
+          e.subject,
+          e.html,
+          e.text,
+          JSON.stringify(e.headers ?? {}),
+          JSON.stringify(e.tags ?? []),
+          Date.now(),
+        ),
     );
     const results = await this.d1.batch<{ id: number }>(statements);
-    return { ok: true, ids: results.map((r) => `outbox_${r.results[0]!.id}`), rejected: [], answer: { ok: true, status: 200 } };
+    return {
+      ok: true,
+      ids: results.map((r) => `outbox_${r.results[0]!.id}`),
+      rejected: [],
+      answer: { ok: true, status: 200 },
+    };
   }
 }

@@ -20,18 +20,35 @@ export class ResendMailer implements Mailer {
   }
 
   async send(emails: Email[], idempotencyKey: string): Promise<SendOutcome> {
-    const payload = emails.map((e) => ({ from: e.from, to: [e.to], subject: e.subject, html: e.html, text: e.text, headers: e.headers, tags: e.tags }));
-    let result;
-    try {
-      result = await this.client.batch.send(payload, { idempotencyKey, batchValidation: "permissive", signal: AbortSignal.timeout(TIMEOUT_MS) });
-    } catch (err) {
-      // The SDK rethrows its own abort: the request may have reached Resend.
-      return { ok: false, kind: "ambiguous", code: "timeout", message: String(err), status: null, answer: { ok: false, status: null } };
-    }
+    const payload = emails.map((e) => ({
+      from: e.from,
+      to: [e.to],
+      subject: e.subject,
+      html: e.html,
+      text: e.text,
+      headers: e.headers,
+      tags: e.tags,
+    }));
+    const result = await this.client.batch
+      .send(payload, { idempotencyKey, batchValidation: "permissive", signal: AbortSignal.timeout(TIMEOUT_MS) })
+      .catch((thrown: unknown) => ({ thrown }));
+    // The SDK rethrows its own abort: the request may have reached Resend.
+    if ("thrown" in result)
+      return {
+        ok: false,
+        kind: "ambiguous",
+        code: "timeout",
+        message: String(result.thrown),
+        status: null,
+        answer: { ok: false, status: null },
+      };
     const { data, error, headers } = result;
     const answer = readAnswer(error?.statusCode ?? 200, error?.name, headers);
     if (error) return { ...classify(error, headers), answer };
-    const rejected = ((data as { errors?: { index: number; message: string }[] }).errors ?? []).map((e) => ({ index: e.index, message: String(e.message).slice(0, 200) }));
+    const rejected = ((data as { errors?: { index: number; message: string }[] }).errors ?? []).map((e) => ({
+      index: e.index,
+      message: String(e.message).slice(0, 200),
+    }));
     return { ok: true, ids: data.data.map((d) => d.id), rejected, answer };
   }
 }
@@ -42,7 +59,11 @@ const num = (v: string | undefined) => {
 };
 
 /** The rate-limit facts of an answer (IETF ratelimit headers, draft 6, as Resend sends them). */
-export function readAnswer(status: number | null, code: string | undefined, headers: Record<string, string> | null): Answer {
+export function readAnswer(
+  status: number | null,
+  code: string | undefined,
+  headers: Record<string, string> | null,
+): Answer {
   return {
     ok: status !== null && status < 300,
     status,
@@ -54,7 +75,10 @@ export function readAnswer(status: number | null, code: string | undefined, head
   };
 }
 
-export function classify(error: { name: string; message: string; statusCode: number | null }, headers: Record<string, string> | null): SendFailure {
+export function classify(
+  error: { name: string; message: string; statusCode: number | null },
+  headers: Record<string, string> | null,
+): SendFailure {
   const status = error.statusCode ?? null;
   const base = { ok: false as const, code: error.name, message: error.message, status };
   const retryAfterSec = num(headers?.["retry-after"]);

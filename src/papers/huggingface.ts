@@ -1,5 +1,5 @@
-import { formatWeek, weekDays, type IsoWeek } from "../digest/week";
-import { parsePaper, type Paper } from "./paper";
+import { formatWeek, type IsoWeek, weekDays } from "../digest/week";
+import { type Paper, parsePaper } from "./paper";
 
 export interface PaperSource {
   /** Every paper that entered Daily Papers during the week (unsorted, possibly with duplicates). */
@@ -64,7 +64,10 @@ export class HuggingFaceSource implements PaperSource {
       let res: Response;
       try {
         res = await fetch(url, {
-          headers: { accept: "application/json", ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}) },
+          headers: {
+            accept: "application/json",
+            ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+          },
           signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
         });
       } catch (err) {
@@ -78,9 +81,11 @@ export class HuggingFaceSource implements PaperSource {
         await res.body?.cancel();
         continue;
       }
-      if (!res.ok) throw new PaperSourceError(`Hugging Face answered HTTP ${res.status} for ${url.pathname}${url.search}`);
+      if (!res.ok)
+        throw new PaperSourceError(`Hugging Face answered HTTP ${res.status} for ${url.pathname}${url.search}`);
       const body: unknown = await res.json().catch(() => null);
-      if (!Array.isArray(body)) throw new PaperSourceError(`Hugging Face answered something other than a list for ${url.search}`);
+      if (!Array.isArray(body))
+        throw new PaperSourceError(`Hugging Face answered something other than a list for ${url.search}`);
       return body;
     }
     throw new PaperSourceError(`Hugging Face unavailable after ${retries + 1} attempts (${lastError})`);

@@ -6,7 +6,7 @@ import { countByStatus, database, exportPage, importActive, suppressionHash } fr
 import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
 import { addressKeys, checkEmail } from "../lib/email";
-import { ApiError, limitBody, type AppEnv } from "../lib/http";
+import { ApiError, type AppEnv, limitBody } from "../lib/http";
 import { sendBudget } from "../mail/budget";
 
 /** Operator API: `Authorization: Bearer ADMIN_TOKEN`. Without a configured token, /admin does not exist. */
@@ -22,8 +22,12 @@ export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   // bearerAuth compares with a constant-time hash comparison.
   return bearerAuth({
     token,
-    noAuthenticationHeader: { message: { error: { code: "unauthorized", message: "Send Authorization: Bearer <ADMIN_TOKEN>." } } },
-    invalidAuthenticationHeader: { message: { error: { code: "unauthorized", message: "Malformed Authorization header." } } },
+    noAuthenticationHeader: {
+      message: { error: { code: "unauthorized", message: "Send Authorization: Bearer <ADMIN_TOKEN>." } },
+    },
+    invalidAuthenticationHeader: {
+      message: { error: { code: "unauthorized", message: "Malformed Authorization header." } },
+    },
     invalidToken: { message: { error: { code: "unauthorized", message: "Invalid admin token." } } },
   })(c as never, next);
 };
@@ -38,11 +42,15 @@ admin.get("/admin/stats", async (c) => {
   const [signups, unsubscribes, issues, mail] = await d1.batch([
     d1.prepare("SELECT created_at AS t FROM subscribers WHERE created_at >= ?").bind(since),
     d1.prepare("SELECT unsubscribed_at AS t FROM subscribers WHERE unsubscribed_at >= ?").bind(since),
-    d1.prepare("SELECT week, status, recipients, sent, dropped, rejected, delivered, bounced, complained, paused_reason FROM issues ORDER BY week DESC LIMIT 12"),
     d1.prepare(
-      `SELECT CASE WHEN parked_at IS NOT NULL THEN 'parked' ELSE status END AS status, count(*) AS batches, sum(sent) AS sent, sum(rejected) AS rejected
+      "SELECT week, status, recipients, sent, dropped, rejected, delivered, bounced, complained, paused_reason FROM issues ORDER BY week DESC LIMIT 12",
+    ),
+    d1
+      .prepare(
+        `SELECT CASE WHEN parked_at IS NOT NULL THEN 'parked' ELSE status END AS status, count(*) AS batches, sum(sent) AS sent, sum(rejected) AS rejected
        FROM mail_batches WHERE created_at >= ? GROUP BY 1`,
-    ).bind(Date.now() - WEEK_MS),
+      )
+      .bind(Date.now() - WEEK_MS),
   ]);
   const perWeek = (rows: { t: number }[]) => {
     const out: Record<string, number> = {};
@@ -58,7 +66,11 @@ admin.get("/admin/stats", async (c) => {
     unsubscribes_per_week: perWeek(unsubscribes!.results as { t: number }[]),
     issues: issues!.results,
     // Transactional mail of the last 7 days, by batch status (parked = waiting for Resend's quota).
-    transactional_last_7_days: Object.fromEntries((mail!.results as { status: string; batches: number; sent: number | null; rejected: number | null }[]).map((r) => [r.status, { batches: r.batches, sent: r.sent ?? 0, rejected: r.rejected ?? 0 }])),
+    transactional_last_7_days: Object.fromEntries(
+      (mail!.results as { status: string; batches: number; sent: number | null; rejected: number | null }[]).map(
+        (r) => [r.status, { batches: r.batches, sent: r.sent ?? 0, rejected: r.rejected ?? 0 }],
+      ),
+    ),
     // The deployment's Resend budget: the rate in force and where it came from, a quota pause, waiting senders.
     sending: await sendBudget(c.env).state(),
   });
@@ -70,63 +82,83 @@ admin.post("/admin/sending/resume", async (c) => c.json({ sending: await sendBud
 /** Lookup by address: GET /admin/subscribers?email=… */
 admin.get("/admin/subscribers", async (c) => {
   const email = c.req.query("email");
-  if (!email || email.length > 320) throw new ApiError(400, "email_required", "Give the address to look up: /admin/subscribers?email=…");
+  if (!email || email.length > 320)
+    throw new ApiError(400, "email_required", "Give the address to look up: /admin/subscribers?email=…");
   // The same normal form as signups (punycode domain, lower case), so an address is found however it is typed.
   const check = checkEmail(email, new Set());
   const keys = check.ok ? addressKeys(check.email) : [email.trim().toLowerCase()];
-  const row = await c.env.DB.prepare("SELECT id FROM subscribers WHERE email_key IN (SELECT value FROM json_each(?)) ORDER BY id DESC").bind(JSON.stringify(keys)).first<{ id: number }>();
+  const row = await c.env.DB.prepare(
+    "SELECT id FROM subscribers WHERE email_key IN (SELECT value FROM json_each(?)) ORDER BY id DESC",
+  )
+    .bind(JSON.stringify(keys))
+    .first<{ id: number }>();
   const hashes = await Promise.all(keys.map(suppressionHash));
-  const suppressed = await c.env.DB.prepare("SELECT reason, created_at FROM suppressions WHERE email_hash IN (SELECT value FROM json_each(?))").bind(JSON.stringify(hashes)).first<{ reason: string; created_at: number }>();
+  const suppressed = await c.env.DB.prepare(
+    "SELECT reason, created_at FROM suppressions WHERE email_hash IN (SELECT value FROM json_each(?))",
+  )
+    .bind(JSON.stringify(hashes))
+    .first<{ reason: string; created_at: number }>();
   if (!row) {
-    if (suppressed) return c.json({ subscriber: null, suppression: { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() } });
+    if (suppressed)
+      return c.json({
+        subscriber: null,
+        suppression: { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() },
+      });
     throw new ApiError(404, "not_found", "No subscriber with that address.");
   }
-  return c.json({ id: row.id, subscriber: await exportSubscriber(c.env.DB, row.id), suppression: suppressed ? { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() } : null });
+  return c.json({
+    id: row.id,
+    subscriber: await exportSubscriber(c.env.DB, row.id),
+    suppression: suppressed
+      ? { reason: suppressed.reason, since: new Date(suppressed.created_at).toISOString() }
+      : null,
+  });
 });
 
 /** Erases a subscriber (as "erase my data" does); a suppressed address keeps only its hashed suppression entry. */
 admin.delete("/admin/subscribers/:id{[0-9]+}", async (c) => {
   const id = Number(c.req.param("id"));
-  if (!Number.isSafeInteger(id) || id < 1) throw new ApiError(400, "invalid_id", "Subscriber ids are positive integers.");
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new ApiError(400, "invalid_id", "Subscriber ids are positive integers.");
   if (!(await eraseSubscriber(c.env.DB, id))) throw new ApiError(404, "not_found", "No subscriber with that id.");
   return c.body(null, 204);
 });
 
-admin.post(
-  "/admin/subscribers/import",
-  limitBody(IMPORT_MAX_BYTES, "An import (split larger files)"),
-  async (c) => {
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "text/csv") throw new ApiError(415, "unsupported_media_type", "Send the list as text/csv with an email column.");
-    const rows = parseCsv(await c.req.text(), IMPORT_MAX_ROWS + 1);
-    const header = rows.shift();
-    const col = header?.fields.findIndex((f) => f.trim().toLowerCase() === "email") ?? -1;
-    if (!header || col < 0) throw new ApiError(422, "missing_email_column", "The first line must be a header with an email column.");
-    if (rows.length > IMPORT_MAX_ROWS) throw new ApiError(413, "too_many_rows", `Import at most ${IMPORT_MAX_ROWS} rows per request.`);
+admin.post("/admin/subscribers/import", limitBody(IMPORT_MAX_BYTES, "An import (split larger files)"), async (c) => {
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type !== "text/csv")
+    throw new ApiError(415, "unsupported_media_type", "Send the list as text/csv with an email column.");
+  const rows = parseCsv(await c.req.text(), IMPORT_MAX_ROWS + 1);
+  const header = rows.shift();
+  const col = header?.fields.findIndex((f) => f.trim().toLowerCase() === "email") ?? -1;
+  if (!header || col < 0)
+    throw new ApiError(422, "missing_email_column", "The first line must be a header with an email column.");
+  if (rows.length > IMPORT_MAX_ROWS)
+    throw new ApiError(413, "too_many_rows", `Import at most ${IMPORT_MAX_ROWS} rows per request.`);
 
-    const cfg = c.get("cfg");
-    const valid = new Map<string, { email: string; key: string }>();
-    const invalid: { line: number; value: string; error: string }[] = [];
-    let invalidCount = 0;
-    let repeated = 0;
-    for (const row of rows) {
-      const check = checkEmail(row.fields[col] ?? "", cfg.blockedDomains);
-      if (!check.ok) {
-        invalidCount++;
-        if (invalid.length < MAX_REPORTED_ERRORS) invalid.push({ line: row.line, value: (row.fields[col] ?? "").slice(0, 100), error: check.message });
-      } else if (valid.has(check.key)) repeated++;
-      else valid.set(check.key, { email: check.email, key: check.key });
-    }
-    const imported = await importActive(c.env.DB, [...valid.values()], Date.now());
-    return c.json({
-      rows: rows.length,
-      imported,
-      skipped_duplicates: repeated + (valid.size - imported),
-      invalid: invalidCount,
-      errors: invalid,
-    });
-  },
-);
+  const cfg = c.get("cfg");
+  const valid = new Map<string, { email: string; key: string }>();
+  const invalid: { line: number; value: string; error: string }[] = [];
+  let invalidCount = 0;
+  let repeated = 0;
+  for (const row of rows) {
+    const check = checkEmail(row.fields[col] ?? "", cfg.blockedDomains);
+    if (!check.ok) {
+      invalidCount++;
+      if (invalid.length < MAX_REPORTED_ERRORS)
+        invalid.push({ line: row.line, value: (row.fields[col] ?? "").slice(0, 100), error: check.message });
+    } else if (valid.has(check.key)) repeated++;
+    else valid.set(check.key, { email: check.email, key: check.key });
+  }
+  const imported = await importActive(c.env.DB, [...valid.values()], Date.now());
+  return c.json({
+    rows: rows.length,
+    imported,
+    skipped_duplicates: repeated + (valid.size - imported),
+    invalid: invalidCount,
+    errors: invalid,
+  });
+});
 
 admin.get("/admin/subscribers/export", (c) => {
   const db = database(c.env.DB);
@@ -140,7 +172,7 @@ admin.get("/admin/subscribers/export", (c) => {
       const page = await exportPage(db, after, 1000);
       if (page.length === 0) break;
       await s.write(
-        page.map((r) => [r.email, r.status, r.source, iso(r.createdAt), iso(r.confirmedAt), iso(r.unsubscribedAt), iso(r.pausedUntil), r.consentOrigin].map(csvField).join(",")).join("\n") + "\n",
+        `${page.map((r) => [r.email, r.status, r.source, iso(r.createdAt), iso(r.confirmedAt), iso(r.unsubscribedAt), iso(r.pausedUntil), r.consentOrigin].map(csvField).join(",")).join("\n")}\n`,
       );
       after = page[page.length - 1]!.id;
     }

@@ -1,17 +1,18 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import { digestWebPage } from "../../templates/digest";
-import type { Paper } from "../papers/paper";
 import { dateRange } from "../digest/issue";
 import { parseWeek } from "../digest/week";
-import { ApiError, pageSecurity, type AppEnv } from "../lib/http";
+import { ApiError, type AppEnv, pageSecurity } from "../lib/http";
 import { render } from "../lib/render";
+import type { Paper } from "../papers/paper";
 
 /** The public archive: every issue that went out, its web version, and an Atom feed with full content. */
 export const archive = new Hono<AppEnv>();
 
 type Published = { week: string; subject: string; papers: string; started_at: number; finished_at: number | null };
-const PUBLISHED = "SELECT week, subject, papers, started_at, finished_at FROM issues WHERE status IN ('sending', 'sent') AND papers IS NOT NULL";
+const PUBLISHED =
+  "SELECT week, subject, papers, started_at, finished_at FROM issues WHERE status IN ('sending', 'sent') AND papers IS NOT NULL";
 
 archive.get("/archive", pageSecurity({ frameable: false }), async (c) => {
   const { results } = await c.env.DB.prepare(`${PUBLISHED} ORDER BY week DESC LIMIT 520`).all<Published>();
@@ -42,7 +43,10 @@ archive.get("/archive/:week", async (c) => {
     postalAddress: cfg.postalAddress,
   });
   // The email's own markup (inline styles only, no script): a CSP that allows exactly that.
-  c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+  c.header(
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  );
   c.header("X-Frame-Options", "DENY");
   c.header("Cache-Control", "public, max-age=3600");
   return c.html(page);
@@ -62,12 +66,22 @@ archive.get("/feed.xml", async (c) => {
   const entries = await Promise.all(
     results.map(async (r) => {
       const url = new URL(`/archive/${r.week}`, base).toString();
-      const content = await digestWebPage({ name: cfg.newsletterName, week: r.week, dateRange: dateRange(r.week), papers: JSON.parse(r.papers), archiveUrl: url, homeUrl: base.toString(), postalAddress: cfg.postalAddress });
+      const content = await digestWebPage({
+        name: cfg.newsletterName,
+        week: r.week,
+        dateRange: dateRange(r.week),
+        papers: JSON.parse(r.papers),
+        archiveUrl: url,
+        homeUrl: base.toString(),
+        postalAddress: cfg.postalAddress,
+      });
       const updated = new Date(r.finished_at ?? r.started_at).toISOString();
       return `<entry><id>${xml(url)}</id><title>${xml(r.subject)}</title><link rel="alternate" type="text/html" href="${xml(url)}"/><updated>${updated}</updated><content type="html">${xml(content)}</content></entry>`;
     }),
   );
-  const updated = results[0] ? new Date(results[0].finished_at ?? results[0].started_at).toISOString() : new Date(0).toISOString();
+  const updated = results[0]
+    ? new Date(results[0].finished_at ?? results[0].started_at).toISOString()
+    : new Date(0).toISOString();
   const feed = `<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom"><id>${xml(new URL("/feed.xml", base).toString())}</id><title>${xml(cfg.newsletterName)}</title><updated>${updated}</updated><author><name>${xml(cfg.newsletterName)}</name></author><link rel="self" href="${xml(new URL("/feed.xml", base).toString())}"/><link rel="alternate" type="text/html" href="${xml(new URL("/archive", base).toString())}"/>${entries.join("")}</feed>`;
   c.header("Cache-Control", "public, max-age=600");

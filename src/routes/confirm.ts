@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { confirmedPage, confirmPrompt, errorPage } from "../../templates/pages";
 import { confirmSubscriber, database } from "../db/subscribers";
-import { limitByIp, pageSecurity, type AppEnv } from "../lib/http";
+import { type AppEnv, limitByIp, pageSecurity } from "../lib/http";
 import { manageUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
@@ -12,16 +12,24 @@ import { render, subscriberFromLink } from "../lib/render";
  */
 export const confirm = new Hono<AppEnv>();
 
-confirm.use("/confirm/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
+confirm.use(
+  "/confirm/*",
+  limitByIp((env) => env.TOKEN_LIMITER),
+  pageSecurity({ frameable: false }),
+);
 
 const gone = (c: Parameters<typeof render>[0]) =>
   render(
     c,
     "Link no longer valid",
-    errorPage("This link is no longer valid", "This subscription was cancelled, removed or asked for again since the link was sent. You can sign up again at any time.", {
-      href: new URL("/", c.get("cfg").publicUrl).toString(),
-      label: "Subscribe again",
-    }),
+    errorPage(
+      "This link is no longer valid",
+      "This subscription was cancelled, removed or asked for again since the link was sent. You can sign up again at any time.",
+      {
+        href: new URL("/", c.get("cfg").publicUrl).toString(),
+        label: "Subscribe again",
+      },
+    ),
     { status: 410 },
   );
 
@@ -29,7 +37,11 @@ confirm.get("/confirm/:token", async (c) => {
   const link = await subscriberFromLink(c, "confirm");
   if (link instanceof Response) return link;
   const cfg = c.get("cfg");
-  return render(c, "Confirm your subscription", confirmPrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
+  return render(
+    c,
+    "Confirm your subscription",
+    confirmPrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName),
+  );
 });
 
 confirm.post("/confirm/:token", async (c) => {
@@ -42,9 +54,12 @@ confirm.post("/confirm/:token", async (c) => {
   const changed = await confirmSubscriber(database(c.env.DB), sub.id, claims.iat, Date.now());
   if (changed) {
     // The subscription stands even if the welcome email cannot be queued; it is a courtesy.
-    await c.env.MAIL_QUEUE.send({ kind: "welcome", subscriberId: sub.id }).catch((err) => console.error("confirm: welcome not queued", { subscriberId: sub.id, error: String(err) }));
+    await c.env.MAIL_QUEUE.send({ kind: "welcome", subscriberId: sub.id }).catch((err) =>
+      console.error("confirm: welcome not queued", { subscriberId: sub.id, error: String(err) }),
+    );
     return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, false));
   }
-  if (sub.status === "active") return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, true));
+  if (sub.status === "active")
+    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, true));
   return gone(c);
 });

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { outboxItem, outboxList } from "../../templates/outbox";
 import { outbox } from "../db/schema";
 import { database } from "../db/subscribers";
-import { ApiError, isLocalRequest, pageSecurity, type AppEnv } from "../lib/http";
+import { ApiError, type AppEnv, isLocalRequest, pageSecurity } from "../lib/http";
 import { render } from "../lib/render";
 
 /** The local outbox viewer. Exists only in local development without a Resend key; 404 everywhere else. */
@@ -40,16 +40,23 @@ dev.get("/dev/outbox", pageSecurity({ frameable: false }), async (c) => {
 
 const byId = async (c: { env: Env; req: { param: (k: "id") => string } }) => {
   const id = Number(c.req.param("id"));
-  const row = Number.isSafeInteger(id) ? await database(c.env.DB).query.outbox.findFirst({ where: eq(outbox.id, id) }) : undefined;
+  const row = Number.isSafeInteger(id)
+    ? await database(c.env.DB).query.outbox.findFirst({ where: eq(outbox.id, id) })
+    : undefined;
   if (!row) throw new ApiError(404, "not_found", "No such email in the outbox.");
   return row;
 };
 
-dev.get("/dev/outbox/:id", pageSecurity({ frameable: false }), async (c) => render(c, "Outbox", outboxItem(await byId(c))));
+dev.get("/dev/outbox/:id", pageSecurity({ frameable: false }), async (c) =>
+  render(c, "Outbox", outboxItem(await byId(c))),
+);
 
 // The email's own HTML, as a mail client would show it; sandboxed so nothing in it can run.
 dev.get("/dev/outbox/:id/html", async (c) => {
   const row = await byId(c);
-  c.header("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; style-src 'unsafe-inline'; img-src * data:");
+  c.header(
+    "Content-Security-Policy",
+    "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; style-src 'unsafe-inline'; img-src * data:",
+  );
   return c.html(row.html);
 });

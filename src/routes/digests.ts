@@ -1,14 +1,14 @@
 import { Hono } from "hono";
 import { pickPapers, renderIssue } from "../digest/issue";
-import type { Paper } from "../papers/paper";
 import { startIssue } from "../digest/run";
-import { getIssue, MeteredDb, type IssueRow } from "../digest/store";
+import { getIssue, type IssueRow, MeteredDb } from "../digest/store";
 import { formatWeek, parseWeek, previousWeek } from "../digest/week";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
-import { ApiError, limitBody, type AppEnv, type Ctx } from "../lib/http";
+import { ApiError, type AppEnv, type Ctx, limitBody } from "../lib/http";
 import { freezeItems, sendMailBatch } from "../mail/batches";
 import { mailerFor } from "../mail/mailer";
+import type { Paper } from "../papers/paper";
 import { adminAuth } from "./admin";
 
 /** Operator tools for the weekly issues: run records, preview, test send, send now. */
@@ -21,7 +21,13 @@ export function runRecord(r: IssueRow) {
     week: r.week,
     status: r.status,
     subject: r.subject,
-    papers: r.papers ? (JSON.parse(r.papers) as { id: string; title: string; upvotes: number }[]).map((p) => ({ id: p.id, title: p.title, upvotes: p.upvotes })) : [],
+    papers: r.papers
+      ? (JSON.parse(r.papers) as { id: string; title: string; upvotes: number }[]).map((p) => ({
+          id: p.id,
+          title: p.title,
+          upvotes: p.upvotes,
+        }))
+      : [],
     recipients: r.recipients,
     dropped: r.dropped,
     rejected: r.rejected,
@@ -49,7 +55,8 @@ function endedWeek(c: Ctx): string {
   const week = c.req.param("week") ?? "";
   const w = parseWeek(week);
   if (!w) throw new ApiError(400, "invalid_week", "Weeks are written like 2026-W47 (ISO 8601).");
-  if (week > formatWeek(previousWeek(new Date()))) throw new ApiError(422, "week_not_over", `${week} has not ended yet.`);
+  if (week > formatWeek(previousWeek(new Date())))
+    throw new ApiError(422, "week_not_over", `${week} has not ended yet.`);
   return week;
 }
 
@@ -80,32 +87,56 @@ digests.get("/admin/digests/:week", async (c) => {
 
 digests.get("/admin/digests/:week/preview", async (c) => {
   const { html } = await content(c, endedWeek(c));
-  c.header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'");
+  c.header(
+    "Content-Security-Policy",
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'",
+  );
   return c.html(html);
 });
 
-digests.post(
-  "/admin/digests/:week/test",
-  limitBody(4096),
-  async (c) => {
-    const week = endedWeek(c);
-    const cfg = c.get("cfg");
-    const check = checkEmail((await readFields(c)).email, new Set());
-    if (!check.ok) throw new ApiError(422, check.code, check.message);
-    const issue = await content(c, week);
-    // Frozen as a mail batch and sent through the shared budget like every other email, right away.
-    const now = Date.now();
-    const [id] = await freezeItems(c.env.DB, [{ kind: "test", id: crypto.randomUUID(), week, email: check.email, at: now, subject: `[Test] ${issue.subject}`, html: issue.html, text: issue.text }], now);
-    const result = await sendMailBatch(c.env, cfg, mailerFor(c.env, cfg), id!, 1);
-    if ("done" in result && result.done) {
-      if (!result.sent) throw new ApiError(502, "send_failed", `Resend refused the test email: ${result.error ?? "unknown error"}`);
-      return c.json({ sent: true, to: check.email });
-    }
-    // Not now (throttled, or Resend's quota is used up): it goes out with the mail queue as soon as it may.
-    if ("retryInSec" in result) await c.env.MAIL_QUEUE.send({ kind: "batch", batchId: id! }, { delaySeconds: Math.min(result.retryInSec, 43_200) });
-    return c.json({ sent: false, queued: true, to: check.email, reason: "parked" in result ? result.error : "Resend asked us to wait; the email is queued." }, 202);
-  },
-);
+digests.post("/admin/digests/:week/test", limitBody(4096), async (c) => {
+  const week = endedWeek(c);
+  const cfg = c.get("cfg");
+  const check = checkEmail((await readFields(c)).email, new Set());
+  if (!check.ok) throw new ApiError(422, check.code, check.message);
+  const issue = await content(c, week);
+  // Frozen as a mail batch and sent through the shared budget like every other email, right away.
+  const now = Date.now();
+  const [id] = await freezeItems(
+    c.env.DB,
+    [
+      {
+        kind: "test",
+        id: crypto.randomUUID(),
+        week,
+        email: check.email,
+        at: now,
+        subject: `[Test] ${issue.subject}`,
+        html: issue.html,
+        text: issue.text,
+      },
+    ],
+    now,
+  );
+  const result = await sendMailBatch(c.env, cfg, mailerFor(c.env, cfg), id!, 1);
+  if ("done" in result && result.done) {
+    if (!result.sent)
+      throw new ApiError(502, "send_failed", `Resend refused the test email: ${result.error ?? "unknown error"}`);
+    return c.json({ sent: true, to: check.email });
+  }
+  // Not now (throttled, or Resend's quota is used up): it goes out with the mail queue as soon as it may.
+  if ("retryInSec" in result)
+    await c.env.MAIL_QUEUE.send({ kind: "batch", batchId: id! }, { delaySeconds: Math.min(result.retryInSec, 43_200) });
+  return c.json(
+    {
+      sent: false,
+      queued: true,
+      to: check.email,
+      reason: "parked" in result ? result.error : "Resend asked us to wait; the email is queued.",
+    },
+    202,
+  );
+});
 
 digests.post("/admin/digests/:week/send", async (c) => {
   const issue = await startIssue(c.env, endedWeek(c));
@@ -126,13 +157,29 @@ async function transition(c: Ctx, statements: D1PreparedStatement[], allowedFrom
 
 digests.post("/admin/digests/:week/pause", async (c) => {
   const week = endedWeek(c);
-  const issue = await transition(c, [c.env.DB.prepare("UPDATE issues SET status = 'paused', paused_reason = 'paused by an operator' WHERE week = ? AND status = 'sending'").bind(week)], "sending");
+  const issue = await transition(
+    c,
+    [
+      c.env.DB.prepare(
+        "UPDATE issues SET status = 'paused', paused_reason = 'paused by an operator' WHERE week = ? AND status = 'sending'",
+      ).bind(week),
+    ],
+    "sending",
+  );
   return c.json(runRecord(issue));
 });
 
 digests.post("/admin/digests/:week/resume", async (c) => {
   const week = endedWeek(c);
-  const issue = await transition(c, [c.env.DB.prepare("UPDATE issues SET status = 'sending', paused_reason = NULL WHERE week = ? AND status = 'paused'").bind(week)], "paused");
+  const issue = await transition(
+    c,
+    [
+      c.env.DB.prepare(
+        "UPDATE issues SET status = 'sending', paused_reason = NULL WHERE week = ? AND status = 'paused'",
+      ).bind(week),
+    ],
+    "paused",
+  );
   await c.env.DIGEST_QUEUE.send({ kind: "fanout", week, requeue: true });
   return c.json(runRecord(issue), 202);
 });
@@ -142,7 +189,9 @@ digests.post("/admin/digests/:week/cancel", async (c) => {
   const issue = await transition(
     c,
     [
-      c.env.DB.prepare("UPDATE issues SET status = 'cancelled', finished_at = ? WHERE week = ? AND status IN ('building', 'sending', 'paused')").bind(Date.now(), week),
+      c.env.DB.prepare(
+        "UPDATE issues SET status = 'cancelled', finished_at = ? WHERE week = ? AND status IN ('building', 'sending', 'paused')",
+      ).bind(Date.now(), week),
       c.env.DB.prepare("UPDATE issue_batches SET status = 'cancelled' WHERE week = ? AND status = 'queued'").bind(week),
     ],
     "building, sending or paused",
@@ -161,13 +210,22 @@ digests.post("/admin/digests/:week/retry-failed", async (c) => {
   if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
   if (issue.status === "cancelled") throw new ApiError(409, "invalid_state", "The issue was cancelled.");
   const [requeued] = await d1.batch<{ id: number }>([
-    d1.prepare("UPDATE issue_batches SET status = 'queued', lease_until = NULL, version = version + (state = 'ready') WHERE week = ? AND status = 'failed' RETURNING id").bind(week),
     d1
-      .prepare("UPDATE issues SET failures = max(failures - changes(), 0), status = CASE WHEN status IN ('sent', 'failed') THEN 'sending' ELSE status END, finished_at = NULL WHERE week = ? AND changes() > 0")
+      .prepare(
+        "UPDATE issue_batches SET status = 'queued', lease_until = NULL, version = version + (state = 'ready') WHERE week = ? AND status = 'failed' RETURNING id",
+      )
+      .bind(week),
+    d1
+      .prepare(
+        "UPDATE issues SET failures = max(failures - changes(), 0), status = CASE WHEN status IN ('sent', 'failed') THEN 'sending' ELSE status END, finished_at = NULL WHERE week = ? AND changes() > 0",
+      )
       .bind(week),
   ]);
   const ids = requeued!.results.map((r) => r.id);
   if (ids.length === 0) throw new ApiError(409, "nothing_to_retry", "The issue has no failed batches.");
-  for (let i = 0; i < ids.length; i += 100) await c.env.DIGEST_QUEUE.sendBatch(ids.slice(i, i + 100).map((batchId) => ({ body: { kind: "batch" as const, week, batchId } })));
+  for (let i = 0; i < ids.length; i += 100)
+    await c.env.DIGEST_QUEUE.sendBatch(
+      ids.slice(i, i + 100).map((batchId) => ({ body: { kind: "batch" as const, week, batchId } })),
+    );
   return c.json({ ...runRecord((await getIssue(new MeteredDb(d1), week))!), requeued_batches: ids.length }, 202);
 });

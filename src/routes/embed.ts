@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { embedScript } from "../../templates/embed";
 import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
-import { isLocalRequest, pageSecurity, setPageHeaders, type AppEnv } from "../lib/http";
+import { type AppEnv, isLocalRequest, pageSecurity, setPageHeaders } from "../lib/http";
 import { formToken } from "../lib/links";
 import { render } from "../lib/render";
 
@@ -17,33 +17,59 @@ embed.get("/embed.js", async (c) => {
   c.header("Cache-Control", "no-store");
   c.header("Cross-Origin-Resource-Policy", "cross-origin");
   c.header("X-Content-Type-Options", "nosniff");
-  return c.body(embedScript({ endpoint: endpoint(cfg.publicUrl), ts: await formToken(cfg), turnstileSiteKey: cfg.turnstileSiteKey }), 200, {
-    "Content-Type": "text/javascript; charset=utf-8",
-  });
+  return c.body(
+    embedScript({
+      endpoint: endpoint(cfg.publicUrl),
+      ts: await formToken(cfg),
+      turnstileSiteKey: cfg.turnstileSiteKey,
+    }),
+    200,
+    {
+      "Content-Type": "text/javascript; charset=utf-8",
+    },
+  );
 });
 
 const turnstileHead = (siteKey: string | undefined, nonce: string) =>
-  siteKey ? html`<script nonce="${nonce}" src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>` : undefined;
+  siteKey
+    ? html`<script nonce="${nonce}" src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>`
+    : undefined;
 
 /** Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable). */
 embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
   const cfg = c.get("cfg");
   const nonce = c.get("secureHeadersNonce") ?? "";
-  return render(c, "Subscribe", subscribeForm({ action: endpoint(cfg.publicUrl), ts: await formToken(cfg), framed: true, turnstileSiteKey: cfg.turnstileSiteKey }), {
-    framed: true,
-    head: turnstileHead(cfg.turnstileSiteKey, nonce),
-  });
+  return render(
+    c,
+    "Subscribe",
+    subscribeForm({
+      action: endpoint(cfg.publicUrl),
+      ts: await formToken(cfg),
+      framed: true,
+      turnstileSiteKey: cfg.turnstileSiteKey,
+    }),
+    {
+      framed: true,
+      head: turnstileHead(cfg.turnstileSiteKey, nonce),
+    },
+  );
 });
 
 embed.get("/thanks", (c) => {
   const framed = c.req.query("frame") === "1";
   setPageHeaders(c, framed);
   const cfg = c.get("cfg");
-  return render(c, "Check your inbox", thanksPage(new URL(framed ? "/form" : "/", cfg.publicUrl).toString()), { framed });
+  return render(c, "Check your inbox", thanksPage(new URL(framed ? "/form" : "/", cfg.publicUrl).toString()), {
+    framed,
+  });
 });
 
 embed.get("/", pageSecurity({ frameable: false }), (c) => {
   const cfg = c.get("cfg");
   const outbox = isLocalRequest(c) && !cfg.resendApiKey ? "/dev/outbox" : null;
-  return render(c, "Subscribe", landingPage(new URL("/embed.js", cfg.publicUrl).toString(), "/form", outbox, cfg.newsletterName));
+  return render(
+    c,
+    "Subscribe",
+    landingPage(new URL("/embed.js", cfg.publicUrl).toString(), "/form", outbox, cfg.newsletterName),
+  );
 });

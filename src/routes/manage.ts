@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import { erasedPage, errorPage, managePage } from "../../templates/pages";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import type { Subscriber } from "../db/schema";
-import { database, getSubscriber, resubscribe, setPause, unsubscribe, type DB } from "../db/subscribers";
+import { type DB, database, getSubscriber, resubscribe, setPause, unsubscribe } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { ApiError, limitBody, limitByIp, pageSecurity, type Ctx, type AppEnv } from "../lib/http";
+import { ApiError, type AppEnv, type Ctx, limitBody, limitByIp, pageSecurity } from "../lib/http";
 import { render, subscriberFromLink } from "../lib/render";
 
 /** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
@@ -13,20 +13,43 @@ export const manage = new Hono<AppEnv>();
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PAUSE_WEEKS = 12;
 
-manage.use("/manage/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
+manage.use(
+  "/manage/*",
+  limitByIp((env) => env.TOKEN_LIMITER),
+  pageSecurity({ frameable: false }),
+);
 
 /** The page for a subscriber: the row the link check already read, or (after an action) read again. */
 async function show(c: Ctx, db: DB, who: number | Subscriber, notice?: string) {
   const cfg = c.get("cfg");
   const sub = typeof who === "number" ? await getSubscriber(db, who) : who;
   if (!sub)
-    return render(c, "Not found", errorPage("Subscription not found", "This subscription no longer exists. You can sign up again at any time.", { href: new URL("/", cfg.publicUrl).toString(), label: "Subscribe" }), {
-      status: 404,
-    });
+    return render(
+      c,
+      "Not found",
+      errorPage("Subscription not found", "This subscription no longer exists. You can sign up again at any time.", {
+        href: new URL("/", cfg.publicUrl).toString(),
+        label: "Subscribe",
+      }),
+      {
+        status: 404,
+      },
+    );
   // Built from PUBLIC_URL and the token alone: whatever query string the link was opened with, the forms and the data
   // link point at the page itself.
   const action = new URL(`/manage/${c.req.param("token")}`, cfg.publicUrl).toString();
-  return render(c, "Your subscription", managePage({ action, name: cfg.newsletterName, email: sub.email, status: sub.status, pausedUntil: sub.pausedUntil, notice }));
+  return render(
+    c,
+    "Your subscription",
+    managePage({
+      action,
+      name: cfg.newsletterName,
+      email: sub.email,
+      status: sub.status,
+      pausedUntil: sub.pausedUntil,
+      notice,
+    }),
+  );
 }
 
 manage.get("/manage/:token", async (c) => {
@@ -46,37 +69,39 @@ manage.get("/manage/:token/data.json", async (c) => {
   return c.json(data);
 });
 
-manage.post(
-  "/manage/:token",
-  limitBody(4096),
-  async (c) => {
-    const link = await subscriberFromLink(c, "manage");
-    if (link instanceof Response) return link;
-    const fields = await readFields(c);
-    const db = database(c.env.DB);
-    const now = Date.now();
-    switch (fields.action) {
-      case "pause": {
-        const weeks = Number(fields.weeks);
-        if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS) throw new ApiError(422, "invalid_weeks", `Choose a pause between 1 and ${MAX_PAUSE_WEEKS} weeks.`);
-        await setPause(db, link.sub.id, now + weeks * WEEK_MS);
-        return show(c, db, link.sub.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
-      }
-      case "resume":
-        await setPause(db, link.sub.id, null);
-        return show(c, db, link.sub.id, "Welcome back: the digest resumes next Monday.");
-      case "unsubscribe":
-        await unsubscribe(db, link.sub.id, now);
-        return show(c, db, link.sub.id, "You are unsubscribed.");
-      case "resubscribe":
-        await resubscribe(db, link.sub.id, now);
-        return show(c, db, link.sub.id, "You are subscribed again.");
-      case "erase":
-        if (fields.confirm !== "yes") throw new ApiError(422, "confirm_required", "Tick the box to confirm that everything should be deleted.");
-        await eraseSubscriber(c.env.DB, link.sub.id, now);
-        return render(c, "Data erased", erasedPage(new URL("/", c.get("cfg").publicUrl).toString()));
-      default:
-        throw new ApiError(422, "invalid_action", "Unknown action: choose pause, resume, unsubscribe, resubscribe or erase.");
+manage.post("/manage/:token", limitBody(4096), async (c) => {
+  const link = await subscriberFromLink(c, "manage");
+  if (link instanceof Response) return link;
+  const fields = await readFields(c);
+  const db = database(c.env.DB);
+  const now = Date.now();
+  switch (fields.action) {
+    case "pause": {
+      const weeks = Number(fields.weeks);
+      if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS)
+        throw new ApiError(422, "invalid_weeks", `Choose a pause between 1 and ${MAX_PAUSE_WEEKS} weeks.`);
+      await setPause(db, link.sub.id, now + weeks * WEEK_MS);
+      return show(c, db, link.sub.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
     }
-  },
-);
+    case "resume":
+      await setPause(db, link.sub.id, null);
+      return show(c, db, link.sub.id, "Welcome back: the digest resumes next Monday.");
+    case "unsubscribe":
+      await unsubscribe(db, link.sub.id, now);
+      return show(c, db, link.sub.id, "You are unsubscribed.");
+    case "resubscribe":
+      await resubscribe(db, link.sub.id, now);
+      return show(c, db, link.sub.id, "You are subscribed again.");
+    case "erase":
+      if (fields.confirm !== "yes")
+        throw new ApiError(422, "confirm_required", "Tick the box to confirm that everything should be deleted.");
+      await eraseSubscriber(c.env.DB, link.sub.id, now);
+      return render(c, "Data erased", erasedPage(new URL("/", c.get("cfg").publicUrl).toString()));
+    default:
+      throw new ApiError(
+        422,
+        "invalid_action",
+        "Unknown action: choose pause, resume, unsubscribe, resubscribe or erase.",
+      );
+  }
+});

@@ -6,7 +6,16 @@ import type { Config } from "../config";
 import { database, recordSignup, releaseConfirmThrottle } from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
-import { ApiError, limitBody, clientIp, isLocalRequest, limitByIp, sourceOrigin, wantsHtml, type AppEnv } from "../lib/http";
+import {
+  ApiError,
+  type AppEnv,
+  clientIp,
+  isLocalRequest,
+  limitBody,
+  limitByIp,
+  sourceOrigin,
+  wantsHtml,
+} from "../lib/http";
 import { keyedHash, verifyToken } from "../lib/tokens";
 
 export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
@@ -36,7 +45,11 @@ subscribe.use("/api/subscribe", async (c, next) => {
     return await csrf({ origin: allowed, secFetchSite: "same-origin" })(c, next);
   } catch (err) {
     if (err instanceof HTTPException && !(err instanceof ApiError) && err.status === 403)
-      throw new ApiError(403, "origin_not_allowed", "Signups are accepted only from the sites that embed this newsletter's form.");
+      throw new ApiError(
+        403,
+        "origin_not_allowed",
+        "Signups are accepted only from the sites that embed this newsletter's form.",
+      );
     throw err;
   }
 });
@@ -54,7 +67,10 @@ subscribe.post(
     const now = Date.now();
 
     // Where a form submission goes afterwards: our thank-you page, or an allowlisted page of the embedding site.
-    const redirectTo = html ? safeRedirect(cfg, fields.redirect) ?? new URL(framed ? "/thanks?frame=1" : "/thanks", cfg.publicUrl).toString() : null;
+    const redirectTo = html
+      ? (safeRedirect(cfg, fields.redirect) ??
+        new URL(framed ? "/thanks?frame=1" : "/thanks", cfg.publicUrl).toString())
+      : null;
     const accepted = () => (html ? c.redirect(redirectTo!, 303) : c.json({ status: "pending" }, 202));
 
     // Bot traps on the forms we render: a filled honeypot, or a form sent faster than a person can type.
@@ -62,14 +78,16 @@ subscribe.post(
     if (fields.website) return accepted();
     if (fields.ts !== undefined) {
       const t = await verifyToken(cfg.tokenSecret, "form", fields.ts, now);
-      if (!t.ok && t.reason === "expired") throw new ApiError(400, "form_expired", "This form is more than a week old. Reload the page and try again.");
+      if (!t.ok && t.reason === "expired")
+        throw new ApiError(400, "form_expired", "This form is more than a week old. Reload the page and try again.");
       if (!t.ok || now - t.claims.iat < cfg.minFillMs) return accepted();
     }
 
     const check = checkEmail(fields.email, cfg.blockedDomains);
     if (!check.ok) throw new ApiError(422, check.code, check.message);
 
-    if (cfg.turnstileSecret) await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
+    if (cfg.turnstileSecret)
+      await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
 
     const { send, cost } = await recordSignup(c.env.DB, {
       email: check.email,
@@ -80,15 +98,20 @@ subscribe.post(
       now,
     });
     // Local only: D1's own row counts for the benchmark. In production this would reveal whether an address is known.
-    if (isLocalRequest(c)) c.header("Server-Timing", `d1;desc="rows_read=${cost.rowsRead} rows_written=${cost.rowsWritten}"`);
+    if (isLocalRequest(c))
+      c.header("Server-Timing", `d1;desc="rows_read=${cost.rowsRead} rows_written=${cost.rowsWritten}"`);
 
     // One queue send whatever the address's state: a known address must cost what a new one does (no timing tell).
     try {
-      await c.env.MAIL_QUEUE.send(send ? { kind: "confirm", subscriberId: send.id, sentAt: send.sentAt } : { kind: "noop" });
+      await c.env.MAIL_QUEUE.send(
+        send ? { kind: "confirm", subscriberId: send.id, sentAt: send.sentAt } : { kind: "noop" },
+      );
     } catch (err) {
       console.error("subscribe: could not queue the confirmation", { subscriberId: send?.id, error: String(err) });
       if (send) await releaseConfirmThrottle(database(c.env.DB), send.id, send.sentAt);
-      throw new ApiError(503, "try_again", "We could not take your signup right now. Please try again in a minute.", { "Retry-After": "60" });
+      throw new ApiError(503, "try_again", "We could not take your signup right now. Please try again in a minute.", {
+        "Retry-After": "60",
+      });
     }
     return accepted();
   },
@@ -103,8 +126,14 @@ export function safeRedirect(cfg: Config, target: string | undefined): string | 
   } catch {
     throw new ApiError(400, "invalid_redirect", "The redirect field must be an absolute URL.");
   }
-  const allowed = url.origin === cfg.publicUrl.origin || (cfg.allowedOrigins !== "*" && cfg.allowedOrigins.includes(url.origin));
-  if (!allowed || !/^https?:$/.test(url.protocol)) throw new ApiError(400, "redirect_not_allowed", "The redirect target is not on an allowed site (see ALLOWED_ORIGINS).");
+  const allowed =
+    url.origin === cfg.publicUrl.origin || (cfg.allowedOrigins !== "*" && cfg.allowedOrigins.includes(url.origin));
+  if (!allowed || !/^https?:$/.test(url.protocol))
+    throw new ApiError(
+      400,
+      "redirect_not_allowed",
+      "The redirect target is not on an allowed site (see ALLOWED_ORIGINS).",
+    );
   return url.toString();
 }
 
@@ -121,7 +150,10 @@ async function verifyTurnstile(cfg: Config, token: string | undefined, ip: strin
     outcome = await res.json();
   } catch (err) {
     console.error("turnstile: verification unavailable", String(err));
-    throw new ApiError(503, "try_again", "The anti-bot check is unavailable right now. Please try again in a minute.", { "Retry-After": "30" });
+    throw new ApiError(503, "try_again", "The anti-bot check is unavailable right now. Please try again in a minute.", {
+      "Retry-After": "30",
+    });
   }
-  if (outcome.success !== true) throw new ApiError(403, "turnstile_failed", "The anti-bot check failed. Please try again.");
+  if (outcome.success !== true)
+    throw new ApiError(403, "turnstile_failed", "The anti-bot check failed. Please try again.");
 }

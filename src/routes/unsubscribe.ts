@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { resubscribedPage, resubscribePrompt, unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
 import { database, resubscribe, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { limitBody, limitByIp, pageSecurity, type AppEnv } from "../lib/http";
+import { type AppEnv, limitBody, limitByIp, pageSecurity } from "../lib/http";
 import { resubscribeUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
@@ -24,31 +24,31 @@ unsubscribe.get("/unsubscribe/:token", async (c) => {
   return render(c, "Unsubscribe", unsubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post(
-  "/unsubscribe/:token",
-  limitBody(4096),
-  async (c) => {
-    const link = await subscriberFromLink(c, "unsubscribe");
-    if (link instanceof Response) return link;
-    const type = c.req.header("content-type") ?? "";
-    // An empty body (some clients) is treated like the one-click POST; the token is the authority.
-    const fields = type ? await readFields(c).catch(() => ({}) as Record<string, string>) : {};
-    await unsubscribeSubscriber(database(c.env.DB), link.sub.id, Date.now());
-    if (fields["List-Unsubscribe"] === "One-Click" || !fields.confirm) {
-      c.header("Cache-Control", "no-store");
-      return c.text("You have been unsubscribed.", 200);
-    }
-    const cfg = c.get("cfg");
-    return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, link.sub), cfg.newsletterName));
-  },
-);
+unsubscribe.post("/unsubscribe/:token", limitBody(4096), async (c) => {
+  const link = await subscriberFromLink(c, "unsubscribe");
+  if (link instanceof Response) return link;
+  const type = c.req.header("content-type") ?? "";
+  // An empty body (some clients) is treated like the one-click POST; the token is the authority.
+  const fields = type ? await readFields(c).catch(() => ({}) as Record<string, string>) : {};
+  await unsubscribeSubscriber(database(c.env.DB), link.sub.id, Date.now());
+  if (fields["List-Unsubscribe"] === "One-Click" || !fields.confirm) {
+    c.header("Cache-Control", "no-store");
+    return c.text("You have been unsubscribed.", 200);
+  }
+  const cfg = c.get("cfg");
+  return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, link.sub), cfg.newsletterName));
+});
 
 /**
  * The resubscribe button shown after an unsubscribe: a token of its own purpose, which can do nothing but undo the
  * unsubscribe (the manage link, which can erase or export, never appears on the unsubscribe path). GET shows the
  * button, POST acts.
  */
-unsubscribe.use("/resubscribe/*", limitByIp((env) => env.TOKEN_LIMITER), pageSecurity({ frameable: false }));
+unsubscribe.use(
+  "/resubscribe/*",
+  limitByIp((env) => env.TOKEN_LIMITER),
+  pageSecurity({ frameable: false }),
+);
 
 unsubscribe.get("/resubscribe/:token", async (c) => {
   const link = await subscriberFromLink(c, "resubscribe");

@@ -1,6 +1,16 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiSubscribe, axe, hostPage, launch, linkIn, seriousOrWorse, uniqueEmail, waitForEmail, worker } from "./helpers";
+import {
+  apiSubscribe,
+  axe,
+  hostPage,
+  launch,
+  linkIn,
+  seriousOrWorse,
+  uniqueEmail,
+  waitForEmail,
+  worker,
+} from "./helpers";
 
 /**
  * axe-core on every page a subscriber sees, in the light and the dark colour scheme.
@@ -24,13 +34,21 @@ describe("accessibility (axe-core)", () => {
     for (const colorScheme of ["light", "dark"] as const) {
       await page.emulateMedia({ colorScheme });
       for (const v of seriousOrWorse(await axe(page, `${label} (${colorScheme})`, include))) {
-        found.push(`${label} (${colorScheme}): ${v.impact} ${v.id} on ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
+        found.push(
+          `${label} (${colorScheme}): ${v.impact} ${v.id} on ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`,
+        );
       }
     }
     return found;
   }
 
-  async function checkUrl(context: BrowserContext, url: string, label: string, ready: (page: Page) => Promise<unknown>, include?: string) {
+  async function checkUrl(
+    context: BrowserContext,
+    url: string,
+    label: string,
+    ready: (page: Page) => Promise<unknown>,
+    include?: string,
+  ) {
     const page = await context.newPage();
     await page.goto(url);
     await ready(page);
@@ -39,13 +57,16 @@ describe("accessibility (axe-core)", () => {
     return found;
   }
 
-  const heading = (name: string | RegExp) => (page: Page) => page.getByRole("heading", { name }).waitFor({ timeout: 10_000 });
+  const heading = (name: string | RegExp) => (page: Page) =>
+    page.getByRole("heading", { name }).waitFor({ timeout: 10_000 });
 
   it("the landing page, /form and /thanks", async () => {
     const context = await newContext();
     try {
       const found = [
-        ...(await checkUrl(context, worker("/"), "landing page /", (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }))),
+        ...(await checkUrl(context, worker("/"), "landing page /", (p) =>
+          p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }),
+        )),
         ...(await checkUrl(context, worker("/form"), "/form", heading("Get trending papers in your email inbox"))),
         ...(await checkUrl(context, worker("/thanks"), "/thanks", heading("Check your inbox"))),
         ...(await checkUrl(context, worker("/thanks?frame=1"), "/thanks?frame=1", heading("Check your inbox"))),
@@ -59,7 +80,13 @@ describe("accessibility (axe-core)", () => {
   it("the script embed on a host page (scoped to the embed)", async () => {
     const context = await newContext();
     try {
-      const found = await checkUrl(context, hostPage("/embed.html"), "embed on host page", (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }), ".papers-newsletter-embed");
+      const found = await checkUrl(
+        context,
+        hostPage("/embed.html"),
+        "embed on host page",
+        (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }),
+        ".papers-newsletter-embed",
+      );
       expect(found).toEqual([]);
     } finally {
       await context.close();
@@ -70,8 +97,18 @@ describe("accessibility (axe-core)", () => {
     const context = await newContext();
     try {
       const found = [
-        ...(await checkUrl(context, worker("/confirm/not-a-valid-token"), "invalid confirm link", heading("This link is not valid"))),
-        ...(await checkUrl(context, worker("/manage/not-a-valid-token"), "invalid manage link", heading("This link is not valid"))),
+        ...(await checkUrl(
+          context,
+          worker("/confirm/not-a-valid-token"),
+          "invalid confirm link",
+          heading("This link is not valid"),
+        )),
+        ...(await checkUrl(
+          context,
+          worker("/manage/not-a-valid-token"),
+          "invalid manage link",
+          heading("This link is not valid"),
+        )),
         ...(await checkUrl(context, worker("/no-such-page"), "404 page", heading("That did not work"))),
       ];
       expect(found).toEqual([]);

@@ -1,6 +1,16 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { consoleOf, hostPage, hostUrl, humanDelay, launch, poll, subscriberRow, uniqueEmail, waitForEmail } from "./helpers";
+import {
+  consoleOf,
+  hostPage,
+  hostUrl,
+  humanDelay,
+  launch,
+  poll,
+  subscriberRow,
+  uniqueEmail,
+  waitForEmail,
+} from "./helpers";
 
 /** The script embed, dropped into a page on another origin whose stylesheet attacks everything it can. */
 describe("script embed on a hostile host page", () => {
@@ -73,7 +83,9 @@ describe("script embed on a hostile host page", () => {
       expect(layout.afterColor).toBe("rgb(255, 0, 0)");
 
       // Playwright's role locators pierce the open shadow root: what a person (and a screen reader) gets.
-      await expect.poll(() => page.getByRole("heading", { name: "Weekly ML papers, straight to you" }).isVisible()).toBe(true);
+      await expect
+        .poll(() => page.getByRole("heading", { name: "Weekly ML papers, straight to you" }).isVisible())
+        .toBe(true);
       expect(await page.getByRole("button", { name: "Sign me up" }).isVisible()).toBe(true);
       expect(await page.getByRole("textbox", { name: "Email address" }).isVisible()).toBe(true);
       expect(console.filter((m) => m.startsWith("error") || m.startsWith("pageerror"))).toEqual([]);
@@ -128,12 +140,16 @@ describe("script embed on a hostile host page", () => {
       const startUrl = page.url();
       await page.getByRole("textbox", { name: "Email address" }).fill(email);
       await humanDelay();
-      const response = page.waitForResponse((r) => r.url().endsWith("/api/subscribe") && r.request().method() === "POST");
+      const response = page.waitForResponse(
+        (r) => r.url().endsWith("/api/subscribe") && r.request().method() === "POST",
+      );
       await page.getByRole("button", { name: "Sign me up" }).click();
       expect((await response).status()).toBe(202);
 
       const status = page.locator(".papers-newsletter-embed .status");
-      await expect.poll(() => status.textContent(), { timeout: 10_000 }).toBe("Thanks! Look for our confirmation email.");
+      await expect
+        .poll(() => status.textContent(), { timeout: 10_000 })
+        .toBe("Thanks! Look for our confirmation email.");
       expect(await status.getAttribute("role")).toBe("status");
       expect(await status.getAttribute("class")).toContain("ok");
       expect(await page.getByRole("textbox", { name: "Email address" }).inputValue()).toBe("");
@@ -165,7 +181,9 @@ describe("script embed on a hostile host page", () => {
       await input.fill(email);
       // The human delay matters here too: a too-fast form is answered with a silent fake success before validation.
       await humanDelay();
-      const response = page.waitForResponse((r) => r.url().endsWith("/api/subscribe") && r.request().method() === "POST");
+      const response = page.waitForResponse(
+        (r) => r.url().endsWith("/api/subscribe") && r.request().method() === "POST",
+      );
       await page.getByRole("button", { name: "Sign me up" }).click();
       const res = await response;
       expect(res.status()).toBe(422);

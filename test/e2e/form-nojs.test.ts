@@ -1,6 +1,16 @@
 import type { Browser, Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiSubscribe, humanDelay, launch, outboxFor, poll, subscriberRow, uniqueEmail, waitForEmail, worker } from "./helpers";
+import {
+  apiSubscribe,
+  humanDelay,
+  launch,
+  outboxFor,
+  poll,
+  subscriberRow,
+  uniqueEmail,
+  waitForEmail,
+  worker,
+} from "./helpers";
 
 /** The standalone /form with JavaScript off: a plain POST, a 303 and the thank-you page. */
 describe("/form without JavaScript", () => {

@@ -6,11 +6,11 @@
  *   with %WORKER% replaced by the Worker's URL.
  * Tests get the URLs with inject("workerUrl") / inject("hostUrl") / inject("adminToken").
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { createServer as createNetServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
@@ -87,10 +87,17 @@ export default async function setup(project: TestProject) {
   const stateDir = mkdtempSync(path.join(tmpdir(), "papers-e2e-"));
   const env = wranglerEnv(stateDir);
 
-  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], { cwd: ROOT, env, encoding: "utf8", timeout: 120_000 });
+  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", stateDir], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
   if (migrate.status !== 0) {
     rmSync(stateDir, { recursive: true, force: true });
-    throw new Error(`e2e: wrangler d1 migrations apply failed (exit ${migrate.status}${migrate.error ? `, ${migrate.error.message}` : ""}):\n${migrate.stdout}\n${migrate.stderr}`);
+    throw new Error(
+      `e2e: wrangler d1 migrations apply failed (exit ${migrate.status}${migrate.error ? `, ${migrate.error.message}` : ""}):\n${migrate.stdout}\n${migrate.stderr}`,
+    );
   }
 
   const port = await freePort();
@@ -103,22 +110,36 @@ export default async function setup(project: TestProject) {
     wrangler,
     [
       "dev",
-      "--ip", "127.0.0.1",
-      "--port", String(port),
-      "--inspector-port", String(inspectorPort),
-      "--persist-to", stateDir,
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--persist-to",
+      stateDir,
       "--show-interactive-dev-session=false",
-      "--log-level", "info",
-      "--var", `PUBLIC_URL:${workerUrl}`,
-      "--var", "LOCAL_DEV:1",
-      "--var", `TOKEN_SECRET:${randomBytes(32).toString("hex")}`,
-      "--var", `ADMIN_TOKEN:${adminToken}`,
-      "--var", "ALLOWED_ORIGINS:*",
+      "--log-level",
+      "info",
+      "--var",
+      `PUBLIC_URL:${workerUrl}`,
+      "--var",
+      "LOCAL_DEV:1",
+      "--var",
+      `TOKEN_SECRET:${randomBytes(32).toString("hex")}`,
+      "--var",
+      `ADMIN_TOKEN:${adminToken}`,
+      "--var",
+      "ALLOWED_ORIGINS:*",
       // Whatever .dev.vars says: mail goes to the local outbox, no Turnstile, the default human delay.
-      "--var", "RESEND_API_KEY:",
-      "--var", "TURNSTILE_SITE_KEY:",
-      "--var", "TURNSTILE_SECRET:",
-      "--var", "MIN_FILL_MS:2000",
+      "--var",
+      "RESEND_API_KEY:",
+      "--var",
+      "TURNSTILE_SITE_KEY:",
+      "--var",
+      "TURNSTILE_SECRET:",
+      "--var",
+      "MIN_FILL_MS:2000",
     ],
     { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -161,14 +182,18 @@ export default async function setup(project: TestProject) {
   try {
     const deadline = Date.now() + HEALTH_TIMEOUT_MS;
     for (;;) {
-      if (exited !== null) throw new Error(`e2e: wrangler dev exited (${exited}) before answering /health. Its output:\n${output}`);
+      if (exited !== null)
+        throw new Error(`e2e: wrangler dev exited (${exited}) before answering /health. Its output:\n${output}`);
       try {
         const res = await fetch(`${workerUrl}/health`, { signal: AbortSignal.timeout(3_000) });
         if (res.status === 200) break;
       } catch {
         /* not listening yet */
       }
-      if (Date.now() > deadline) throw new Error(`e2e: wrangler dev did not answer GET /health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s. Its output:\n${output}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `e2e: wrangler dev did not answer GET /health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s. Its output:\n${output}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, chromium, type Page } from "playwright-core";
 import { inject } from "vitest";
 
 export const workerUrl = () => inject("workerUrl");
@@ -16,15 +16,29 @@ export const humanDelay = () => new Promise((r) => setTimeout(r, HUMAN_DELAY_MS)
 export function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? inject("chromiumPath") ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
 /** A fresh lower-case address per test, so tests never share state. */
-export const uniqueEmail = (tag = "e2e") => `${tag}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}@example.com`;
+export const uniqueEmail = (tag = "e2e") =>
+  `${tag}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}@example.com`;
 
 /** Polls fn until it returns a truthy value, or fails after timeoutMs with the message. */
-export async function poll<T>(fn: () => Promise<T | null | undefined | false>, message: string | (() => string), timeoutMs = 20_000, intervalMs = 200): Promise<T> {
+export async function poll<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  message: string | (() => string),
+  timeoutMs = 20_000,
+  intervalMs = 200,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -34,7 +48,10 @@ export async function poll<T>(fn: () => Promise<T | null | undefined | false>, m
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms: ${typeof message === "function" ? message() : message}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs} ms: ${typeof message === "function" ? message() : message}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -59,7 +76,11 @@ const kindOf = (e: OutboxEmail) => e.tags?.find((t) => t.name === "kind")?.value
 
 /** Waits until an email of that kind (confirm | welcome) to that address is in the local outbox. */
 export const waitForEmail = (to: string, kind: "confirm" | "welcome", timeoutMs = 30_000) =>
-  poll(async () => (await outboxFor(to)).find((e) => kindOf(e) === kind), `no ${kind} email to ${to} in the outbox`, timeoutMs);
+  poll(
+    async () => (await outboxFor(to)).find((e) => kindOf(e) === kind),
+    `no ${kind} email to ${to} in the outbox`,
+    timeoutMs,
+  );
 
 /** The first link in an email's text that points at the Worker path prefix (/confirm/, /manage/, /unsubscribe/). */
 export function linkIn(email: OutboxEmail, prefix: string): string {
@@ -78,11 +99,14 @@ export interface SubscriberRow {
 
 /** The subscriber row for an address, read through the operator export (ADMIN_TOKEN), or null. */
 export async function subscriberRow(email: string): Promise<SubscriberRow | null> {
-  const res = await fetch(worker("/admin/subscribers/export"), { headers: { Authorization: `Bearer ${inject("adminToken")}` } });
+  const res = await fetch(worker("/admin/subscribers/export"), {
+    headers: { Authorization: `Bearer ${inject("adminToken")}` },
+  });
   if (!res.ok) throw new Error(`GET /admin/subscribers/export answered ${res.status}: ${await res.text()}`);
   for (const line of (await res.text()).split("\n").slice(1)) {
     const f = line.split(",");
-    if (f[0]?.toLowerCase() === email.toLowerCase()) return { email: f[0]!, status: f[1]!, source: f[2]!, consentOrigin: f[7] ?? "" };
+    if (f[0]?.toLowerCase() === email.toLowerCase())
+      return { email: f[0]!, status: f[1]!, source: f[2]!, consentOrigin: f[7] ?? "" };
   }
   return null;
 }
@@ -135,7 +159,9 @@ export interface AxeViolation {
 export async function axe(page: Page, label: string, include?: string): Promise<AxeViolation[]> {
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE_SOURCE });
   const violations = await page.evaluate(async (sel) => {
-    const w = window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> } };
+    const w = window as unknown as {
+      axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> };
+    };
     const result = await w.axe.run(sel ? { include: [[sel]] } : document, { resultTypes: ["violations"] });
     return result.violations.map((v) => ({
       id: v.id,
@@ -146,9 +172,12 @@ export async function axe(page: Page, label: string, include?: string): Promise<
     }));
   }, include ?? null);
   for (const v of violations) {
-    console.log(`[axe] ${label}: ${v.impact} ${v.id}: ${v.help} (${v.helpUrl})\n${v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.html}\n      ${(n.failureSummary ?? "").replace(/\n/g, "\n      ")}`).join("\n")}`);
+    console.log(
+      `[axe] ${label}: ${v.impact} ${v.id}: ${v.help} (${v.helpUrl})\n${v.nodes.map((n) => `    ${JSON.stringify(n.target)} ${n.html}\n      ${(n.failureSummary ?? "").replace(/\n/g, "\n      ")}`).join("\n")}`,
+    );
   }
   return violations;
 }
 
-export const seriousOrWorse = (vs: AxeViolation[]) => vs.filter((v) => v.impact === "serious" || v.impact === "critical");
+export const seriousOrWorse = (vs: AxeViolation[]) =>
+  vs.filter((v) => v.impact === "serious" || v.impact === "critical");

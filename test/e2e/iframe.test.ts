@@ -1,6 +1,16 @@
 import type { Browser, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { consoleOf, hostPage, humanDelay, launch, poll, subscriberRow, uniqueEmail, waitForEmail, worker } from "./helpers";
+import {
+  consoleOf,
+  hostPage,
+  humanDelay,
+  launch,
+  poll,
+  subscriberRow,
+  uniqueEmail,
+  waitForEmail,
+  worker,
+} from "./helpers";
 
 const FRAMING_ERROR = /frame-ancestors|X-Frame-Options|Refused to (display|frame)/i;
 
@@ -39,8 +49,14 @@ describe("iframe embed", () => {
       const res = await post;
       expect(res.status()).toBe(303);
 
-      await poll(async () => frame.url() === worker("/thanks?frame=1"), `the frame did not reach /thanks?frame=1 (at ${frame.url()})`, 10_000);
-      await expect.poll(() => frameEl.getByRole("heading", { level: 1 }).textContent(), { timeout: 10_000 }).toBe("Check your inbox");
+      await poll(
+        async () => frame.url() === worker("/thanks?frame=1"),
+        `the frame did not reach /thanks?frame=1 (at ${frame.url()})`,
+        10_000,
+      );
+      await expect
+        .poll(() => frameEl.getByRole("heading", { level: 1 }).textContent(), { timeout: 10_000 })
+        .toBe("Check your inbox");
       expect(await frame.evaluate(() => document.body.className)).toBe("framed");
       // Only the frame navigated; the host page stays where it was.
       expect(page.url()).toBe(hostUrlBefore);
@@ -68,7 +84,14 @@ describe("iframe embed", () => {
       expect(h.csp, path).toContain("frame-ancestors *");
       expect(h.xfo, path).toBeNull();
     }
-    for (const path of ["/", "/thanks", "/dev/outbox", "/confirm/not-a-token", "/manage/not-a-token", "/unsubscribe/not-a-token"]) {
+    for (const path of [
+      "/",
+      "/thanks",
+      "/dev/outbox",
+      "/confirm/not-a-token",
+      "/manage/not-a-token",
+      "/unsubscribe/not-a-token",
+    ]) {
       const h = await headers(path);
       expect(h.csp, path).toContain("frame-ancestors 'none'");
       expect(h.xfo, path).toBe("DENY");
@@ -95,7 +118,9 @@ describe("iframe embed", () => {
         const handle = await page.locator(`iframe[title="${title}"]`).elementHandle();
         const frame = await handle!.contentFrame();
         // The frame holds Chromium's error page, never our content.
-        expect(frame?.url() ?? "", title).not.toMatch(new RegExp(`^${worker("/").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+        expect(frame?.url() ?? "", title).not.toMatch(
+          new RegExp(`^${worker("/").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`),
+        );
         expect(await page.frameLocator(`iframe[title="${title}"]`).locator("main .card").count(), title).toBe(0);
         expect(await page.frameLocator(`iframe[title="${title}"]`).getByRole("heading").count(), title).toBe(0);
       }

@@ -1,6 +1,16 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { consoleOf, humanDelay, launch, linkIn, poll, subscriberRow, uniqueEmail, waitForEmail, worker } from "./helpers";
+import {
+  consoleOf,
+  humanDelay,
+  launch,
+  linkIn,
+  poll,
+  subscriberRow,
+  uniqueEmail,
+  waitForEmail,
+  worker,
+} from "./helpers";
 
 /** A whole subscription in a real browser: signup on the landing page, confirm, manage, unsubscribe, resubscribe. */
 describe("subscription lifecycle in the browser", () => {
@@ -25,7 +35,9 @@ describe("subscription lifecycle in the browser", () => {
       await input.fill(email);
       await humanDelay();
       await page.getByRole("button", { name: "Subscribe" }).click();
-      await expect.poll(() => page.locator(".papers-newsletter-embed .status").textContent(), { timeout: 10_000 }).toContain("check your inbox");
+      await expect
+        .poll(() => page.locator(".papers-newsletter-embed .status").textContent(), { timeout: 10_000 })
+        .toContain("check your inbox");
       expect(page.url()).toBe(worker("/"));
       expect((await subscriberRow(email))?.status).toBe("pending");
 
@@ -53,7 +65,9 @@ describe("subscription lifecycle in the browser", () => {
 
       await page.goto(manageUrl);
       await page.getByRole("heading", { name: "Your subscription" }).waitFor();
-      expect(await page.locator("main p").filter({ hasText: email }).textContent()).toContain("receiving the weekly digest");
+      expect(await page.locator("main p").filter({ hasText: email }).textContent()).toContain(
+        "receiving the weekly digest",
+      );
       expect(await page.getByRole("button", { name: "Resume now" }).count()).toBe(0);
 
       // Pause for 2 weeks.
@@ -61,14 +75,22 @@ describe("subscription lifecycle in the browser", () => {
       await page.getByRole("button", { name: "Pause" }).click();
       await expect.poll(() => page.getByRole("status").textContent(), { timeout: 10_000 }).toBe("Paused for 2 weeks.");
       const until = new Date(Date.now() + 14 * 24 * 3600 * 1000).toISOString().slice(0, 10);
-      expect(await page.locator("main p").filter({ hasText: email }).textContent()).toMatch(/paused until \d{4}-\d{2}-\d{2}/);
-      const shown = (await page.locator("main p").filter({ hasText: email }).textContent())!.match(/\d{4}-\d{2}-\d{2}/)![0];
+      expect(await page.locator("main p").filter({ hasText: email }).textContent()).toMatch(
+        /paused until \d{4}-\d{2}-\d{2}/,
+      );
+      const shown = (await page.locator("main p").filter({ hasText: email }).textContent())!.match(
+        /\d{4}-\d{2}-\d{2}/,
+      )![0];
       expect(Math.abs(Date.parse(shown) - Date.parse(until))).toBeLessThanOrEqual(24 * 3600 * 1000);
 
       // Resume.
       await page.getByRole("button", { name: "Resume now" }).click();
-      await expect.poll(() => page.getByRole("status").textContent(), { timeout: 10_000 }).toBe("Welcome back: the digest resumes next Monday.");
-      expect(await page.locator("main p").filter({ hasText: email }).textContent()).toContain("receiving the weekly digest");
+      await expect
+        .poll(() => page.getByRole("status").textContent(), { timeout: 10_000 })
+        .toBe("Welcome back: the digest resumes next Monday.");
+      expect(await page.locator("main p").filter({ hasText: email }).textContent()).toContain(
+        "receiving the weekly digest",
+      );
       expect(await page.getByRole("button", { name: "Resume now" }).count()).toBe(0);
       expect((await subscriberRow(email))?.status).toBe("active");
 
@@ -86,7 +108,11 @@ describe("subscription lifecycle in the browser", () => {
       expect(await resubscribe.isVisible()).toBe(true);
       await resubscribe.click();
       await page.getByRole("heading", { name: "You're subscribed again" }).waitFor({ timeout: 10_000 });
-      await poll(async () => (await subscriberRow(email))?.status === "active", "not active again after resubscribing", 5_000);
+      await poll(
+        async () => (await subscriberRow(email))?.status === "active",
+        "not active again after resubscribing",
+        5_000,
+      );
 
       expect(console.filter((m) => m.startsWith("error") || m.startsWith("pageerror"))).toEqual([]);
     } finally {

@@ -20,16 +20,23 @@ export function createHuggingFaceEmulator() {
     const week = Math.ceil(((t.getTime() - Date.UTC(year, 0, 1)) / 86_400_000 + 1) / 7);
     return `${year}-W${String(week).padStart(2, "0")}`;
   };
-  const submitted = (i: Record<string, unknown>) => new Date(String((i.paper as Record<string, unknown>)?.submittedOnDailyAt ?? i.publishedAt));
+  const submitted = (i: Record<string, unknown>) =>
+    new Date(String((i.paper as Record<string, unknown>)?.submittedOnDailyAt ?? i.publishedAt));
 
   app.get("/api/daily_papers", (c) => {
     requests.push(new URL(c.req.url).search);
     const fault = faults.shift();
-    if (fault) return c.json({ error: fault.status === 429 ? "Too Many Requests" : "Internal Error" }, fault.status as 429, fault.retryAfter ? { "retry-after": String(fault.retryAfter) } : {});
+    if (fault)
+      return c.json(
+        { error: fault.status === 429 ? "Too Many Requests" : "Internal Error" },
+        fault.status as 429,
+        fault.retryAfter ? { "retry-after": String(fault.retryAfter) } : {},
+      );
     const q = c.req.query();
     const limit = q.limit === undefined ? 50 : Number(q.limit);
     const p = q.p === undefined ? 0 : Number(q.p);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return c.json({ error: "limit must be between 1 and 100" }, 400);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      return c.json({ error: "limit must be between 1 and 100" }, 400);
     if (!Number.isInteger(p) || p < 0) return c.json({ error: "p must be a non-negative integer" }, 400);
     let selected = items;
     if (q.week !== undefined) {

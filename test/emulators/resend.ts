@@ -1,5 +1,5 @@
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 
 /**
  * A local emulator of Resend's sending API (POST /emails, POST /emails/batch), faithful to Resend's
@@ -63,12 +63,35 @@ export interface StoredEmail {
 
 type ApiError = { statusCode: number; name: string; message: string };
 /** `body` is a SHA-256 of the request body: enough to tell "same payload" from "different", without keeping megabytes. */
-type IdemRecord = { path: string; body: string; state: "in_flight" | "done"; status?: number; response?: unknown; at: number };
+type IdemRecord = {
+  path: string;
+  body: string;
+  state: "in_flight" | "done";
+  status?: number;
+  response?: unknown;
+  at: number;
+};
 
 const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000; // Resend keeps keys for 24 hours.
-const DEFAULT_NAMES: Record<number, string> = { 400: "validation_error", 409: "invalid_idempotent_request", 422: "validation_error", 429: "rate_limit_exceeded", 500: "internal_server_error", 503: "application_error" };
+const DEFAULT_NAMES: Record<number, string> = {
+  400: "validation_error",
+  409: "invalid_idempotent_request",
+  422: "validation_error",
+  429: "rate_limit_exceeded",
+  500: "internal_server_error",
+  503: "application_error",
+};
 
-const defaultConfig = (): EmulatorConfig => ({ rateLimit: null, dailyQuota: null, faults: [], random: null, latencyMs: 0, hold: false, keepBodies: true, countOnly: false });
+const defaultConfig = (): EmulatorConfig => ({
+  rateLimit: null,
+  dailyQuota: null,
+  faults: [],
+  random: null,
+  latencyMs: 0,
+  hold: false,
+  keepBodies: true,
+  countOnly: false,
+});
 
 function newTeam(config: EmulatorConfig) {
   return {
@@ -81,8 +104,27 @@ function newTeam(config: EmulatorConfig) {
     /** Per recipient, how many emails were accepted for it (always kept, cheap enough for a million). */
     perRecipient: new Map<string, number>(),
     /** Per request: when it arrived (`arrived`, before its body was read) and when it was answered (`at`). */
-    log: [] as { path: string; status: number; name?: string; idempotencyKey: string | null; retryAfter?: number; arrived: number; at: number }[],
-    stats: { requests: 0, acceptedRequests: 0, acceptedEmails: 0, replays: 0, rateLimited: 0, serverErrors: 0, aborted: 0, inFlight: 0, byStatus: {} as Record<string, number>, byIdempotencyKey: {} as Record<string, { requests: number; accepted: number }> },
+    log: [] as {
+      path: string;
+      status: number;
+      name?: string;
+      idempotencyKey: string | null;
+      retryAfter?: number;
+      arrived: number;
+      at: number;
+    }[],
+    stats: {
+      requests: 0,
+      acceptedRequests: 0,
+      acceptedEmails: 0,
+      replays: 0,
+      rateLimited: 0,
+      serverErrors: 0,
+      aborted: 0,
+      inFlight: 0,
+      byStatus: {} as Record<string, number>,
+      byIdempotencyKey: {} as Record<string, { requests: number; accepted: number }>,
+    },
   };
 }
 type Team = ReturnType<typeof newTeam>;
@@ -114,31 +156,56 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const asList = (v: unknown) => (Array.isArray(v) ? v : [v]);
 
 /** Validates one email like Resend's SendEmailRequest; returns the error Resend would answer, or null. */
-export function validateEmail(e: unknown, batch: boolean): Omit<ApiError, "statusCode"> & { statusCode: 422 } | null {
+export function validateEmail(e: unknown, batch: boolean): (Omit<ApiError, "statusCode"> & { statusCode: 422 }) | null {
   const fail = (name: string, message: string) => ({ statusCode: 422 as const, name, message });
   if (!isObject(e)) return fail("validation_error", "Each email must be a JSON object.");
-  for (const field of ["from", "to", "subject"]) if (e[field] === undefined || e[field] === null) return fail("missing_required_field", `Missing \`${field}\` field.`);
-  if (!isAddress(e.from)) return fail("validation_error", "Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.");
+  for (const field of ["from", "to", "subject"])
+    if (e[field] === undefined || e[field] === null)
+      return fail("missing_required_field", `Missing \`${field}\` field.`);
+  if (!isAddress(e.from))
+    return fail(
+      "validation_error",
+      "Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.",
+    );
   for (const field of ["to", "cc", "bcc", "reply_to"]) {
     if (e[field] === undefined) continue;
     const list = asList(e[field]);
-    if (list.length < 1 || list.length > 50) return fail("validation_error", `\`${field}\` must contain between 1 and 50 addresses.`);
-    if (!list.every(isAddress)) return fail("validation_error", `Invalid \`${field}\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`);
+    if (list.length < 1 || list.length > 50)
+      return fail("validation_error", `\`${field}\` must contain between 1 and 50 addresses.`);
+    if (!list.every(isAddress))
+      return fail(
+        "validation_error",
+        `Invalid \`${field}\` field. The email address needs to follow the \`email@example.com\` or \`Name <email@example.com>\` format.`,
+      );
   }
   if (typeof e.subject !== "string") return fail("validation_error", "`subject` must be a string.");
-  for (const field of ["html", "text"]) if (e[field] !== undefined && typeof e[field] !== "string") return fail("validation_error", `\`${field}\` must be a string.`);
-  if (e.html === undefined && e.text === undefined && e.template === undefined) return fail("validation_error", "Missing `html` or `text` field.");
+  for (const field of ["html", "text"])
+    if (e[field] !== undefined && typeof e[field] !== "string")
+      return fail("validation_error", `\`${field}\` must be a string.`);
+  if (e.html === undefined && e.text === undefined && e.template === undefined)
+    return fail("validation_error", "Missing `html` or `text` field.");
   if (e.headers !== undefined && !(isObject(e.headers) && Object.values(e.headers).every((v) => typeof v === "string")))
     return fail("validation_error", "`headers` must be an object of string values.");
   if (e.tags !== undefined) {
     if (!Array.isArray(e.tags)) return fail("validation_error", "`tags` must be an array.");
     for (const t of e.tags)
-      if (!isObject(t) || typeof t.name !== "string" || !TAG.test(t.name) || typeof t.value !== "string" || !TAG.test(t.value))
-        return fail("validation_error", "Tags should only contain ASCII letters (a–z, A–Z), numbers (0–9), underscores (_), or dashes (-), and at most 256 characters.");
+      if (
+        !isObject(t) ||
+        typeof t.name !== "string" ||
+        !TAG.test(t.name) ||
+        typeof t.value !== "string" ||
+        !TAG.test(t.value)
+      )
+        return fail(
+          "validation_error",
+          "Tags should only contain ASCII letters (a–z, A–Z), numbers (0–9), underscores (_), or dashes (-), and at most 256 characters.",
+        );
   }
   // The batch endpoint does not support attachments or scheduling.
-  if (batch && e.attachments !== undefined) return fail("validation_error", "`attachments` is not supported on the batch endpoint.");
-  if (batch && e.scheduled_at !== undefined) return fail("validation_error", "`scheduled_at` is not supported on the batch endpoint.");
+  if (batch && e.attachments !== undefined)
+    return fail("validation_error", "`attachments` is not supported on the batch endpoint.");
+  if (batch && e.scheduled_at !== undefined)
+    return fail("validation_error", "`scheduled_at` is not supported on the batch endpoint.");
   return null;
 }
 
@@ -148,7 +215,11 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
   let defaults: EmulatorConfig = { ...defaultConfig(), ...initial };
   const teams = new Map<string, Team>();
   const team = (key: string) => teams.get(key) ?? teams.set(key, newTeam(defaults)).get(key)!;
-  const bearer = (c: Context) => c.req.header("authorization")?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() ?? null;
+  const bearer = (c: Context) =>
+    c.req
+      .header("authorization")
+      ?.match(/^Bearer\s+(.+)$/i)?.[1]
+      ?.trim() ?? null;
   /** The teams a control call acts on: the one named by its key, or all. */
   const scope = (c: Context) => {
     const key = bearer(c) ?? c.req.query("key");
@@ -173,16 +244,18 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
       }
       return c.json(body as object, status as 200, extra);
     };
-    const error = (t: Team | null, status: number, name: string, message: string) => answer(t, status, { statusCode: status, message, name }, name);
+    const error = (t: Team | null, status: number, name: string, message: string) =>
+      answer(t, status, { statusCode: status, message, name }, name);
 
     // Authorization: Bearer re_… — missing → 401 missing_api_key; not a Resend key → 403 invalid_api_key.
-    if (!c.req.header("authorization") || !key) return error(null, 401, "missing_api_key", "Missing API key in the authorization header.");
+    if (!c.req.header("authorization") || !key)
+      return error(null, 401, "missing_api_key", "Missing API key in the authorization header.");
     if (!key.startsWith("re_")) return error(null, 403, "invalid_api_key", "API key is invalid.");
     const t = team(key);
     t.stats.requests++;
     if (idemKey !== null) {
-      const s = (t.stats.byIdempotencyKey[idemKey] ??= { requests: 0, accepted: 0 });
-      s.requests++;
+      t.stats.byIdempotencyKey[idemKey] ??= { requests: 0, accepted: 0 };
+      t.stats.byIdempotencyKey[idemKey].requests++;
     }
     // Injected faults come first; they store nothing unless they strike `after` processing.
     let lostAnswer: { status: number; name?: string; message?: string } | null = null;
@@ -203,7 +276,9 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
           return RESPONSE_ALREADY_SENT;
         }
         // Not served over a socket (app.request): a body that errors is the closest thing.
-        return new Response(new ReadableStream({ start: (ctl) => ctl.error(new Error("connection reset")) }), { status: 200 });
+        return new Response(new ReadableStream({ start: (ctl) => ctl.error(new Error("connection reset")) }), {
+          status: 200,
+        });
       }
       if (fault.retryAfter !== undefined) extra["retry-after"] = String(fault.retryAfter);
       const name = fault.name ?? DEFAULT_NAMES[fault.status] ?? "application_error";
@@ -215,8 +290,10 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
         extra["retry-after"] = "1";
         return error(t, 429, "rate_limit_exceeded", "Too many requests. You can only make 2 requests per second.");
       }
-      if (r < t.config.random.p429 + t.config.random.p500) return error(t, 500, "internal_server_error", "An unexpected error occurred.");
-      if (r < t.config.random.p429 + t.config.random.p500 + (t.config.random.p500After ?? 0)) lostAnswer = { status: 500 };
+      if (r < t.config.random.p429 + t.config.random.p500)
+        return error(t, 500, "internal_server_error", "An unexpected error occurred.");
+      if (r < t.config.random.p429 + t.config.random.p500 + (t.config.random.p500After ?? 0))
+        lostAnswer = { status: 500 };
     }
 
     // Rate limit per team, fixed window. Rejected requests do not count; every answer carries ratelimit-*.
@@ -229,24 +306,44 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
       Object.assign(extra, { "ratelimit-limit": String(rl.requests), "ratelimit-reset": reset });
       if (t.window.count >= rl.requests) {
         Object.assign(extra, { "ratelimit-remaining": "0", "retry-after": reset });
-        return error(t, 429, "rate_limit_exceeded", `Too many requests. You can only make ${rl.requests} requests per ${rl.windowSec ?? 1} second(s).`);
+        return error(
+          t,
+          429,
+          "rate_limit_exceeded",
+          `Too many requests. You can only make ${rl.requests} requests per ${rl.windowSec ?? 1} second(s).`,
+        );
       }
       t.window.count++;
       extra["ratelimit-remaining"] = String(rl.requests - t.window.count);
     }
 
     // Idempotency-Key: 1–256 characters.
-    if (idemKey !== null && (idemKey.length < 1 || idemKey.length > 256)) return error(t, 400, "invalid_idempotency_key", "The key must be between 1-256 chars.");
+    if (idemKey !== null && (idemKey.length < 1 || idemKey.length > 256))
+      return error(t, 400, "invalid_idempotency_key", "The key must be between 1-256 chars.");
     const raw = await c.req.text();
-    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(raw)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(raw)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
     let idem: IdemRecord | undefined;
     if (idemKey !== null) {
       const prev = t.idem.get(idemKey);
       if (prev && Date.now() - prev.at > IDEMPOTENCY_TTL_MS) t.idem.delete(idemKey);
       else if (prev) {
         // Same key + different request → 409; same key while the first is in flight → 409; else replay, sending nothing.
-        if (prev.path !== path || prev.body !== digest) return error(t, 409, "invalid_idempotent_request", "Same idempotency key used with a different request payload.");
-        if (prev.state === "in_flight") return error(t, 409, "concurrent_idempotent_requests", "Same idempotency key used while original request is still in progress.");
+        if (prev.path !== path || prev.body !== digest)
+          return error(
+            t,
+            409,
+            "invalid_idempotent_request",
+            "Same idempotency key used with a different request payload.",
+          );
+        if (prev.state === "in_flight")
+          return error(
+            t,
+            409,
+            "concurrent_idempotent_requests",
+            "Same idempotency key used while original request is still in progress.",
+          );
         t.stats.replays++;
         return answer(t, prev.status!, prev.response);
       }
@@ -287,7 +384,12 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
         if (invalid && mode === "permissive") errors.push({ index: i, message: invalid.message });
         else if (invalid) {
           release();
-          return error(t, invalid.statusCode, invalid.name, batch ? `emails[${i}]: ${invalid.message}` : invalid.message);
+          return error(
+            t,
+            invalid.statusCode,
+            invalid.name,
+            batch ? `emails[${i}]: ${invalid.message}` : invalid.message,
+          );
         } else valid.push(e as Record<string, unknown>);
       }
       if (t.config.dailyQuota !== null && t.stats.acceptedEmails + valid.length > t.config.dailyQuota) {
@@ -325,7 +427,13 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
       const response = batch ? (mode === "permissive" ? { data: ids, errors } : { data: ids }) : { id: stored[0]!.id };
       if (idem) Object.assign(idem, { state: "done", status: 200, response });
       // Sent, but the answer is lost on the way back: the caller sees an error.
-      if (lostAnswer) return error(t, lostAnswer.status, lostAnswer.name ?? DEFAULT_NAMES[lostAnswer.status] ?? "application_error", lostAnswer.message ?? "An unexpected error occurred.");
+      if (lostAnswer)
+        return error(
+          t,
+          lostAnswer.status,
+          lostAnswer.name ?? DEFAULT_NAMES[lostAnswer.status] ?? "application_error",
+          lostAnswer.message ?? "An unexpected error occurred.",
+        );
       return answer(t, 200, response);
     } finally {
       t.stats.inFlight--;
@@ -360,16 +468,26 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
     if (all.length === 1) return c.json(all[0]);
     const sum = newTeam(defaults).stats;
     for (const s of all)
-      for (const k of ["requests", "acceptedRequests", "acceptedEmails", "replays", "rateLimited", "serverErrors", "aborted", "inFlight"] as const) sum[k] += s[k];
+      for (const k of [
+        "requests",
+        "acceptedRequests",
+        "acceptedEmails",
+        "replays",
+        "rateLimited",
+        "serverErrors",
+        "aborted",
+        "inFlight",
+      ] as const)
+        sum[k] += s[k];
     return c.json(sum);
   });
   app.post("/_emulator/reset", (c) => {
     const key = bearer(c) ?? c.req.query("key");
     if (key) {
-      teams.get(key)?.held.forEach((r) => r());
+      for (const release of teams.get(key)?.held ?? []) release();
       teams.set(key, newTeam(defaults));
     } else {
-      teams.forEach((t) => t.held.forEach((r) => r()));
+      for (const t of teams.values()) for (const release of t.held) release();
       teams.clear();
     }
     return c.json({ ok: true });
@@ -380,7 +498,7 @@ export function createResendEmulator(initial: Partial<EmulatorConfig> = {}) {
     const apply = (t: Team) => {
       t.config = { ...t.config, ...structuredClone(patch) };
       if ("random" in patch) t.rng = patch.random ? mulberry32(patch.random.seed) : null;
-      if (patch.hold === false) t.held.splice(0).forEach((r) => r());
+      if (patch.hold === false) for (const release of t.held.splice(0)) release();
     };
     if (key) apply(team(key));
     else {

@@ -1,12 +1,17 @@
-import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
+import { type ServerType, serve } from "@hono/node-server";
 import { createHuggingFaceEmulator } from "./huggingface";
 import { createResendEmulator } from "./resend";
 import { createTurnstileEmulator } from "./turnstile";
 
-function listen(fetch: (req: Request) => Response | Promise<Response>, port = 0): Promise<{ url: string; server: ServerType }> {
+function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  port = 0,
+): Promise<{ url: string; server: ServerType }> {
   return new Promise((resolve) => {
-    const server = serve({ fetch, port, hostname: "127.0.0.1" }, (info: AddressInfo) => resolve({ url: `http://127.0.0.1:${info.port}`, server }));
+    const server = serve({ fetch, port, hostname: "127.0.0.1" }, (info: AddressInfo) =>
+      resolve({ url: `http://127.0.0.1:${info.port}`, server }),
+    );
     // Never keeps a test run or a benchmark alive on its own.
     (server as { unref?: () => void }).unref?.();
   });

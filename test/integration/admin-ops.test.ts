@@ -16,7 +16,11 @@ function isoWeekKey(ms: number) {
 }
 
 async function importActive(...emails: string[]) {
-  const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: ["email", ...emails].join("\n") });
+  const res = await call("/admin/subscribers/import", {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: ["email", ...emails].join("\n"),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -24,7 +28,15 @@ type Stats = {
   subscribers: Record<"pending" | "active" | "unsubscribed" | "suppressed", number>;
   signups_per_week: Record<string, number>;
   unsubscribes_per_week: Record<string, number>;
-  issues: { week: string; status: string; recipients: number; sent: number; delivered: number; bounced: number; complained: number }[];
+  issues: {
+    week: string;
+    status: string;
+    recipients: number;
+    sent: number;
+    delivered: number;
+    bounced: number;
+    complained: number;
+  }[];
 };
 const stats = async () => {
   const res = await call("/admin/stats", { headers: auth });
@@ -60,16 +72,30 @@ describe("admin authentication", () => {
 describe("GET /admin/stats", () => {
   it("counts subscribers by status", async () => {
     const before = await stats();
-    await importActive("stats-active-1@example.com", "stats-active-2@example.com", "stats-unsub@example.com", "stats-supp@example.com");
+    await importActive(
+      "stats-active-1@example.com",
+      "stats-active-2@example.com",
+      "stats-unsub@example.com",
+      "stats-supp@example.com",
+    );
     expect((await subscribeJson("stats-pending@example.com")).status).toBe(202);
-    await env.DB.prepare("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ? WHERE email_key = 'stats-unsub@example.com'").bind(Date.now()).run();
-    await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE email_key = 'stats-supp@example.com'").run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ? WHERE email_key = 'stats-unsub@example.com'",
+    )
+      .bind(Date.now())
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET status = 'suppressed' WHERE email_key = 'stats-supp@example.com'",
+    ).run();
     const after = await stats();
     expect(after.subscribers.active - before.subscribers.active).toBe(2);
     expect(after.subscribers.pending - before.subscribers.pending).toBe(1);
     expect(after.subscribers.unsubscribed - before.subscribers.unsubscribed).toBe(1);
     expect(after.subscribers.suppressed - before.subscribers.suppressed).toBe(1);
-    const { results } = await env.DB.prepare("SELECT status, count(*) AS n FROM subscribers GROUP BY status").all<{ status: string; n: number }>();
+    const { results } = await env.DB.prepare("SELECT status, count(*) AS n FROM subscribers GROUP BY status").all<{
+      status: string;
+      n: number;
+    }>();
     for (const r of results) expect(after.subscribers[r.status as keyof Stats["subscribers"]]).toBe(r.n);
   });
 
@@ -78,10 +104,27 @@ describe("GET /admin/stats", () => {
     const fiveWeeksAgo = Date.now() - 35 * DAY;
     const longAgo = Date.now() - 20 * 7 * DAY;
     const before = await stats();
-    await importActive("weekly-a@example.com", "weekly-b@example.com", "weekly-c@example.com", "weekly-old@example.com");
-    await env.DB.prepare("UPDATE subscribers SET created_at = ? WHERE email_key IN ('weekly-a@example.com', 'weekly-b@example.com')").bind(twoWeeksAgo).run();
-    await env.DB.prepare("UPDATE subscribers SET created_at = ?, status = 'unsubscribed', unsubscribed_at = ? WHERE email_key = 'weekly-c@example.com'").bind(fiveWeeksAgo, twoWeeksAgo).run();
-    await env.DB.prepare("UPDATE subscribers SET created_at = ?, status = 'unsubscribed', unsubscribed_at = ? WHERE email_key = 'weekly-old@example.com'").bind(longAgo, longAgo).run();
+    await importActive(
+      "weekly-a@example.com",
+      "weekly-b@example.com",
+      "weekly-c@example.com",
+      "weekly-old@example.com",
+    );
+    await env.DB.prepare(
+      "UPDATE subscribers SET created_at = ? WHERE email_key IN ('weekly-a@example.com', 'weekly-b@example.com')",
+    )
+      .bind(twoWeeksAgo)
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET created_at = ?, status = 'unsubscribed', unsubscribed_at = ? WHERE email_key = 'weekly-c@example.com'",
+    )
+      .bind(fiveWeeksAgo, twoWeeksAgo)
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET created_at = ?, status = 'unsubscribed', unsubscribed_at = ? WHERE email_key = 'weekly-old@example.com'",
+    )
+      .bind(longAgo, longAgo)
+      .run();
     const after = await stats();
 
     const wk2 = isoWeekKey(twoWeeksAgo);
@@ -97,9 +140,20 @@ describe("GET /admin/stats", () => {
   });
 
   it("lists recent issues with their delivery, bounce and complaint counts", async () => {
-    await env.DB.prepare("INSERT INTO issues (week, status, started_at, recipients, sent, delivered, bounced, complained) VALUES ('2026-W41', 'sent', ?, 500, 500, 480, 7, 2)").bind(Date.now()).run();
+    await env.DB.prepare(
+      "INSERT INTO issues (week, status, started_at, recipients, sent, delivered, bounced, complained) VALUES ('2026-W41', 'sent', ?, 500, 500, 480, 7, 2)",
+    )
+      .bind(Date.now())
+      .run();
     const s = await stats();
-    expect(s.issues.find((i) => i.week === "2026-W41")).toMatchObject({ status: "sent", recipients: 500, sent: 500, delivered: 480, bounced: 7, complained: 2 });
+    expect(s.issues.find((i) => i.week === "2026-W41")).toMatchObject({
+      status: "sent",
+      recipients: 500,
+      sent: 500,
+      delivered: 480,
+      bounced: 7,
+      complained: 2,
+    });
   });
 });
 
@@ -107,7 +161,12 @@ describe("subscriber lookup and deletion", () => {
   it("GET /admin/subscribers?email= finds an address in any letter case; unknown is 404", async () => {
     await importActive("Lookup.Me@example.com");
     const row = await subscriberRow("lookup.me@example.com");
-    for (const q of ["lookup.me@example.com", "LOOKUP.ME@EXAMPLE.COM", "Lookup.Me@Example.Com", "  lookup.me@example.com "]) {
+    for (const q of [
+      "lookup.me@example.com",
+      "LOOKUP.ME@EXAMPLE.COM",
+      "Lookup.Me@Example.Com",
+      "  lookup.me@example.com ",
+    ]) {
       const res = await call(`/admin/subscribers?email=${encodeURIComponent(q)}`, { headers: auth });
       expect(res.status, q).toBe(200);
       const body = (await res.json()) as { id: number; subscriber: Record<string, unknown>; suppression: unknown };
@@ -115,14 +174,19 @@ describe("subscriber lookup and deletion", () => {
       expect(body.subscriber).toMatchObject({ email: "Lookup.Me@example.com", status: "active", source: "import" });
       expect(body.suppression).toBeNull();
     }
-    const unknown = await call(`/admin/subscribers?email=${encodeURIComponent("nobody-here@example.com")}`, { headers: auth });
+    const unknown = await call(`/admin/subscribers?email=${encodeURIComponent("nobody-here@example.com")}`, {
+      headers: auth,
+    });
     expect(unknown.status).toBe(404);
     expect((await call("/admin/subscribers", { headers: auth })).status).toBe(400);
   });
 
   it("finds an address with an internationalized domain as the subscriber wrote it", async () => {
     await importActive("reader@bücher.example");
-    const row = await env.DB.prepare("SELECT id, email_key FROM subscribers WHERE email_key LIKE 'reader@%'").first<{ id: number; email_key: string }>();
+    const row = await env.DB.prepare("SELECT id, email_key FROM subscribers WHERE email_key LIKE 'reader@%'").first<{
+      id: number;
+      email_key: string;
+    }>();
     expect(row!.email_key).toBe("reader@xn--bcher-kva.example"); // stored in ASCII (punycode) form
     for (const q of ["reader@xn--bcher-kva.example", "reader@bücher.example", "Reader@BÜCHER.example"]) {
       const res = await call(`/admin/subscribers?email=${encodeURIComponent(q)}`, { headers: auth });
@@ -133,11 +197,18 @@ describe("subscriber lookup and deletion", () => {
 
   it("shows a suppression, also once the subscriber is gone", async () => {
     await importActive("lookup-supp@example.com");
-    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode("suppression\nlookup-supp@example.com"));
+    const digest = await crypto.subtle.digest(
+      "SHA-256",
+      new TextEncoder().encode("suppression\nlookup-supp@example.com"),
+    );
     const hash = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
     const at = Date.parse("2026-11-02T10:00:00Z");
-    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'bounce', ?)").bind(hash, at).run();
-    await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE email_key = 'lookup-supp@example.com'").run();
+    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'bounce', ?)")
+      .bind(hash, at)
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET status = 'suppressed' WHERE email_key = 'lookup-supp@example.com'",
+    ).run();
 
     const res = await call("/admin/subscribers?email=Lookup-Supp@Example.com", { headers: auth });
     expect(res.status).toBe(200);
@@ -148,7 +219,10 @@ describe("subscriber lookup and deletion", () => {
     expect((await call(`/admin/subscribers/${body.id}`, { method: "DELETE", headers: auth })).status).toBe(204);
     const gone = await call("/admin/subscribers?email=lookup-supp@example.com", { headers: auth });
     expect(gone.status).toBe(200);
-    expect(await gone.json()).toEqual({ subscriber: null, suppression: { reason: "bounce", since: "2026-11-02T10:00:00.000Z" } });
+    expect(await gone.json()).toEqual({
+      subscriber: null,
+      suppression: { reason: "bounce", since: "2026-11-02T10:00:00.000Z" },
+    });
   });
 
   it("DELETE /admin/subscribers/<id> erases (204), then 404", async () => {
@@ -171,8 +245,14 @@ describe("GET /admin/digests", () => {
     await env.DB.batch([
       env.DB.prepare(
         "INSERT INTO issues (week, status, subject, papers, started_at, finished_at, recipients, batches, batches_sent, sent, api_calls, delivered, bounced, complained) VALUES ('2026-W42', 'sent', 'Trending Papers, week 42', ?, ?, ?, 250, 3, 3, 250, 3, 240, 3, 1)",
-      ).bind(JSON.stringify([{ id: "2610.00001", title: "A paper", upvotes: 12, summary: "not listed" }]), started, started + 60_000),
-      env.DB.prepare("INSERT INTO issues (week, status, started_at, paused_reason, delivered, complained) VALUES ('2026-W43', 'paused', ?, 'paused by an operator', 10, 0)").bind(started + 7 * DAY),
+      ).bind(
+        JSON.stringify([{ id: "2610.00001", title: "A paper", upvotes: 12, summary: "not listed" }]),
+        started,
+        started + 60_000,
+      ),
+      env.DB.prepare(
+        "INSERT INTO issues (week, status, started_at, paused_reason, delivered, complained) VALUES ('2026-W43', 'paused', ?, 'paused by an operator', 10, 0)",
+      ).bind(started + 7 * DAY),
     ]);
     const res = await call("/admin/digests", { headers: auth });
     expect(res.status).toBe(200);
@@ -195,6 +275,10 @@ describe("GET /admin/digests", () => {
       started_at: "2026-10-19T08:00:00.000Z",
       finished_at: "2026-10-19T08:01:00.000Z",
     });
-    expect(issues.find((i) => i.week === "2026-W43")).toMatchObject({ status: "paused", paused_reason: "paused by an operator", finished_at: null });
+    expect(issues.find((i) => i.week === "2026-W43")).toMatchObject({
+      status: "paused",
+      paused_reason: "paused by an operator",
+      finished_at: null,
+    });
   });
 });

@@ -14,14 +14,20 @@ describe("admin auth", () => {
   });
 
   it("/admin does not exist when no token is configured", async () => {
-    const res = await worker.fetch!(new Request("http://127.0.0.1:8787/admin/stats", { headers: auth }) as never, { ...env, ADMIN_TOKEN: "" }, {} as never);
+    const res = await worker.fetch!(
+      new Request("http://127.0.0.1:8787/admin/stats", { headers: auth }) as never,
+      { ...env, ADMIN_TOKEN: "" },
+      {} as never,
+    );
     expect(res.status).toBe(404);
   });
 });
 
 describe("stats", () => {
   it("counts subscribers by status", async () => {
-    const stats = async () => (await (await call("/admin/stats", { headers: auth })).json<{ subscribers: Record<string, number> }>()).subscribers;
+    const stats = async () =>
+      (await (await call("/admin/stats", { headers: auth })).json<{ subscribers: Record<string, number> }>())
+        .subscribers;
     const before = await stats();
     expect(Object.keys(before).sort()).toEqual(["active", "pending", "suppressed", "unsubscribed"]);
     await subscribeJson("s1@example.com");
@@ -32,7 +38,8 @@ describe("stats", () => {
 });
 
 describe("import", () => {
-  const importCsv = (csv: string) => call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
+  const importCsv = (csv: string) =>
+    call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
 
   it("imports 10,000 rows in one request as active, source import", async () => {
     const lines = ["name,email"];
@@ -40,13 +47,16 @@ describe("import", () => {
     const res = await importCsv(lines.join("\n"));
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ rows: 10_000, imported: 10_000, skipped_duplicates: 0, invalid: 0 });
-    const count = await env.DB.prepare("SELECT count(*) AS n FROM subscribers WHERE status = 'active' AND source = 'import'").first<{ n: number }>();
+    const count = await env.DB.prepare(
+      "SELECT count(*) AS n FROM subscribers WHERE status = 'active' AND source = 'import'",
+    ).first<{ n: number }>();
     expect(count!.n).toBe(10_000);
   });
 
   it("skips duplicates (in the file and already known) and reports invalid rows without failing", async () => {
     await subscribeJson("known@example.com");
-    const csv = 'email\nnew1@example.com\nNEW1@example.com\nknown@example.com\nnot an address\n"bad@x"\nnew2@example.com\n';
+    const csv =
+      'email\nnew1@example.com\nNEW1@example.com\nknown@example.com\nnot an address\n"bad@x"\nnew2@example.com\n';
     const body = await (await importCsv(csv)).json<Record<string, unknown>>();
     expect(body).toMatchObject({ rows: 6, imported: 2, skipped_duplicates: 2, invalid: 2 });
     expect(body.errors).toEqual([
@@ -58,7 +68,11 @@ describe("import", () => {
 
   it("needs an email column and text/csv", async () => {
     expect((await importCsv("name\nBob\n")).status).toBe(422);
-    const json = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: "{}" });
+    const json = await call("/admin/subscribers/import", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: "{}",
+    });
     expect(json.status).toBe(415);
   });
 });
@@ -72,6 +86,8 @@ describe("export", () => {
     expect(lines[0]).toBe("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin");
     const total = await env.DB.prepare("SELECT count(*) AS n FROM subscribers").first<{ n: number }>();
     expect(lines).toHaveLength(total!.n + 1);
-    expect(lines.filter((l: string) => l.startsWith("exp1@example.com,"))).toEqual([expect.stringMatching(/^exp1@example\.com,pending,api,\d{4}-/)]);
+    expect(lines.filter((l: string) => l.startsWith("exp1@example.com,"))).toEqual([
+      expect.stringMatching(/^exp1@example\.com,pending,api,\d{4}-/),
+    ]);
   });
 });

@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { config } from "../../src/config";
 import type { DigestJob } from "../../src/digest/jobs";
 import { handleDigestJob } from "../../src/digest/run";
+import worker from "../../src/index";
 import type { StoredEmail } from "../emulators/resend";
 import { BASE, call } from "../support/helpers";
 import { waitFor } from "../support/poll";
@@ -21,7 +21,13 @@ const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const sendWebhook = webhookSender({ BREAKER_MIN_DELIVERIES: "200" });
 async function hook(type: string, email: StoredEmail) {
   const week = email.tags.find((t) => t.name === "issue")!.value;
-  const res = await sendWebhook(type, { email_id: email.id, from: email.from, to: email.to, subject: email.subject, tags: { issue: week } });
+  const res = await sendWebhook(type, {
+    email_id: email.id,
+    from: email.from,
+    to: email.to,
+    subject: email.subject,
+    tags: { issue: week },
+  });
   expect(res.status).toBe(200);
   return res;
 }
@@ -29,27 +35,47 @@ async function hook(type: string, email: StoredEmail) {
 // ---- Issue helpers ----
 async function importActive(prefix: string, n: number) {
   const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
-  const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
+  const res = await call("/admin/subscribers/import", {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: csv,
+  });
   expect(res.status).toBe(200);
 }
 
 async function activeEmails() {
-  const { results } = await env.DB.prepare("SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)").bind(Date.now()).all<{ email: string }>();
+  const { results } = await env.DB.prepare(
+    "SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)",
+  )
+    .bind(Date.now())
+    .all<{ email: string }>();
   return results.map((r) => r.email).sort();
 }
 
-type RunRecord = Record<string, unknown> & { status: string; sent: number; recipients: number; batches: number; batches_sent: number; delivered: number; complained: number; paused_reason: string | null };
+type RunRecord = Record<string, unknown> & {
+  status: string;
+  sent: number;
+  recipients: number;
+  batches: number;
+  batches_sent: number;
+  delivered: number;
+  complained: number;
+  paused_reason: string | null;
+};
 const record = async (week: string) => {
   const res = await call(`/admin/digests/${week}`, { headers: auth });
   expect(res.status).toBe(200);
   return (await res.json()) as RunRecord;
 };
-const control = (week: string, action: "pause" | "resume" | "cancel" | "send") => call(`/admin/digests/${week}/${action}`, { method: "POST", headers: auth });
-
+const control = (week: string, action: "pause" | "resume" | "cancel" | "send") =>
+  call(`/admin/digests/${week}/${action}`, { method: "POST", headers: auth });
 
 /** Delivers messages to the digest consumer the way the queue would, and waits for it to finish with them. */
 async function consume(jobs: DigestJob[]) {
-  const batch = createMessageBatch<DigestJob>("papers-digest", jobs.map((body, i) => ({ id: `d${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch<DigestJob>(
+    "papers-digest",
+    jobs.map((body, i) => ({ id: `d${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue!(batch as never, env, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -60,7 +86,8 @@ async function consume(jobs: DigestJob[]) {
 /** The week's emails seen at the emulator so far, kept across calls (merged by email id). */
 const seen = new Map<string, StoredEmail>();
 async function emailsOf(week: string) {
-  for (const e of await resend.emails()) if (e.tags.some((t) => t.name === "issue" && t.value === week)) seen.set(e.id, e);
+  for (const e of await resend.emails())
+    if (e.tags.some((t) => t.name === "issue" && t.value === week)) seen.set(e.id, e);
   return [...seen.values()].filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
 }
 
@@ -84,7 +111,11 @@ async function startHeld(week: string) {
     sendBatch: async (msgs: { body: DigestJob }[]) => void held.push(...msgs.map((m) => m.body)),
   };
   const heldEnv = { ...env, DIGEST_QUEUE: holdingQueue as never };
-  const res = await worker.fetch!(new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never, heldEnv, createExecutionContext());
+  const res = await worker.fetch!(
+    new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never,
+    heldEnv,
+    createExecutionContext(),
+  );
   expect(res.status).toBe(202);
   expect(held).toEqual([{ kind: "fanout", week, requeue: false }]);
   await handleDigestJob(held.shift()!, 1, heldEnv, config(heldEnv));
@@ -95,7 +126,13 @@ async function startHeld(week: string) {
 const release = (jobs: DigestJob[]) => env.DIGEST_QUEUE.sendBatch(jobs.map((body) => ({ body })));
 
 const batchStatuses = async (week: string) =>
-  Object.fromEntries((await env.DB.prepare("SELECT status, count(*) AS n FROM issue_batches WHERE week = ? GROUP BY status").bind(week).all<{ status: string; n: number }>()).results.map((r) => [r.status, r.n]));
+  Object.fromEntries(
+    (
+      await env.DB.prepare("SELECT status, count(*) AS n FROM issue_batches WHERE week = ? GROUP BY status")
+        .bind(week)
+        .all<{ status: string; n: number }>()
+    ).results.map((r) => [r.status, r.n]),
+  );
 
 describe("complaint circuit breaker, end to end", () => {
   it("pauses a sending issue when complaints pass 0.1 % of deliveries; resume then sends everyone exactly once", async () => {
@@ -106,22 +143,35 @@ describe("complaint circuit breaker, end to end", () => {
 
     const jobs = await startHeld(week);
     expect(jobs).toHaveLength(Math.ceil(expected.length / 100));
-    expect(await record(week)).toMatchObject({ status: "sending", recipients: expected.length, batches: jobs.length, fanout_done: true, batches_sent: 0 });
+    expect(await record(week)).toMatchObject({
+      status: "sending",
+      recipients: expected.length,
+      batches: jobs.length,
+      fanout_done: true,
+      batches_sent: 0,
+    });
 
     // The first two batches go out.
     await release(jobs.slice(0, 2));
-    await waitFor("two batches sent", () => record(week), (r) => r.batches_sent === 2);
+    await waitFor(
+      "two batches sent",
+      () => record(week),
+      (r) => r.batches_sent === 2,
+    );
     const firstWave = await emailsOf(week);
     expect(firstWave).toHaveLength(200);
 
     // A complaint before enough deliveries are known: counted, the address suppressed, but no pause yet.
     await hook("email.complained", firstWave[0]!);
     expect(await record(week)).toMatchObject({ status: "sending", complained: 1, delivered: 0 });
-    const complainer = (await env.DB.prepare("SELECT status FROM subscribers WHERE email_key = ?").bind(firstWave[0]!.to[0]!.toLowerCase()).first<{ status: string }>())!;
+    const complainer = (await env.DB.prepare("SELECT status FROM subscribers WHERE email_key = ?")
+      .bind(firstWave[0]!.to[0]!.toLowerCase())
+      .first<{ status: string }>())!;
     expect(complainer.status).toBe("suppressed");
 
     // Resend reports the 200 deliveries.
-    for (let i = 0; i < firstWave.length; i += 25) await Promise.all(firstWave.slice(i, i + 25).map((e) => hook("email.delivered", e)));
+    for (let i = 0; i < firstWave.length; i += 25)
+      await Promise.all(firstWave.slice(i, i + 25).map((e) => hook("email.delivered", e)));
     expect(await record(week)).toMatchObject({ status: "sending", delivered: 200, complained: 1 });
 
     // A second complaint: 2 of 200 = 1 % > 0.1 % → the breaker trips.
@@ -140,7 +190,12 @@ describe("complaint circuit breaker, end to end", () => {
     const resumed = await control(week, "resume");
     expect(resumed.status).toBe(202);
     expect(await resumed.json()).toMatchObject({ status: "sending", paused_reason: null });
-    const done = await waitFor("the issue to be sent", () => record(week), (r) => r.status === "sent", 50_000);
+    const done = await waitFor(
+      "the issue to be sent",
+      () => record(week),
+      (r) => r.status === "sent",
+      50_000,
+    );
     expect(done).toMatchObject({ sent: expected.length, batches_sent: jobs.length, failures: 0 });
     expectExactlyOnce(await emailsOf(week), expected);
     expect(await batchStatuses(week)).toEqual({ sent: jobs.length });
@@ -159,7 +214,11 @@ describe("operator controls", () => {
     expect(jobs.length).toBeGreaterThanOrEqual(3);
 
     await release(jobs.slice(0, 1));
-    await waitFor("one batch sent", () => record(week), (r) => r.batches_sent === 1);
+    await waitFor(
+      "one batch sent",
+      () => record(week),
+      (r) => r.batches_sent === 1,
+    );
     expect(await emailsOf(week)).toHaveLength(100);
 
     const pause = await control(week, "pause");
@@ -186,11 +245,22 @@ describe("operator controls", () => {
     expect(await emailsOf(week)).toHaveLength(100);
 
     // A cancelled issue cannot be paused, resumed or cancelled again, and "send" does not bring it back.
-    for (const action of ["pause", "resume", "cancel"] as const) expect((await control(week, action)).status, action).toBe(409);
+    for (const action of ["pause", "resume", "cancel"] as const)
+      expect((await control(week, action)).status, action).toBe(409);
     // (Its fan-out message is held, then delivered to the consumer by the test, so it knows when it was consumed.)
     const held: DigestJob[] = [];
-    const heldEnv = { ...env, DIGEST_QUEUE: { send: async (body: DigestJob) => void held.push(body), sendBatch: async () => undefined } as never };
-    const send = await worker.fetch!(new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never, heldEnv, createExecutionContext());
+    const heldEnv = {
+      ...env,
+      DIGEST_QUEUE: {
+        send: async (body: DigestJob) => void held.push(body),
+        sendBatch: async () => undefined,
+      } as never,
+    };
+    const send = await worker.fetch!(
+      new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never,
+      heldEnv,
+      createExecutionContext(),
+    );
     expect(send.status).toBe(202);
     expect(await send.json()).toMatchObject({ status: "cancelled" });
     expect(held).toEqual([{ kind: "fanout", week, requeue: true }]);
@@ -204,7 +274,9 @@ describe("operator controls", () => {
     expect((await control("2026-W37", "pause")).status).toBe(404);
     expect((await control("2026-W37", "resume")).status).toBe(404);
     expect((await control("2026-W37", "cancel")).status).toBe(404);
-    await env.DB.prepare("INSERT INTO issues (week, status, started_at) VALUES ('2026-W38', 'sent', ?)").bind(Date.now()).run();
+    await env.DB.prepare("INSERT INTO issues (week, status, started_at) VALUES ('2026-W38', 'sent', ?)")
+      .bind(Date.now())
+      .run();
     expect((await control("2026-W38", "pause")).status).toBe(409);
     expect((await control("2026-W38", "resume")).status).toBe(409);
     expect((await control("2026-W38", "cancel")).status).toBe(409);

@@ -1,10 +1,10 @@
 import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { config } from "../../src/config";
-import { handleDigestJob, startIssue } from "../../src/digest/run";
 import type { DigestJob } from "../../src/digest/jobs";
+import { handleDigestJob, startIssue } from "../../src/digest/run";
+import worker from "../../src/index";
 import { BASE, call } from "../support/helpers";
 import { waitFor } from "../support/poll";
 import { consume, holdingQueue } from "../support/queues";
@@ -17,21 +17,44 @@ const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 async function importActive(prefix: string, n: number) {
   const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
-  const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
+  const res = await call("/admin/subscribers/import", {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: csv,
+  });
   expect(res.status).toBe(200);
 }
 
-type RunRecord = Record<string, unknown> & { status: string; sent: number; recipients: number; batches: number; api_calls: number; retries: number; failures: number };
-const record = async (week: string) => (await (await call(`/admin/digests/${week}`, { headers: auth })).json()) as RunRecord;
+type RunRecord = Record<string, unknown> & {
+  status: string;
+  sent: number;
+  recipients: number;
+  batches: number;
+  api_calls: number;
+  retries: number;
+  failures: number;
+};
+const record = async (week: string) =>
+  (await (await call(`/admin/digests/${week}`, { headers: auth })).json()) as RunRecord;
 
 const untilSettled = (week: string, timeoutMs = 50_000) =>
-  waitFor(`issue ${week} settled`, () => record(week), (r) => ["sent", "skipped", "failed"].includes(r?.status), timeoutMs);
+  waitFor(
+    `issue ${week} settled`,
+    () => record(week),
+    (r) => ["sent", "skipped", "failed"].includes(r?.status),
+    timeoutMs,
+  );
 
-const emailsOf = async (week: string) => (await resend.emails()).filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
+const emailsOf = async (week: string) =>
+  (await resend.emails()).filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
 
 /** Recipients expected for an issue: every active, unpaused subscriber at the time its batches are cut. */
 async function activeEmails() {
-  const { results } = await env.DB.prepare("SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)").bind(Date.now()).all<{ email: string }>();
+  const { results } = await env.DB.prepare(
+    "SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)",
+  )
+    .bind(Date.now())
+    .all<{ email: string }>();
   return results.map((r) => r.email).sort();
 }
 
@@ -50,14 +73,33 @@ describe("weekly digest, end to end", () => {
     // Not mailed: unsubscribed, suppressed, paused, pending.
     await env.DB.prepare("UPDATE subscribers SET status = 'unsubscribed' WHERE email = 'w47-0@example.com'").run();
     await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE email = 'w47-1@example.com'").run();
-    await env.DB.prepare("UPDATE subscribers SET paused_until = ? WHERE email = 'w47-2@example.com'").bind(Date.now() + 86_400_000).run();
-    await call("/api/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "w47-pending@example.com" }) });
+    await env.DB.prepare("UPDATE subscribers SET paused_until = ? WHERE email = 'w47-2@example.com'")
+      .bind(Date.now() + 86_400_000)
+      .run();
+    await call("/api/subscribe", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: "w47-pending@example.com" }),
+    });
     const expected = await activeEmails();
     expect(expected).toHaveLength(247);
 
-    await worker.scheduled!(createScheduledController({ cron: "0 8 * * 1", scheduledTime: Date.parse("2026-11-23T08:00:00Z") }), env, createExecutionContext());
+    await worker.scheduled!(
+      createScheduledController({ cron: "0 8 * * 1", scheduledTime: Date.parse("2026-11-23T08:00:00Z") }),
+      env,
+      createExecutionContext(),
+    );
     const rec = await untilSettled("2026-W47");
-    expect(rec).toMatchObject({ week: "2026-W47", status: "sent", recipients: 247, batches: 3, sent: 247, api_calls: 3, retries: 0, failures: 0 });
+    expect(rec).toMatchObject({
+      week: "2026-W47",
+      status: "sent",
+      recipients: 247,
+      batches: 3,
+      sent: 247,
+      api_calls: 3,
+      retries: 0,
+      failures: 0,
+    });
     expect(rec.rows_read).toBeGreaterThan(0);
     expect(rec.rows_written).toBeGreaterThan(0);
     expect(rec.started_at).toMatch(/^\d{4}-/);
@@ -76,7 +118,11 @@ describe("weekly digest, end to end", () => {
 
     // The unsubscribe link in the digest works with a one-click POST.
     const unsub = one.headers["List-Unsubscribe"]!.slice(1, -1);
-    const res = await call(unsub, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "List-Unsubscribe=One-Click" });
+    const res = await call(unsub, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
     expect(res.status).toBe(200);
 
     // The archive shows the issue without personal links.
@@ -93,7 +139,11 @@ describe("weekly digest, end to end", () => {
     const hold = holdingQueue<DigestJob>();
     const rec = await startIssue({ ...env, DIGEST_QUEUE: hold.queue }, "2026-W47");
     expect(rec.status).toBe("sent");
-    const again = await worker.fetch!(new Request(`${BASE}/admin/digests/2026-W47/send`, { method: "POST", headers: auth }) as never, { ...env, DIGEST_QUEUE: hold.queue }, createExecutionContext());
+    const again = await worker.fetch!(
+      new Request(`${BASE}/admin/digests/2026-W47/send`, { method: "POST", headers: auth }) as never,
+      { ...env, DIGEST_QUEUE: hold.queue },
+      createExecutionContext(),
+    );
     expect(again.status).toBe(202);
     expect(hold.held).toEqual([]);
     // And a fan-out message delivered anyway (a stray duplicate) cuts and sends nothing.
@@ -105,7 +155,13 @@ describe("weekly digest, end to end", () => {
   it("skips papers already sent and records a week with nothing new as skipped", async () => {
     // The bundled sample gives each week its own papers; a week whose papers all went out earlier is skipped.
     await env.DB.prepare("UPDATE issues SET papers = ? WHERE week = '2026-W47'")
-      .bind(JSON.stringify((await import("../../src/papers/sample")).sampleItems({ year: 2026, week: 46 }).map((i) => ({ id: (i as { paper: { id: string } }).paper.id }))))
+      .bind(
+        JSON.stringify(
+          (await import("../../src/papers/sample"))
+            .sampleItems({ year: 2026, week: 46 })
+            .map((i) => ({ id: (i as { paper: { id: string } }).paper.id })),
+        ),
+      )
       .run();
     await startIssue(env, "2026-W46");
     const rec = await untilSettled("2026-W46");
@@ -118,7 +174,10 @@ describe("weekly digest, end to end", () => {
     await resend.reset();
     await importActive("w45-", 1000);
     // One of each fault for certain first (a 500 after sending: a lost answer), then the seeded mix.
-    await resend.configure({ faults: [{ status: 500, after: true }, { status: 429, retryAfter: 1 }, { status: 500 }], random: { p429: 0.3, p500: 0.05, p500After: 0.05, seed: 45 } });
+    await resend.configure({
+      faults: [{ status: 500, after: true }, { status: 429, retryAfter: 1 }, { status: 500 }],
+      random: { p429: 0.3, p500: 0.05, p500After: 0.05, seed: 45 },
+    });
     const expected = await activeEmails();
     await startIssue(env, "2026-W45");
     const rec = await untilSettled("2026-W45", 55_000);
@@ -147,8 +206,12 @@ describe("weekly digest, end to end", () => {
         }
       },
     };
-    await env.DB.prepare("INSERT INTO issues (week, status, started_at) VALUES ('2026-W44', 'building', ?)").bind(Date.now()).run();
-    await expect(handleDigestJob({ kind: "fanout", week: "2026-W44" }, 1, { ...env, DIGEST_QUEUE: dying as never }, cfg)).rejects.toThrow("worker killed");
+    await env.DB.prepare("INSERT INTO issues (week, status, started_at) VALUES ('2026-W44', 'building', ?)")
+      .bind(Date.now())
+      .run();
+    await expect(
+      handleDigestJob({ kind: "fanout", week: "2026-W44" }, 1, { ...env, DIGEST_QUEUE: dying as never }, cfg),
+    ).rejects.toThrow("worker killed");
     const mid = await record("2026-W44");
     expect(mid.status).toBe("sending");
     expect(mid.batches).toBeGreaterThan(2);
@@ -159,7 +222,8 @@ describe("weekly digest, end to end", () => {
     expect(rec).toMatchObject({ status: "sent", failures: 0, sent: expected.length });
     expectExactlyOnce(await emailsOf("2026-W44"), expected);
     const stats = await resend.stats();
-    for (const [key, s] of Object.entries(stats.byIdempotencyKey)) if (key.startsWith("digest/2026-W44/")) expect(s.accepted).toBeLessThanOrEqual(100);
+    for (const [key, s] of Object.entries(stats.byIdempotencyKey))
+      if (key.startsWith("digest/2026-W44/")) expect(s.accepted).toBeLessThanOrEqual(100);
   });
 
   it("a permanent Resend error is recorded and not retried forever", async () => {
@@ -181,7 +245,11 @@ describe("admin digest tools", () => {
     expect((await call("/admin/digests/2026-W40", { headers: auth })).status).toBe(404); // preview stored nothing
 
     await resend.reset();
-    const test = await call("/admin/digests/2026-W40/test", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ email: "editor@example.com" }) });
+    const test = await call("/admin/digests/2026-W40/test", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ email: "editor@example.com" }),
+    });
     expect(test.status).toBe(200);
     const sent = await resend.emails();
     expect(sent).toHaveLength(1);

@@ -9,12 +9,25 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { b64url, signToken, type Purpose } from "../../src/lib/tokens";
+import { b64url, type Purpose, signToken } from "../../src/lib/tokens";
 
 /** A subscriber's link key and latest confirmation time: what their genuine links are signed with. */
 const linkOf = async (sub: number) =>
-  (await env.DB.prepare("SELECT link_key, confirm_sent_at FROM subscribers WHERE id = ?").bind(sub).first<{ link_key: string; confirm_sent_at: number | null }>()) ?? { link_key: "", confirm_sent_at: null };
-import { BASE, call, confirmJobFor, firstLink, outboxFor, runMailQueue, subscribeForm, subscribeJson, subscriberRow } from "../support/helpers";
+  (await env.DB.prepare("SELECT link_key, confirm_sent_at FROM subscribers WHERE id = ?")
+    .bind(sub)
+    .first<{ link_key: string; confirm_sent_at: number | null }>()) ?? { link_key: "", confirm_sent_at: null };
+
+import {
+  BASE,
+  call,
+  confirmJobFor,
+  firstLink,
+  outboxFor,
+  runMailQueue,
+  subscribeForm,
+  subscribeJson,
+  subscriberRow,
+} from "../support/helpers";
 
 const DAY = 24 * 3600 * 1000;
 const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
@@ -24,9 +37,13 @@ const SECRET = env.TOKEN_SECRET ?? "";
 // ---------------------------------------------------------------------------------------------------------------
 // Database state
 
-const allSubscribers = async () => (await env.DB.prepare("SELECT * FROM subscribers ORDER BY id").all<Record<string, unknown>>()).results;
+const allSubscribers = async () =>
+  (await env.DB.prepare("SELECT * FROM subscribers ORDER BY id").all<Record<string, unknown>>()).results;
 const snapshot = async () => JSON.stringify(await allSubscribers());
-const outboxRecipients = async () => (await env.DB.prepare("SELECT to_address FROM outbox").all<{ to_address: string }>()).results.map((r) => r.to_address);
+const outboxRecipients = async () =>
+  (await env.DB.prepare("SELECT to_address FROM outbox").all<{ to_address: string }>()).results.map(
+    (r) => r.to_address,
+  );
 
 /**
  * Nothing was stored: the subscribers table is byte-identical to `before` (same rows, same values), no row holds a
@@ -118,24 +135,74 @@ async function expectSane(res: Response) {
 // Generators
 
 const local = fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/);
-const domain = fc.constantFrom("example.com", "example.org", "mail.example.net", "xn--bcher-kva.de", "sub.example.co.uk");
+const domain = fc.constantFrom(
+  "example.com",
+  "example.org",
+  "mail.example.net",
+  "xn--bcher-kva.de",
+  "sub.example.co.uk",
+);
 /** Valid addresses: used inside bad requests (so a stored row would be a real bug) and as a control. */
 const validAddress = fc.tuple(local, domain).map(([l, d]) => `${l}@${d}`);
 
 /** Strings inserted strictly inside an address (never at the ends, where trimming would legitimately remove them). */
 const INSERTS = [
-  "\r\n", "\n", "\r", "\r\nBcc: x@y.com", "\r\nBcc: x@y.com\r\n", "\nCc: a@b.com", "\u0000", "\u0007", "\u001b", "\u007f", "\u0085",
-  "\t", " ", "\u00a0", "\u2028", "\u2029", "\u3000", "\ufeff", ",", ";", ", b@y.com", "; b@y.com", "<", ">", '"', "(", ")", "[", "]", "\\",
-  "<script>alert(1)</script>", "@", "@@",
+  "\r\n",
+  "\n",
+  "\r",
+  "\r\nBcc: x@y.com",
+  "\r\nBcc: x@y.com\r\n",
+  "\nCc: a@b.com",
+  "\u0000",
+  "\u0007",
+  "\u001b",
+  "\u007f",
+  "\u0085",
+  "\t",
+  " ",
+  "\u00a0",
+  "\u2028",
+  "\u2029",
+  "\u3000",
+  "\ufeff",
+  ",",
+  ";",
+  ", b@y.com",
+  "; b@y.com",
+  "<",
+  ">",
+  '"',
+  "(",
+  ")",
+  "[",
+  "]",
+  "\\",
+  "<script>alert(1)</script>",
+  "@",
+  "@@",
 ];
 const injected = fc.tuple(validAddress, fc.constantFrom(...INSERTS), fc.nat()).map(([a, s, n]) => {
   const i = 1 + (n % (a.length - 1));
   return a.slice(0, i) + s + a.slice(i);
 });
-const list = fc.tuple(validAddress, validAddress, fc.constantFrom(", ", ",", ";", "; ", " ", " , ", "\n", "\r\n")).map(([a, b, s]) => a + s + b);
-const displayName = fc.tuple(fc.constantFrom("Bob", '"Bob"', "", "=?utf-8?q?Bob?=", "Bob Smith", "bob@evil.com"), validAddress).map(([n, a]) => `${n} <${a}>`);
-const HTML_PAYLOADS = ["<script>alert(1)</script>", '"><svg onload=alert(1)>', "<img src=x onerror=alert(1)>", "javascript:alert(1)//", "</textarea><script>alert(1)</script>", "<!--", "]]>"];
-const markup = fc.tuple(validAddress, fc.constantFrom(...HTML_PAYLOADS), fc.boolean()).map(([a, p, before]) => (before ? p + a : a + p));
+const list = fc
+  .tuple(validAddress, validAddress, fc.constantFrom(", ", ",", ";", "; ", " ", " , ", "\n", "\r\n"))
+  .map(([a, b, s]) => a + s + b);
+const displayName = fc
+  .tuple(fc.constantFrom("Bob", '"Bob"', "", "=?utf-8?q?Bob?=", "Bob Smith", "bob@evil.com"), validAddress)
+  .map(([n, a]) => `${n} <${a}>`);
+const HTML_PAYLOADS = [
+  "<script>alert(1)</script>",
+  '"><svg onload=alert(1)>',
+  "<img src=x onerror=alert(1)>",
+  "javascript:alert(1)//",
+  "</textarea><script>alert(1)</script>",
+  "<!--",
+  "]]>",
+];
+const markup = fc
+  .tuple(validAddress, fc.constantFrom(...HTML_PAYLOADS), fc.boolean())
+  .map(([a, p, before]) => (before ? p + a : a + p));
 
 const HOMOGLYPHS: Record<string, string[]> = {
   a: ["а", "α"], // Cyrillic a, Greek alpha
@@ -150,27 +217,36 @@ const HOMOGLYPHS: Record<string, string[]> = {
 };
 const BRANDS = ["apple", "paypal", "google", "microsoft", "example", "amazon", "yahoo", "icloud", "proton", "outlook"];
 /** A Latin label with one letter swapped for a Cyrillic or Greek look-alike, in Unicode or already punycoded. */
-const lookalikeDomain = fc.tuple(fc.constantFrom(...BRANDS), fc.nat(), fc.nat(), fc.constantFrom("com", "org", "net", "рф"), fc.boolean()).map(([brand, pos, alt, tld, puny]) => {
-  const spots = [...brand].flatMap((ch, i) => (HOMOGLYPHS[ch] ? [i] : []));
-  const i = spots[pos % spots.length]!;
-  const options = HOMOGLYPHS[brand[i]!]!;
-  const label = brand.slice(0, i) + options[alt % options.length] + brand.slice(i + 1);
-  const d = `${label}.${tld}`;
-  return puny ? new URL(`http://${d}/`).hostname : d;
-});
+const lookalikeDomain = fc
+  .tuple(fc.constantFrom(...BRANDS), fc.nat(), fc.nat(), fc.constantFrom("com", "org", "net", "рф"), fc.boolean())
+  .map(([brand, pos, alt, tld, puny]) => {
+    const spots = [...brand].flatMap((ch, i) => (HOMOGLYPHS[ch] ? [i] : []));
+    const i = spots[pos % spots.length]!;
+    const options = HOMOGLYPHS[brand[i]!]!;
+    const label = brand.slice(0, i) + options[alt % options.length] + brand.slice(i + 1);
+    const d = `${label}.${tld}`;
+    return puny ? new URL(`http://${d}/`).hostname : d;
+  });
 const lookalike = fc.oneof(
   fc.tuple(local, lookalikeDomain).map(([l, d]) => `${l}@${d}`),
   // Non-ASCII local parts and full-width @ / look-alike @.
-  fc.tuple(fc.constantFrom("аdmin", "jоhn", "ρaul", "müller", "用户", "ada\u200b"), domain).map(([l, d]) => `${l}@${d}`),
+  fc
+    .tuple(fc.constantFrom("аdmin", "jоhn", "ρaul", "müller", "用户", "ada\u200b"), domain)
+    .map(([l, d]) => `${l}@${d}`),
   fc.tuple(local, fc.constantFrom("＠", "﹫", "@\u0338"), domain).map(([l, at, d]) => `${l}${at}${d}`),
 );
 
 const ATEXT = [..."abcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-"];
-const longLocal = fc.tuple(fc.string({ unit: fc.constantFrom(...ATEXT), minLength: 65, maxLength: 200 }), domain).map(([l, d]) => `${l}@${d}`);
+const longLocal = fc
+  .tuple(fc.string({ unit: fc.constantFrom(...ATEXT), minLength: 65, maxLength: 200 }), domain)
+  .map(([l, d]) => `${l}@${d}`);
 /** Labels of 63 characters: the address is over 254 characters in all (and the domain possibly over 253). */
 const longDomain = fc
   .tuple(local, fc.integer({ min: 4, max: 8 }), fc.integer({ min: 0, max: 62 }))
-  .map(([l, labels, extra]) => `${l.padEnd(64, "x")}@${Array.from({ length: labels }, (_, i) => String.fromCharCode(97 + i).repeat(63)).join(".")}.${"q".repeat(extra)}com`);
+  .map(
+    ([l, labels, extra]) =>
+      `${l.padEnd(64, "x")}@${Array.from({ length: labels }, (_, i) => String.fromCharCode(97 + i).repeat(63)).join(".")}.${"q".repeat(extra)}com`,
+  );
 const longLabel = fc.tuple(local, fc.integer({ min: 64, max: 300 })).map(([l, n]) => `${l}@${"l".repeat(n)}.com`);
 
 const structural = fc.oneof(
@@ -187,14 +263,47 @@ const structural = fc.oneof(
   fc.tuple(local, fc.oneof(fc.ipV4(), fc.ipV6())).map(([l, ip]) => `${l}@[${ip}]`),
   fc.tuple(local, fc.nat()).map(([l, n]) => `${l}@example.${n}`),
   fc.tuple(local, fc.constantFrom("ex_ample.com", "example.c_m", "_dmarc.example.com")).map(([l, d]) => `${l}@${d}`),
-  fc.tuple(local, fc.constantFrom("x..com", ".example.com", "example..", "example.com..", "localhost", "com", "example.c", "example.c0m", "exa%41mple.com", "example.com:25", "example.com/x", "example.com?x", "example.com#x")).map(
-    ([l, d]) => `${l}@${d}`,
-  ),
+  fc
+    .tuple(
+      local,
+      fc.constantFrom(
+        "x..com",
+        ".example.com",
+        "example..",
+        "example.com..",
+        "localhost",
+        "com",
+        "example.c",
+        "example.c0m",
+        "exa%41mple.com",
+        "example.com:25",
+        "example.com/x",
+        "example.com?x",
+        "example.com#x",
+      ),
+    )
+    .map(([l, d]) => `${l}@${d}`),
 );
 /** Random text without an @ can never be an address. */
-const noise = fc.oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 100 })).filter((s) => !s.includes("@"));
+const noise = fc
+  .oneof(fc.string({ unit: "binary", maxLength: 300 }), fc.string({ unit: "grapheme", maxLength: 100 }))
+  .filter((s) => !s.includes("@"));
 
-const badAddress = fc.oneof(injected, injected, list, displayName, markup, lookalike, lookalike, longLocal, longDomain, longLabel, structural, structural, noise);
+const badAddress = fc.oneof(
+  injected,
+  injected,
+  list,
+  displayName,
+  markup,
+  lookalike,
+  lookalike,
+  longLocal,
+  longDomain,
+  longLabel,
+  structural,
+  structural,
+  noise,
+);
 /** JSON values that are not strings, some of them wrapping perfectly valid addresses. */
 const nonString = fc.oneof(
   fc.integer(),
@@ -209,7 +318,8 @@ const nonString = fc.oneof(
 );
 
 /** Lone surrogates cannot be percent-encoded; replace them the way a browser would. */
-const wellFormed = (s: string) => s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+const wellFormed = (s: string) =>
+  s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
 
 /** Every value a property sends as an address, in every form it could be stored or mailed under. */
 function remember(set: Set<string>, value: unknown) {
@@ -230,11 +340,14 @@ describe("hostile signups never store anything", () => {
     const before = await snapshot();
     const generated = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(fc.oneof({ arbitrary: badAddress, weight: 3 }, { arbitrary: nonString, weight: 1 }), async (email) => {
-        remember(generated, email);
-        const res = await subscribeJson(email);
-        await expectJsonError(res, 422, "invalid_email");
-      }),
+      fc.asyncProperty(
+        fc.oneof({ arbitrary: badAddress, weight: 3 }, { arbitrary: nonString, weight: 1 }),
+        async (email) => {
+          remember(generated, email);
+          const res = await subscribeJson(email);
+          await expectJsonError(res, 422, "invalid_email");
+        },
+      ),
       { numRuns: 350 },
     );
     await expectNothingStored(before, generated);
@@ -288,15 +401,34 @@ describe("hostile signups never store anything", () => {
         )
         .map(([a, f]) => ({ a, body: f(a), code: "invalid_json" })),
       fc
-        .tuple(validAddress, fc.constantFrom((a: string) => `"${a}"`, (a: string) => `["${a}"]`, (a: string) => `[{"email":"${a}"}]`, () => "null", () => "42", () => "true", () => "[]"))
+        .tuple(
+          validAddress,
+          fc.constantFrom(
+            (a: string) => `"${a}"`,
+            (a: string) => `["${a}"]`,
+            (a: string) => `[{"email":"${a}"}]`,
+            () => "null",
+            () => "42",
+            () => "true",
+            () => "[]",
+          ),
+        )
         .map(([a, f]) => ({ a, body: f(a), code: "invalid_body" })),
     );
     await fc.assert(
-      fc.asyncProperty(malformed, fc.constantFrom("application/json", "application/json; charset=utf-8", "Application/JSON"), async ({ a, body, code }, type) => {
-        remember(generated, a);
-        const res = await call("/api/subscribe", { method: "POST", body, headers: { "content-type": type, accept: "application/json" } });
-        await expectJsonError(res, 400, code);
-      }),
+      fc.asyncProperty(
+        malformed,
+        fc.constantFrom("application/json", "application/json; charset=utf-8", "Application/JSON"),
+        async ({ a, body, code }, type) => {
+          remember(generated, a);
+          const res = await call("/api/subscribe", {
+            method: "POST",
+            body,
+            headers: { "content-type": type, accept: "application/json" },
+          });
+          await expectJsonError(res, 400, code);
+        },
+      ),
       { numRuns: 100 },
     );
     await expectNothingStored(before, generated);
@@ -307,21 +439,49 @@ describe("hostile signups never store anything", () => {
     const before = await snapshot();
     const generated = new Set<string>();
     const TYPES = [
-      "text/plain", "text/plain; charset=utf-8", "application/xml", "text/xml", "text/html", "application/octet-stream", "application/jsonp", "application/x-json",
-      "text/json", "application/ld+json", "application/merge-patch+json", "application/json5", "multipart/mixed; boundary=x", "application/x-www-form-urlencode",
-      "multipart/form", "application/json, text/plain", "image/png", "null", "*/*", "",
+      "text/plain",
+      "text/plain; charset=utf-8",
+      "application/xml",
+      "text/xml",
+      "text/html",
+      "application/octet-stream",
+      "application/jsonp",
+      "application/x-json",
+      "text/json",
+      "application/ld+json",
+      "application/merge-patch+json",
+      "application/json5",
+      "multipart/mixed; boundary=x",
+      "application/x-www-form-urlencode",
+      "multipart/form",
+      "application/json, text/plain",
+      "image/png",
+      "null",
+      "*/*",
+      "",
     ];
     await fc.assert(
-      fc.asyncProperty(validAddress, fc.constantFrom(...TYPES), fc.constantFrom("json", "form", "xml"), fc.constantFrom("application/json", "text/html", ""), async (a, type, shape, accept) => {
-        remember(generated, a);
-        const text = shape === "json" ? JSON.stringify({ email: a }) : shape === "form" ? new URLSearchParams({ email: a }).toString() : `<subscribe><email>${a}</email></subscribe>`;
-        const headers: Record<string, string> = {};
-        if (accept) headers.accept = accept;
-        // A string body would get text/plain from the Request constructor; bytes keep the header absent.
-        if (type) headers["content-type"] = type;
-        const res = await call("/api/subscribe", { method: "POST", body: new TextEncoder().encode(text), headers });
-        await expectJsonError(res, 415, "unsupported_media_type");
-      }),
+      fc.asyncProperty(
+        validAddress,
+        fc.constantFrom(...TYPES),
+        fc.constantFrom("json", "form", "xml"),
+        fc.constantFrom("application/json", "text/html", ""),
+        async (a, type, shape, accept) => {
+          remember(generated, a);
+          const text =
+            shape === "json"
+              ? JSON.stringify({ email: a })
+              : shape === "form"
+                ? new URLSearchParams({ email: a }).toString()
+                : `<subscribe><email>${a}</email></subscribe>`;
+          const headers: Record<string, string> = {};
+          if (accept) headers.accept = accept;
+          // A string body would get text/plain from the Request constructor; bytes keep the header absent.
+          if (type) headers["content-type"] = type;
+          const res = await call("/api/subscribe", { method: "POST", body: new TextEncoder().encode(text), headers });
+          await expectJsonError(res, 415, "unsupported_media_type");
+        },
+      ),
       { numRuns: 80 },
     );
     await expectNothingStored(before, generated);
@@ -330,17 +490,31 @@ describe("hostile signups never store anything", () => {
   it("random bytes under any content type answer a 4xx of the right kind", async () => {
     await seed();
     const before = await snapshot();
-    const TYPES = ["application/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=----x", "multipart/form-data", "text/plain", ""];
+    const TYPES = [
+      "application/json",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=----x",
+      "multipart/form-data",
+      "text/plain",
+      "",
+    ];
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 4000 }), fc.constantFrom(...TYPES), fc.constantFrom("application/json", "text/html", ""), async (bytes, type, accept) => {
-        const headers: Record<string, string> = {};
-        if (type) headers["content-type"] = type;
-        if (accept) headers.accept = accept;
-        const res = await call("/api/subscribe", { method: "POST", body: bytes, headers });
-        const html = accept !== "application/json" && (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data"));
-        if (html) await expectHtmlError(res);
-        else await expectJsonError(res);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 4000 }),
+        fc.constantFrom(...TYPES),
+        fc.constantFrom("application/json", "text/html", ""),
+        async (bytes, type, accept) => {
+          const headers: Record<string, string> = {};
+          if (type) headers["content-type"] = type;
+          if (accept) headers.accept = accept;
+          const res = await call("/api/subscribe", { method: "POST", body: bytes, headers });
+          const html =
+            accept !== "application/json" &&
+            (type.startsWith("application/x-www-form-urlencoded") || type.startsWith("multipart/form-data"));
+          if (html) await expectHtmlError(res);
+          else await expectJsonError(res);
+        },
+      ),
       { numRuns: 100 },
     );
     await expectNothingStored(before, new Set());
@@ -351,25 +525,42 @@ describe("hostile signups never store anything", () => {
     const before = await snapshot();
     const generated = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(validAddress, fc.integer({ min: 8 * 1024 + 1, max: 64 * 1024 }), fc.constantFrom("json", "form", "text"), fc.boolean(), async (a, size, kind, streamed) => {
-        remember(generated, a);
-        const pad = "x".repeat(size);
-        const text = kind === "json" ? JSON.stringify({ email: a, pad }) : kind === "form" ? new URLSearchParams({ email: a, pad }).toString() : `${a}${pad}`;
-        const type = kind === "json" ? "application/json" : kind === "form" ? "application/x-www-form-urlencoded" : "text/plain";
-        const bytes = new TextEncoder().encode(text);
-        expect(bytes.length).toBeGreaterThan(8 * 1024);
-        const body = streamed
-          ? new ReadableStream<Uint8Array>({
-              start(controller) {
-                for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.slice(i, i + 1000));
-                controller.close();
-              },
-            })
-          : bytes;
-        const res = await call("/api/subscribe", { method: "POST", body, headers: { "content-type": type, accept: kind === "form" ? "text/html" : "application/json" }, duplex: "half" } as RequestInit);
-        if (kind === "form") await expectHtmlError(res, 413);
-        else await expectJsonError(res, 413, "body_too_large");
-      }),
+      fc.asyncProperty(
+        validAddress,
+        fc.integer({ min: 8 * 1024 + 1, max: 64 * 1024 }),
+        fc.constantFrom("json", "form", "text"),
+        fc.boolean(),
+        async (a, size, kind, streamed) => {
+          remember(generated, a);
+          const pad = "x".repeat(size);
+          const text =
+            kind === "json"
+              ? JSON.stringify({ email: a, pad })
+              : kind === "form"
+                ? new URLSearchParams({ email: a, pad }).toString()
+                : `${a}${pad}`;
+          const type =
+            kind === "json" ? "application/json" : kind === "form" ? "application/x-www-form-urlencoded" : "text/plain";
+          const bytes = new TextEncoder().encode(text);
+          expect(bytes.length).toBeGreaterThan(8 * 1024);
+          const body = streamed
+            ? new ReadableStream<Uint8Array>({
+                start(controller) {
+                  for (let i = 0; i < bytes.length; i += 1000) controller.enqueue(bytes.slice(i, i + 1000));
+                  controller.close();
+                },
+              })
+            : bytes;
+          const res = await call("/api/subscribe", {
+            method: "POST",
+            body,
+            headers: { "content-type": type, accept: kind === "form" ? "text/html" : "application/json" },
+            duplex: "half",
+          } as RequestInit);
+          if (kind === "form") await expectHtmlError(res, 413);
+          else await expectJsonError(res, 413, "body_too_large");
+        },
+      ),
       { numRuns: 40 },
     );
     await expectNothingStored(before, generated);
@@ -380,11 +571,40 @@ describe("hostile signups never store anything", () => {
     const before = await snapshot();
     const generated = new Set<string>();
     const shapes = fc.oneof(
-      fc.tuple(validAddress, validAddress).map(([a, b]) => ({ pairs: [["email", a], ["email", b]] as [string, string][], multipart: false })),
-      validAddress.map((a) => ({ pairs: [["email", a], ["email", a]] as [string, string][], multipart: false })),
-      fc.tuple(validAddress, fc.constantFrom("email[]", "email[0]", "email.0", "Email", "EMAIL", "e-mail", "email ", " email", "email%00")).map(([a, k]) => ({ pairs: [[k, a]] as [string, string][], multipart: false })),
-      fc.tuple(validAddress, validAddress).map(([a, b]) => ({ pairs: [["email", a], ["email", b]] as [string, string][], multipart: true })),
-      validAddress.map((a) => ({ pairs: [["email[]", a], ["email[]", a]] as [string, string][], multipart: true })),
+      fc.tuple(validAddress, validAddress).map(([a, b]) => ({
+        pairs: [
+          ["email", a],
+          ["email", b],
+        ] as [string, string][],
+        multipart: false,
+      })),
+      validAddress.map((a) => ({
+        pairs: [
+          ["email", a],
+          ["email", a],
+        ] as [string, string][],
+        multipart: false,
+      })),
+      fc
+        .tuple(
+          validAddress,
+          fc.constantFrom("email[]", "email[0]", "email.0", "Email", "EMAIL", "e-mail", "email ", " email", "email%00"),
+        )
+        .map(([a, k]) => ({ pairs: [[k, a]] as [string, string][], multipart: false })),
+      fc.tuple(validAddress, validAddress).map(([a, b]) => ({
+        pairs: [
+          ["email", a],
+          ["email", b],
+        ] as [string, string][],
+        multipart: true,
+      })),
+      validAddress.map((a) => ({
+        pairs: [
+          ["email[]", a],
+          ["email[]", a],
+        ] as [string, string][],
+        multipart: true,
+      })),
       validAddress.map((a) => ({ pairs: [["email", a]] as [string, string][], multipart: true, file: true })),
     );
     await fc.assert(
@@ -422,7 +642,7 @@ describe("hostile signups never store anything", () => {
       "victim@example.com%0d%0aBcc:x@y.com",
       "victim@example.com\u2028Bcc: x@y.com",
       "victim@example.com\u0085Bcc: x@y.com",
-      "\"victim@example.com\r\nBcc: x@y.com\"@example.com",
+      '"victim@example.com\r\nBcc: x@y.com"@example.com',
     ];
     for (const email of attempts) {
       await expectJsonError(await subscribeJson(email), 422, "invalid_email");
@@ -453,18 +673,23 @@ describe("hostile signups never store anything", () => {
     const before = await snapshot();
     const generated = new Set<string>();
     await fc.assert(
-      fc.asyncProperty(validAddress, fc.string({ minLength: 1, maxLength: 50 }), fc.boolean(), async (a, website, form) => {
-        remember(generated, a);
-        if (form) {
-          const res = await subscribeForm({ email: a, website });
-          expect(res.status).toBe(303);
-          expect(res.headers.get("location")).toBe(realForm.headers.get("location"));
-        } else {
-          const res = await subscribeJson(a, { website });
-          expect(res.status).toBe(202);
-          expect(await res.text()).toBe(realJsonBody);
-        }
-      }),
+      fc.asyncProperty(
+        validAddress,
+        fc.string({ minLength: 1, maxLength: 50 }),
+        fc.boolean(),
+        async (a, website, form) => {
+          remember(generated, a);
+          if (form) {
+            const res = await subscribeForm({ email: a, website });
+            expect(res.status).toBe(303);
+            expect(res.headers.get("location")).toBe(realForm.headers.get("location"));
+          } else {
+            const res = await subscribeJson(a, { website });
+            expect(res.status).toBe(202);
+            expect(await res.text()).toBe(realJsonBody);
+          }
+        },
+      ),
       { numRuns: 30 },
     );
     await expectNothingStored(before, generated);
@@ -533,18 +758,41 @@ describe("forged and tampered personal links", () => {
     | { kind: "overlong"; n: number };
 
   const spec: fc.Arbitrary<Spec> = fc.oneof(
-    fc.record({ kind: fc.constant("random" as const), s: fc.string({ unit: "binary", maxLength: 250 }), encode: fc.boolean() }),
-    fc.record({ kind: fc.constant("b64shape" as const), s: fc.stringMatching(/^[A-Za-z0-9_-]{1,30}\.[A-Za-z0-9_-]{43}$/) }),
-    fc.record({ kind: fc.constant("byteflip" as const), part: fc.constantFrom(0 as const, 1 as const), index: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ kind: fc.constant("byteflip" as const), part: fc.constantFrom(0 as const, 1 as const), index: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+    fc.record({
+      kind: fc.constant("random" as const),
+      s: fc.string({ unit: "binary", maxLength: 250 }),
+      encode: fc.boolean(),
+    }),
+    fc.record({
+      kind: fc.constant("b64shape" as const),
+      s: fc.stringMatching(/^[A-Za-z0-9_-]{1,30}\.[A-Za-z0-9_-]{43}$/),
+    }),
+    fc.record({
+      kind: fc.constant("byteflip" as const),
+      part: fc.constantFrom(0 as const, 1 as const),
+      index: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+    }),
+    fc.record({
+      kind: fc.constant("byteflip" as const),
+      part: fc.constantFrom(0 as const, 1 as const),
+      index: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+    }),
     fc.record({ kind: fc.constant("charflip" as const), index: fc.nat(), bit: fc.integer({ min: 0, max: 6 }) }),
     fc.record({ kind: fc.constant("charflip" as const), index: fc.nat(), bit: fc.integer({ min: 0, max: 6 }) }),
-    fc.record({ kind: fc.constant("otherPurpose" as const), purpose: fc.constantFrom<Purpose>("confirm", "unsubscribe", "manage", "form") }),
+    fc.record({
+      kind: fc.constant("otherPurpose" as const),
+      purpose: fc.constantFrom<Purpose>("confirm", "unsubscribe", "manage", "form"),
+    }),
     fc.record({ kind: fc.constant("wrongSecret" as const), secret: fc.string({ minLength: 1, maxLength: 64 }) }),
     fc.record({ kind: fc.constant("expired" as const), ago: fc.integer({ min: 1, max: 10 * 365 * DAY }) }),
     fc.record({ kind: fc.constant("swapSub" as const) }),
     fc.record({ kind: fc.constant("truncate" as const), n: fc.nat() }),
-    fc.record({ kind: fc.constant("extend" as const), suffix: fc.constantFrom(".", ".x", "A", "AAAA", "=", "==", ".e30", "%00", "\u0000") }),
+    fc.record({
+      kind: fc.constant("extend" as const),
+      suffix: fc.constantFrom(".", ".x", "A", "AAAA", "=", "==", ".e30", "%00", "\u0000"),
+    }),
     fc.record({ kind: fc.constant("overlong" as const), n: fc.integer({ min: 1, max: 300 }) }),
   );
   const BODIES: Record<Route, { type?: string; body?: string }[]> = {
@@ -566,15 +814,28 @@ describe("forged and tampered personal links", () => {
   };
   const PURPOSE: Record<Route, Purpose> = { confirm: "confirm", unsubscribe: "unsubscribe", manage: "manage" };
 
-  const fromB64 = (s: string) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+  const fromB64 = (s: string) =>
+    Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4)), (c) =>
+      c.charCodeAt(0),
+    );
   const genuine = async (purpose: Purpose, sub: number, now = Date.now()) => {
     const l = await linkOf(sub);
     const iat = l.confirm_sent_at ?? now;
-    return signToken(SECRET, purpose, purpose === "confirm" ? { sub, iat, exp: iat + 7 * DAY } : { sub, iat: 0, exp: 0 }, l.link_key);
+    return signToken(
+      SECRET,
+      purpose,
+      purpose === "confirm" ? { sub, iat, exp: iat + 7 * DAY } : { sub, iat: 0, exp: 0 },
+      l.link_key,
+    );
   };
 
   /** The token to send, and the status it must get (null: any 4xx, because the path itself may change). */
-  async function forge(s: Spec, route: Route, sub: number, other: number): Promise<{ token: string; expect: number | null }> {
+  async function forge(
+    s: Spec,
+    route: Route,
+    sub: number,
+    other: number,
+  ): Promise<{ token: string; expect: number | null }> {
     const real = await genuine(PURPOSE[route], sub);
     const enc = encodeURIComponent;
     switch (s.kind) {
@@ -604,11 +865,27 @@ describe("forged and tampered personal links", () => {
       case "wrongSecret": {
         const secret = s.secret === SECRET ? `${s.secret}x` : s.secret;
         const now = Date.now();
-        return { token: await signToken(secret, PURPOSE[route], { sub, iat: now, exp: route === "confirm" ? now + DAY : 0 }, (await linkOf(sub)).link_key), expect: 400 };
+        return {
+          token: await signToken(
+            secret,
+            PURPOSE[route],
+            { sub, iat: now, exp: route === "confirm" ? now + DAY : 0 },
+            (await linkOf(sub)).link_key,
+          ),
+          expect: 400,
+        };
       }
       case "expired": {
         const now = Date.now();
-        return { token: await signToken(SECRET, PURPOSE[route], { sub, iat: Math.max(now - s.ago - 7 * DAY, 1), exp: now - s.ago }, (await linkOf(sub)).link_key), expect: 410 };
+        return {
+          token: await signToken(
+            SECRET,
+            PURPOSE[route],
+            { sub, iat: Math.max(now - s.ago - 7 * DAY, 1), exp: now - s.ago },
+            (await linkOf(sub)).link_key,
+          ),
+          expect: 410,
+        };
       }
       case "swapSub": {
         const [, sig] = real.split(".");
@@ -645,7 +922,12 @@ describe("forged and tampered personal links", () => {
           const headers: Record<string, string> = {};
           if (accept) headers.accept = accept;
           if (method === "POST" && choice.type) headers["content-type"] = choice.type;
-          const res = await call(`/${route}/${token}`, { method, headers, body: method === "POST" ? choice.body : undefined, redirect: "manual" });
+          const res = await call(`/${route}/${token}`, {
+            method,
+            headers,
+            body: method === "POST" ? choice.body : undefined,
+            redirect: "manual",
+          });
           if (status === null) await expectSane(res);
           else {
             // Personal links are pages opened from an email: the refusal is an HTML page that says what happened.
@@ -662,7 +944,11 @@ describe("forged and tampered personal links", () => {
     expect(JSON.stringify(await subscriberRow(String(pending.email)))).toBe(JSON.stringify(pending));
 
     // The control: the same requests with the genuine tokens do change state, so the property above could fail.
-    const manage = await call(`/manage/${await genuine("manage", ids.active)}`, { method: "POST", body: "action=unsubscribe", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const manage = await call(`/manage/${await genuine("manage", ids.active)}`, {
+      method: "POST",
+      body: "action=unsubscribe",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(manage.status).toBe(200);
     expect((await subscriberRow(String(active.email)))!.status).toBe("unsubscribed");
     const confirm = await call(`/confirm/${await genuine("confirm", ids.pending)}`, { method: "POST" });
@@ -680,7 +966,11 @@ describe("forged and tampered personal links", () => {
     for (const low of [1, 2, 3]) {
       const variant = real.slice(0, -1) + ALPHABET[last ^ low];
       expect(variant).not.toBe(real);
-      const res = await call(`/unsubscribe/${variant}`, { method: "POST", body: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } });
+      const res = await call(`/unsubscribe/${variant}`, {
+        method: "POST",
+        body: "List-Unsubscribe=One-Click",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
       statuses.push(res.status);
     }
     // A token that is not byte-for-byte the one we issued is not our token.
@@ -691,16 +981,47 @@ describe("forged and tampered personal links", () => {
 
 describe("wrong methods and random paths", () => {
   const ROUTES = [
-    "/", "/form", "/thanks", "/embed.js", "/health", "/api/subscribe", "/confirm/TOKEN", "/unsubscribe/TOKEN", "/manage/TOKEN",
-    "/admin/stats", "/admin/subscribers/import", "/admin/subscribers/export", "/dev/outbox", "/dev/outbox.json", "/dev/outbox/1", "/dev/outbox/1/html",
+    "/",
+    "/form",
+    "/thanks",
+    "/embed.js",
+    "/health",
+    "/api/subscribe",
+    "/confirm/TOKEN",
+    "/unsubscribe/TOKEN",
+    "/manage/TOKEN",
+    "/admin/stats",
+    "/admin/subscribers/import",
+    "/admin/subscribers/export",
+    "/dev/outbox",
+    "/dev/outbox.json",
+    "/dev/outbox/1",
+    "/dev/outbox/1/html",
   ];
-  const GET_ONLY = ["/", "/form", "/thanks", "/embed.js", "/health", "/admin/stats", "/admin/subscribers/export", "/dev/outbox", "/dev/outbox.json", "/dev/outbox/1", "/dev/outbox/1/html"];
+  const GET_ONLY = [
+    "/",
+    "/form",
+    "/thanks",
+    "/embed.js",
+    "/health",
+    "/admin/stats",
+    "/admin/subscribers/export",
+    "/dev/outbox",
+    "/dev/outbox.json",
+    "/dev/outbox/1",
+    "/dev/outbox/1/html",
+  ];
   const POST_ONLY = ["/api/subscribe", "/admin/subscribers/import"];
 
   async function realPaths(id: number) {
     const key = (await linkOf(id)).link_key;
-    const tokens = { confirm: await signToken(SECRET, "confirm", { sub: id, iat: Date.now(), exp: Date.now() + DAY }, key), unsubscribe: await signToken(SECRET, "unsubscribe", { sub: id, iat: 0, exp: 0 }, key), manage: await signToken(SECRET, "manage", { sub: id, iat: 0, exp: 0 }, key) };
-    return (p: string) => p.replace(/^\/(confirm|unsubscribe|manage)\/TOKEN$/, (_, r: keyof typeof tokens) => `/${r}/${tokens[r]}`);
+    const tokens = {
+      confirm: await signToken(SECRET, "confirm", { sub: id, iat: Date.now(), exp: Date.now() + DAY }, key),
+      unsubscribe: await signToken(SECRET, "unsubscribe", { sub: id, iat: 0, exp: 0 }, key),
+      manage: await signToken(SECRET, "manage", { sub: id, iat: 0, exp: 0 }, key),
+    };
+    return (p: string) =>
+      p.replace(/^\/(confirm|unsubscribe|manage)\/TOKEN$/, (_, r: keyof typeof tokens) => `/${r}/${tokens[r]}`);
   }
 
   const isAdmin = (p: string) => p.startsWith("/admin/");
@@ -717,8 +1038,19 @@ describe("wrong methods and random paths", () => {
       ];
       for (const [method, p] of cases) {
         for (const auth of isAdmin(p) ? [true, false] : [false]) {
-          const headers: Record<string, string> = { accept: "application/json", "content-type": "application/json", ...(auth ? ADMIN : {}) };
-          const res = await call(real(p), { method, headers, body: method === "GET" ? undefined : JSON.stringify({ email: "wrong-method@example.com", action: "unsubscribe" }) });
+          const headers: Record<string, string> = {
+            accept: "application/json",
+            "content-type": "application/json",
+            ...(auth ? ADMIN : {}),
+          };
+          const res = await call(real(p), {
+            method,
+            headers,
+            body:
+              method === "GET"
+                ? undefined
+                : JSON.stringify({ email: "wrong-method@example.com", action: "unsubscribe" }),
+          });
           const allowed = isAdmin(p) && !auth ? [401, 404, 405] : [404, 405];
           expect(allowed, `${method} ${p}${auth ? " (admin)" : ""} answered ${res.status}`).toContain(res.status);
           await expectJsonError(res);
@@ -736,12 +1068,21 @@ describe("wrong methods and random paths", () => {
       fc.asyncProperty(
         fc.constantFrom("PUT", "DELETE", "PATCH", "PROPFIND", "PURGE", "MKCOL", "SEARCH", "UNSUBSCRIBE"),
         fc.constantFrom(...ROUTES),
-        fc.option(fc.oneof(fc.string({ maxLength: 200 }), validAddress.map((a) => JSON.stringify({ email: a, action: "unsubscribe" })))),
+        fc.option(
+          fc.oneof(
+            fc.string({ maxLength: 200 }),
+            validAddress.map((a) => JSON.stringify({ email: a, action: "unsubscribe" })),
+          ),
+        ),
         fc.constantFrom("application/json", "application/x-www-form-urlencoded", "text/plain"),
         fc.constantFrom("application/json", "text/html", ""),
         fc.boolean(),
         async (method, p, body, type, accept, auth) => {
-          const headers: Record<string, string> = { "content-type": type, ...(accept ? { accept } : {}), ...(auth ? ADMIN : {}) };
+          const headers: Record<string, string> = {
+            "content-type": type,
+            ...(accept ? { accept } : {}),
+            ...(auth ? ADMIN : {}),
+          };
           const res = await call(real(p), { method, headers, body: body ?? undefined });
           const allowed = isAdmin(p) && !auth ? [401, 404, 405] : [404, 405];
           expect(allowed, `${method} ${p} answered ${res.status}`).toContain(res.status);
@@ -756,25 +1097,61 @@ describe("wrong methods and random paths", () => {
   it("random paths never 5xx and change nothing", async () => {
     await seed();
     const before = await snapshot();
-    const SEGMENTS = ["confirm", "unsubscribe", "manage", "api", "subscribe", "admin", "dev", "outbox", "outbox.json", "html", "stats", "form", "thanks", "%", "%00", "..", "%2e%2e", "%2f", "%ff", "%c0%af", "😀", "a.b", "", ";", "?x=1", "#f", "\\", "MS4wLjA"];
+    const SEGMENTS = [
+      "confirm",
+      "unsubscribe",
+      "manage",
+      "api",
+      "subscribe",
+      "admin",
+      "dev",
+      "outbox",
+      "outbox.json",
+      "html",
+      "stats",
+      "form",
+      "thanks",
+      "%",
+      "%00",
+      "..",
+      "%2e%2e",
+      "%2f",
+      "%ff",
+      "%c0%af",
+      "😀",
+      "a.b",
+      "",
+      ";",
+      "?x=1",
+      "#f",
+      "\\",
+      "MS4wLjA",
+    ];
     const path = fc.oneof(
       fc.webPath(),
-      fc.array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.webSegment()), { minLength: 1, maxLength: 6 }).map((s) => `/${s.join("/")}`),
+      fc
+        .array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.webSegment()), { minLength: 1, maxLength: 6 })
+        .map((s) => `/${s.join("/")}`),
       fc.string({ unit: "binary", maxLength: 120 }).map((s) => `/${wellFormed(s).replace(/^\/+/, "")}`),
     );
     await fc.assert(
-      fc.asyncProperty(path, fc.constantFrom("GET", "GET", "POST", "HEAD", "OPTIONS"), fc.constantFrom("application/json", "text/html", ""), async (p, method, accept) => {
-        const headers: Record<string, string> = accept ? { accept } : {};
-        const init: RequestInit = { method, headers, redirect: "manual" };
-        if (method === "POST") {
-          init.body = JSON.stringify({ email: "random-path@example.com", action: "unsubscribe" });
-          headers["content-type"] = "application/json";
-        }
-        // Joined as text: new URL("//x", BASE) would move to another host instead of requesting the path "//x".
-        const res = await call(`${BASE}${p.startsWith("/") ? p : `/${p}`}`, init);
-        if (method === "HEAD") expect(res.status).toBeLessThan(500);
-        else await expectSane(res);
-      }),
+      fc.asyncProperty(
+        path,
+        fc.constantFrom("GET", "GET", "POST", "HEAD", "OPTIONS"),
+        fc.constantFrom("application/json", "text/html", ""),
+        async (p, method, accept) => {
+          const headers: Record<string, string> = accept ? { accept } : {};
+          const init: RequestInit = { method, headers, redirect: "manual" };
+          if (method === "POST") {
+            init.body = JSON.stringify({ email: "random-path@example.com", action: "unsubscribe" });
+            headers["content-type"] = "application/json";
+          }
+          // Joined as text: new URL("//x", BASE) would move to another host instead of requesting the path "//x".
+          const res = await call(`${BASE}${p.startsWith("/") ? p : `/${p}`}`, init);
+          if (method === "HEAD") expect(res.status).toBeLessThan(500);
+          else await expectSane(res);
+        },
+      ),
       { numRuns: 150 },
     );
     // /api/subscribe may be hit by chance with a valid body: only a real signup of that one address would be allowed.

@@ -4,7 +4,12 @@ import { HuggingFaceSource, PaperSourceError } from "../../src/papers/huggingfac
 import { sampleItems } from "../../src/papers/sample";
 
 const hf = env.HF_EMULATOR_URL;
-const control = (path: string, body: unknown) => fetch(`${hf}/_emulator/${path}`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+const control = (path: string, body: unknown) =>
+  fetch(`${hf}/_emulator/${path}`, {
+    method: "POST",
+    body: JSON.stringify(body),
+    headers: { "content-type": "application/json" },
+  });
 const requests = async () => (await (await fetch(`${hf}/_emulator/requests`)).json()) as string[];
 
 /** n distinct items in the real shape, all submitted during `week`. */
@@ -29,7 +34,11 @@ describe("HuggingFaceSource against the daily_papers emulator", () => {
     await control("items", items({ year: 2026, week: 47 }, 250));
     const papers = await source().week({ year: 2026, week: 47 });
     expect(papers).toHaveLength(250);
-    expect(await requests()).toEqual(["?week=2026-W47&p=0&limit=100", "?week=2026-W47&p=1&limit=100", "?week=2026-W47&p=2&limit=100"]);
+    expect(await requests()).toEqual([
+      "?week=2026-W47&p=0&limit=100",
+      "?week=2026-W47&p=1&limit=100",
+      "?week=2026-W47&p=2&limit=100",
+    ]);
   });
 
   it("fetches ISO week 53 one day at a time (the API's week filter stops at W52)", async () => {
@@ -39,7 +48,15 @@ describe("HuggingFaceSource against the daily_papers emulator", () => {
     expect(papers).toHaveLength(20);
     const seen = await requests();
     expect(seen.filter((q) => q.includes("week="))).toEqual([]);
-    expect(seen.map((q) => new URLSearchParams(q).get("date")).sort()).toEqual(["2026-12-28", "2026-12-29", "2026-12-30", "2026-12-31", "2027-01-01", "2027-01-02", "2027-01-03"]);
+    expect(seen.map((q) => new URLSearchParams(q).get("date")).sort()).toEqual([
+      "2026-12-28",
+      "2026-12-29",
+      "2026-12-30",
+      "2026-12-31",
+      "2027-01-01",
+      "2027-01-02",
+      "2027-01-03",
+    ]);
   });
 
   it("retries 429 (honouring Retry-After) and 5xx, then succeeds", async () => {
@@ -57,6 +74,8 @@ describe("HuggingFaceSource against the daily_papers emulator", () => {
     await control("faults", [{ status: 404 }]);
     await expect(source().week({ year: 2026, week: 47 })).rejects.toThrow(/answered HTTP 404/);
     expect(waits).toEqual([1000, 2000, 4000]);
-    await expect(new HuggingFaceSource({ baseUrl: "http://127.0.0.1:9", retries: 0 }).week({ year: 2026, week: 47 })).rejects.toBeInstanceOf(PaperSourceError);
+    await expect(
+      new HuggingFaceSource({ baseUrl: "http://127.0.0.1:9", retries: 0 }).week({ year: 2026, week: 47 }),
+    ).rejects.toBeInstanceOf(PaperSourceError);
   });
 });

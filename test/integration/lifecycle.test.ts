@@ -1,7 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signToken } from "../../src/lib/tokens";
-import { call, confirmJobFor, firstLink, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
+import {
+  call,
+  confirmJobFor,
+  firstLink,
+  outboxFor,
+  runMailQueue,
+  subscribeJson,
+  subscriberRow,
+} from "../support/helpers";
 
 /** Subscribes an address through the API and returns the confirmation link from its email. */
 async function signup(email: string) {
@@ -12,7 +20,11 @@ async function signup(email: string) {
 }
 
 const postForm = (url: string, fields: Record<string, string>) =>
-  call(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+  call(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields).toString(),
+  });
 
 async function confirmed(email: string) {
   const link = await signup(email);
@@ -20,7 +32,12 @@ async function confirmed(email: string) {
   const row = await subscriberRow(email);
   await runMailQueue([{ kind: "welcome", subscriberId: Number(row!.id) }]);
   const welcome = (await outboxFor(email)).find((m) => m.subject.startsWith("Welcome"))!;
-  return { id: Number(row!.id), welcome, manage: firstLink(welcome.text, "/manage/"), unsubscribe: firstLink(welcome.text, "/unsubscribe/") };
+  return {
+    id: Number(row!.id),
+    welcome,
+    manage: firstLink(welcome.text, "/manage/"),
+    unsubscribe: firstLink(welcome.text, "/unsubscribe/"),
+  };
 }
 
 describe("confirm", () => {
@@ -59,12 +76,22 @@ describe("confirm", () => {
     expect(await bad.text()).toContain("Subscribe again");
 
     const row = await subscriberRow("tamper@example.com");
-    const expired = await signToken(env.TOKEN_SECRET!, "confirm", { sub: Number(row!.id), iat: 1, exp: 2 }, String(row!.link_key));
+    const expired = await signToken(
+      env.TOKEN_SECRET!,
+      "confirm",
+      { sub: Number(row!.id), iat: 1, exp: 2 },
+      String(row!.link_key),
+    );
     const old = await call(`/confirm/${expired}`, { method: "POST" });
     expect(old.status).toBe(410);
     expect(await old.text()).toContain("expired");
 
-    const unsubToken = await signToken(env.TOKEN_SECRET!, "unsubscribe", { sub: Number(row!.id), iat: 0, exp: 0 }, String(row!.link_key));
+    const unsubToken = await signToken(
+      env.TOKEN_SECRET!,
+      "unsubscribe",
+      { sub: Number(row!.id), iat: 0, exp: 0 },
+      String(row!.link_key),
+    );
     expect((await call(`/confirm/${unsubToken}`, { method: "POST" })).status).toBe(400);
     expect((await subscriberRow("tamper@example.com"))!.status).toBe("pending");
   });
@@ -73,7 +100,12 @@ describe("confirm", () => {
     const { id, unsubscribe } = await confirmed("back@example.com");
     await postForm(unsubscribe, { "List-Unsubscribe": "One-Click" });
     const key = String((await subscriberRow("back@example.com"))!.link_key);
-    const token = await signToken(env.TOKEN_SECRET!, "confirm", { sub: id, iat: Date.now(), exp: Date.now() + 60_000 }, key);
+    const token = await signToken(
+      env.TOKEN_SECRET!,
+      "confirm",
+      { sub: id, iat: Date.now(), exp: Date.now() + 60_000 },
+      key,
+    );
     const res = await call(`/confirm/${token}`, { method: "POST" });
     expect(res.status).toBe(410);
     expect((await subscriberRow("back@example.com"))!.status).toBe("unsubscribed");
@@ -148,7 +180,9 @@ describe("per-address confirmation throttle", () => {
     expect(after!.confirm_sent_at).toBe(first!.confirm_sent_at);
     expect(after!.confirm_count).toBe(1);
     // Once the interval has passed, one more is allowed.
-    await env.DB.prepare("UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE id = ?").bind(first!.id).run();
+    await env.DB.prepare("UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE id = ?")
+      .bind(first!.id)
+      .run();
     await subscribeJson("bomb@example.com");
     expect((await subscriberRow("bomb@example.com"))!.confirm_count).toBe(2);
   });
@@ -156,7 +190,9 @@ describe("per-address confirmation throttle", () => {
   it("caps confirmations at 3 per day", async () => {
     await subscribeJson("cap@example.com");
     for (let i = 0; i < 5; i++) {
-      await env.DB.prepare("UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'cap@example.com'").run();
+      await env.DB.prepare(
+        "UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'cap@example.com'",
+      ).run();
       await subscribeJson("cap@example.com");
     }
     expect((await subscriberRow("cap@example.com"))!.confirm_count).toBe(3);

@@ -13,10 +13,17 @@ import { resendEmulator } from "../support/resend-emulator";
 const emu = resendEmulator();
 const queued: { body: MailJob; delaySeconds?: number }[] = [];
 const catchQueue = {
-  send: async (body: MailJob, opts?: { delaySeconds?: number }) => void queued.push({ body, delaySeconds: opts?.delaySeconds }),
+  send: async (body: MailJob, opts?: { delaySeconds?: number }) =>
+    void queued.push({ body, delaySeconds: opts?.delaySeconds }),
   sendBatch: async (msgs: { body: MailJob; delaySeconds?: number }[]) => void queued.push(...msgs),
 };
-const withResend = (overrides: Partial<Env> = {}): Env => ({ ...env, RESEND_API_KEY: emu.apiKey, RESEND_BASE_URL: env.RESEND_EMULATOR_URL, MAIL_QUEUE: catchQueue as never, ...overrides });
+const withResend = (overrides: Partial<Env> = {}): Env => ({
+  ...env,
+  RESEND_API_KEY: emu.apiKey,
+  RESEND_BASE_URL: env.RESEND_EMULATOR_URL,
+  MAIL_QUEUE: catchQueue as never,
+  ...overrides,
+});
 
 /**
  * Like runMailQueue in helpers, but also reports each retry's delay: the plugin's getQueueResult (vitest-plugin
@@ -24,7 +31,10 @@ const withResend = (overrides: Partial<Env> = {}): Env => ({ ...env, RESEND_API_
  * plugin's own; only retry() is observed on the way through.
  */
 async function runMailQueue(jobs: MailJob[], e: Env, attempts = 1) {
-  const batch = createMessageBatch<MailJob>("papers-mail", jobs.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })));
+  const batch = createMessageBatch<MailJob>(
+    "papers-mail",
+    jobs.map((body, i) => ({ id: `m${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })),
+  );
   const delays = new Map<string, number | undefined>();
   const observe = (m: Message<MailJob>) =>
     new Proxy(m, {
@@ -38,7 +48,13 @@ async function runMailQueue(jobs: MailJob[], e: Env, attempts = 1) {
         return typeof v === "function" ? v.bind(target) : v;
       },
     });
-  const observed = { queue: batch.queue, metadata: batch.metadata, messages: batch.messages.map(observe), ackAll: () => batch.ackAll(), retryAll: (o?: QueueRetryOptions) => batch.retryAll(o) };
+  const observed = {
+    queue: batch.queue,
+    metadata: batch.metadata,
+    messages: batch.messages.map(observe),
+    ackAll: () => batch.ackAll(),
+    retryAll: (o?: QueueRetryOptions) => batch.retryAll(o),
+  };
   const ctx = createExecutionContext();
   await worker.queue!(observed as never, e, ctx);
   const result = await getQueueResult(batch, ctx);
@@ -46,7 +62,12 @@ async function runMailQueue(jobs: MailJob[], e: Env, attempts = 1) {
 }
 
 /** Delivers what the consumer queued (a mail batch to try again), as the queue would after the delay. */
-const redeliverQueued = async (e = withResend()) => runMailQueue(queued.splice(0).map((q) => q.body), e, 2);
+const redeliverQueued = async (e = withResend()) =>
+  runMailQueue(
+    queued.splice(0).map((q) => q.body),
+    e,
+    2,
+  );
 
 let n = 0;
 const address = (tag: string) => `${tag}-${++n}-${crypto.randomUUID().slice(0, 8)}@example.com`;
@@ -57,13 +78,20 @@ const address = (tag: string) => `${tag}-${++n}-${crypto.randomUUID().slice(0, 8
  */
 async function pendingSubscriber(tag: string) {
   const email = address(tag);
-  const req = new Request(`${BASE}/api/subscribe`, { method: "POST", headers: { "content-type": "application/json", accept: "application/json", "cf-connecting-ip": freshIp() }, body: JSON.stringify({ email }) });
+  const req = new Request(`${BASE}/api/subscribe`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json", "cf-connecting-ip": freshIp() },
+    body: JSON.stringify({ email }),
+  });
   expect((await worker.fetch!(req as never, withResend(), createExecutionContext())).status).toBe(202);
   queued.length = 0;
   return { email, job: await confirmJobFor(email) };
 }
 
-const mailBatch = (id: number) => env.DB.prepare("SELECT * FROM mail_batches WHERE id = ?").bind(id).first<{ status: string; version: number; state: string; sent: number; rejected: number; items: string }>();
+const mailBatch = (id: number) =>
+  env.DB.prepare("SELECT * FROM mail_batches WHERE id = ?")
+    .bind(id)
+    .first<{ status: string; version: number; state: string; sent: number; rejected: number; items: string }>();
 const batchIdOf = (key: string | null) => Number(/^mail\/(\d+)\/v\d+$/.exec(key ?? "")?.[1]);
 
 beforeEach(async () => {
@@ -84,7 +112,11 @@ describe("mail queue consumer → Resend", () => {
     expect(mails).toHaveLength(1);
     const mail = mails[0]!;
     expect(mail.idempotencyKey).toMatch(/^mail\/\d+\/v0$/);
-    expect(await mailBatch(batchIdOf(mail.idempotencyKey))).toMatchObject({ status: "sent", sent: 1, state: "attempted" });
+    expect(await mailBatch(batchIdOf(mail.idempotencyKey))).toMatchObject({
+      status: "sent",
+      sent: 1,
+      state: "attempted",
+    });
     expect(mail.from).toBe(env.MAIL_FROM);
     expect(mail.to).toEqual([email]);
     expect(mail.tags).toEqual([{ name: "kind", value: "confirm" }]);
@@ -105,7 +137,10 @@ describe("mail queue consumer → Resend", () => {
   it("a delivery of many jobs is one Resend call, each email with its own content", async () => {
     const people = [];
     for (let i = 0; i < 60; i++) people.push(await pendingSubscriber("many"));
-    const result = await runMailQueue(people.map((p) => p.job), withResend());
+    const result = await runMailQueue(
+      people.map((p) => p.job),
+      withResend(),
+    );
     expect(result.explicitAcks).toHaveLength(60);
     expect(await emu.stats()).toMatchObject({ requests: 1, acceptedEmails: 60 });
     const mails = await emu.emails();
@@ -186,7 +221,10 @@ describe("mail queue consumer → Resend", () => {
     expect(result.explicitAcks).toHaveLength(1);
     expect(queued).toHaveLength(0);
     expect(await emu.emails(email)).toHaveLength(0);
-    const row = await env.DB.prepare("SELECT status, error FROM mail_batches ORDER BY id DESC LIMIT 1").first<{ status: string; error: string }>();
+    const row = await env.DB.prepare("SELECT status, error FROM mail_batches ORDER BY id DESC LIMIT 1").first<{
+      status: string;
+      error: string;
+    }>();
     expect(row).toMatchObject({ status: "failed", error: expect.stringContaining("invalid_api_key") });
   });
 
@@ -200,12 +238,17 @@ describe("mail queue consumer → Resend", () => {
     )
       .bind(now)
       .first<{ id: number }>();
-    const result = await runMailQueue([a.job, { kind: "confirm", subscriberId: bad!.id, sentAt: now }, b.job], withResend());
+    const result = await runMailQueue(
+      [a.job, { kind: "confirm", subscriberId: bad!.id, sentAt: now }, b.job],
+      withResend(),
+    );
     expect(result.explicitAcks).toHaveLength(3);
     expect(queued).toHaveLength(0);
     expect(await emu.emails(a.email)).toHaveLength(1);
     expect(await emu.emails(b.email)).toHaveLength(1);
-    const row = await env.DB.prepare("SELECT status, sent, rejected, error FROM mail_batches ORDER BY id DESC LIMIT 1").first();
+    const row = await env.DB.prepare(
+      "SELECT status, sent, rejected, error FROM mail_batches ORDER BY id DESC LIMIT 1",
+    ).first();
     expect(row).toMatchObject({ status: "sent", sent: 2, rejected: 1, error: expect.stringContaining("#1:") });
   });
 
@@ -228,7 +271,10 @@ describe("mail queue consumer → Resend", () => {
     expect((await call(confirmLink.pathname)).status).toBe(200);
     expect((await subscriberRow(email))!.status).toBe("pending");
     // Through the Worker with the stand-in queue: the welcome job it queues is delivered by this test, below.
-    const post = new Request(`${BASE}${confirmLink.pathname}`, { method: "POST", headers: { "cf-connecting-ip": freshIp() } });
+    const post = new Request(`${BASE}${confirmLink.pathname}`, {
+      method: "POST",
+      headers: { "cf-connecting-ip": freshIp() },
+    });
     expect((await worker.fetch!(post as never, withResend(), createExecutionContext())).status).toBe(200);
     expect(queued.map((q) => q.body.kind)).toEqual(["welcome"]);
     queued.length = 0;
@@ -251,11 +297,17 @@ describe("mail queue consumer → Resend", () => {
     const listUnsubscribe = mail.headers["List-Unsubscribe"]!;
     expect(listUnsubscribe).toMatch(/^<http:\/\/127\.0\.0\.1:8787\/unsubscribe\/[^>\s]+>$/);
     // A redelivered welcome job lands in the batch that already sent it: nothing is sent again.
-    expect((await runMailQueue([{ kind: "welcome", subscriberId: job.subscriberId }], withResend())).explicitAcks).toHaveLength(1);
+    expect(
+      (await runMailQueue([{ kind: "welcome", subscriberId: job.subscriberId }], withResend())).explicitAcks,
+    ).toHaveLength(1);
     expect(await emu.stats()).toMatchObject({ requests: 1, acceptedEmails: 1 });
     // The header's URL is the subscriber's working unsubscribe link: the one-click POST unsubscribes.
     const unsubscribe = new URL(listUnsubscribe.slice(1, -1));
-    const res = await call(unsubscribe.pathname, { method: "POST", body: "List-Unsubscribe=One-Click", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const res = await call(unsubscribe.pathname, {
+      method: "POST",
+      body: "List-Unsubscribe=One-Click",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(res.status).toBeLessThan(300);
     expect((await subscriberRow(email))!.status).toBe("unsubscribed");
   });

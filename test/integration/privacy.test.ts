@@ -2,7 +2,16 @@ import { createExecutionContext, createScheduledController } from "cloudflare:te
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { BASE, call, confirmJobFor, firstLink, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
+import {
+  BASE,
+  call,
+  confirmJobFor,
+  firstLink,
+  outboxFor,
+  runMailQueue,
+  subscribeJson,
+  subscriberRow,
+} from "../support/helpers";
 
 const DAY = 86_400_000;
 
@@ -15,7 +24,11 @@ async function signup(email: string, ip = "203.0.113.77") {
 }
 
 const postForm = (url: string, fields: Record<string, string>) =>
-  call(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(fields).toString() });
+  call(url, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields).toString(),
+  });
 
 /** A confirmed subscriber and the links of its welcome email. */
 async function confirmed(email: string, ip?: string) {
@@ -27,24 +40,43 @@ async function confirmed(email: string, ip?: string) {
   return { id: Number(row!.id), manage: firstLink(welcome.text, "/manage/") };
 }
 
-async function insertBatch(week: string, batchNo: number, status: string, recipients: { id: number; email: string }[], sentAt: number | null) {
-  const r = await env.DB.prepare("INSERT INTO issue_batches (week, batch_no, recipients, status, sent_at) VALUES (?, ?, ?, ?, ?) RETURNING id")
+async function insertBatch(
+  week: string,
+  batchNo: number,
+  status: string,
+  recipients: { id: number; email: string }[],
+  sentAt: number | null,
+) {
+  const r = await env.DB.prepare(
+    "INSERT INTO issue_batches (week, batch_no, recipients, status, sent_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+  )
     .bind(week, batchNo, JSON.stringify(recipients), status, sentAt)
     .first<{ id: number }>();
   return r!.id;
 }
 
-const batchRecipients = async (id: number) => JSON.parse((await env.DB.prepare("SELECT recipients FROM issue_batches WHERE id = ?").bind(id).first<{ recipients: string }>())!.recipients) as { id: number; email: string }[];
+const batchRecipients = async (id: number) =>
+  JSON.parse(
+    (await env.DB.prepare("SELECT recipients FROM issue_batches WHERE id = ?")
+      .bind(id)
+      .first<{ recipients: string }>())!.recipients,
+  ) as { id: number; email: string }[];
 
 /** Where (table.column#rowid) an address still appears, in any letter case, across every table of the app. */
 async function whereStored(address: string) {
-  const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'").all<{ name: string }>();
-  expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["subscribers", "outbox", "issues", "issue_batches", "suppressions", "webhook_events"]));
+  const { results: tables } = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%'",
+  ).all<{ name: string }>();
+  expect(tables.map((t) => t.name)).toEqual(
+    expect.arrayContaining(["subscribers", "outbox", "issues", "issue_batches", "suppressions", "webhook_events"]),
+  );
   const found: string[] = [];
   for (const { name } of tables) {
     const { results } = await env.DB.prepare(`SELECT rowid AS _rowid, * FROM "${name}"`).all<Record<string, unknown>>();
     for (const row of results)
-      for (const [col, v] of Object.entries(row)) if (typeof v === "string" && v.toLowerCase().includes(address.toLowerCase())) found.push(`${name}.${col}#${row._rowid}`);
+      for (const [col, v] of Object.entries(row))
+        if (typeof v === "string" && v.toLowerCase().includes(address.toLowerCase()))
+          found.push(`${name}.${col}#${row._rowid}`);
   }
   return found;
 }
@@ -62,8 +94,13 @@ describe("download my data", () => {
     expect(res.headers.get("content-type")).toContain("application/json");
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("content-disposition")).toContain("attachment");
-    const data = (await res.json()) as Record<string, any>;
-    expect(data).toMatchObject({ email: "export-me@example.com", status: "active", source: "api", issues_received: ["2026-W10"] });
+    const data = (await res.json()) as { consent: Record<string, string>; subscribed_at: string };
+    expect(data).toMatchObject({
+      email: "export-me@example.com",
+      status: "active",
+      source: "api",
+      issues_received: ["2026-W10"],
+    });
     expect(data.consent.given_at).toBe(new Date(Number(before!.consent_at)).toISOString());
     expect(data.consent.confirmed_at).toBe(new Date(Number(before!.confirmed_at)).toISOString());
     expect(data.consent.source_origin).toBe("https://blog.example.org");
@@ -90,7 +127,11 @@ describe("erase my data", () => {
     const { manage } = await confirmed("erase-unconfirmed@example.com");
     const before = await subscriberRow("erase-unconfirmed@example.com");
     const outboxBefore = await outboxFor("erase-unconfirmed@example.com");
-    for (const fields of [{ action: "erase" }, { action: "erase", confirm: "no" }, { action: "erase", confirm: "" }] as Record<string, string>[]) {
+    for (const fields of [
+      { action: "erase" },
+      { action: "erase", confirm: "no" },
+      { action: "erase", confirm: "" },
+    ] as Record<string, string>[]) {
       const res = await postForm(manage, fields);
       expect(res.status, JSON.stringify(fields)).toBe(422);
     }
@@ -135,7 +176,9 @@ describe("erase my data", () => {
     // Signed up as "Case-Erase@…", then (after the throttle interval) again as "case-erase@…": the row now holds
     // the new spelling, but the first confirmation email went to the old one.
     await signup("Case-Erase@example.com");
-    await env.DB.prepare("UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'case-erase@example.com'").run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'case-erase@example.com'",
+    ).run();
     const link = await signup("case-erase@example.com");
     expect((await call(link, { method: "POST" })).status).toBe(200);
     const row = await subscriberRow("case-erase@example.com");
@@ -152,14 +195,20 @@ describe("erase my data", () => {
   it("a suppressed subscriber erased keeps only the hashed suppression entry", async () => {
     const { id, manage } = await confirmed("Suppressed-Erase@example.com");
     // Suppressed the way production does it: the address complained.
-    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'complaint', ?)").bind(await suppressionKey("suppressed-erase@example.com"), Date.now()).run();
+    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'complaint', ?)")
+      .bind(await suppressionKey("suppressed-erase@example.com"), Date.now())
+      .run();
     await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE id = ?").bind(id).run();
     await insertBatch("2026-W14", 1, "sent", [{ id, email: "Suppressed-Erase@example.com" }], Date.now());
 
     const res = await postForm(manage, { action: "erase", confirm: "yes" });
     expect(res.status).toBe(200);
     expect(await subscriberRow("suppressed-erase@example.com")).toBeNull();
-    expect(await env.DB.prepare("SELECT reason FROM suppressions WHERE email_hash = ?").bind(await suppressionKey("suppressed-erase@example.com")).first()).toMatchObject({ reason: "complaint" });
+    expect(
+      await env.DB.prepare("SELECT reason FROM suppressions WHERE email_hash = ?")
+        .bind(await suppressionKey("suppressed-erase@example.com"))
+        .first(),
+    ).toMatchObject({ reason: "complaint" });
     expect(await whereStored("suppressed-erase@example.com")).toEqual([]);
 
     // Still never mailed again: a new signup is silently ignored.
@@ -171,7 +220,11 @@ describe("erase my data", () => {
     const { manage, id } = await confirmed("suppressed-nolist@example.com");
     await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE id = ?").bind(id).run();
     expect((await postForm(manage, { action: "erase", confirm: "yes" })).status).toBe(200);
-    expect(await env.DB.prepare("SELECT reason FROM suppressions WHERE email_hash = ?").bind(await suppressionKey("suppressed-nolist@example.com")).first()).toMatchObject({ reason: "manual" });
+    expect(
+      await env.DB.prepare("SELECT reason FROM suppressions WHERE email_hash = ?")
+        .bind(await suppressionKey("suppressed-nolist@example.com"))
+        .first(),
+    ).toMatchObject({ reason: "manual" });
     expect(await whereStored("suppressed-nolist@example.com")).toEqual([]);
   });
 });
@@ -184,28 +237,62 @@ async function suppressionKey(email: string) {
 describe("daily housekeeping cron", () => {
   it("deletes stale pending signups and webhook ids, and clears old batch recipient lists", async () => {
     const now = Date.now();
-    for (const e of ["prune-old-pending@example.com", "prune-young-pending@example.com", "prune-old-active@example.com", "prune-old-unsub@example.com"]) expect((await subscribeJson(e)).status).toBe(202);
-    await env.DB.prepare("UPDATE subscribers SET consent_at = ?, created_at = ? WHERE email_key = 'prune-old-pending@example.com'").bind(now - 8 * DAY, now - 8 * DAY).run();
-    await env.DB.prepare("UPDATE subscribers SET consent_at = ?, created_at = ? WHERE email_key = 'prune-young-pending@example.com'").bind(now - 6 * DAY, now - 6 * DAY).run();
-    await env.DB.prepare("UPDATE subscribers SET status = 'active', confirmed_at = ?, consent_at = ? WHERE email_key = 'prune-old-active@example.com'").bind(now - 90 * DAY, now - 90 * DAY).run();
-    await env.DB.prepare("UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, consent_at = ? WHERE email_key = 'prune-old-unsub@example.com'").bind(now - 20 * DAY, now - 90 * DAY).run();
+    for (const e of [
+      "prune-old-pending@example.com",
+      "prune-young-pending@example.com",
+      "prune-old-active@example.com",
+      "prune-old-unsub@example.com",
+    ])
+      expect((await subscribeJson(e)).status).toBe(202);
+    await env.DB.prepare(
+      "UPDATE subscribers SET consent_at = ?, created_at = ? WHERE email_key = 'prune-old-pending@example.com'",
+    )
+      .bind(now - 8 * DAY, now - 8 * DAY)
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET consent_at = ?, created_at = ? WHERE email_key = 'prune-young-pending@example.com'",
+    )
+      .bind(now - 6 * DAY, now - 6 * DAY)
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET status = 'active', confirmed_at = ?, consent_at = ? WHERE email_key = 'prune-old-active@example.com'",
+    )
+      .bind(now - 90 * DAY, now - 90 * DAY)
+      .run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET status = 'unsubscribed', unsubscribed_at = ?, consent_at = ? WHERE email_key = 'prune-old-unsub@example.com'",
+    )
+      .bind(now - 20 * DAY, now - 90 * DAY)
+      .run();
 
     await env.DB.batch([
-      env.DB.prepare("INSERT INTO webhook_events (svix_id, type, received_at) VALUES ('msg_prune_old', 'email.delivered', ?)").bind(now - 8 * DAY),
-      env.DB.prepare("INSERT INTO webhook_events (svix_id, type, received_at) VALUES ('msg_prune_young', 'email.delivered', ?)").bind(now - 6 * DAY),
+      env.DB.prepare(
+        "INSERT INTO webhook_events (svix_id, type, received_at) VALUES ('msg_prune_old', 'email.delivered', ?)",
+      ).bind(now - 8 * DAY),
+      env.DB.prepare(
+        "INSERT INTO webhook_events (svix_id, type, received_at) VALUES ('msg_prune_young', 'email.delivered', ?)",
+      ).bind(now - 6 * DAY),
     ]);
     const r = [{ id: 999_001, email: "prune-batch@example.com" }];
     const oldSent = await insertBatch("2026-W01", 1, "sent", r, now - 31 * DAY);
     const youngSent = await insertBatch("2026-W02", 1, "sent", r, now - 29 * DAY);
     const oldQueued = await insertBatch("2026-W03", 1, "queued", r, null);
 
-    await worker.scheduled!(createScheduledController({ cron: "0 3 * * *", scheduledTime: now }), env, createExecutionContext());
+    await worker.scheduled!(
+      createScheduledController({ cron: "0 3 * * *", scheduledTime: now }),
+      env,
+      createExecutionContext(),
+    );
 
     expect(await subscriberRow("prune-old-pending@example.com")).toBeNull();
     expect((await subscriberRow("prune-young-pending@example.com"))!.status).toBe("pending");
     expect((await subscriberRow("prune-old-active@example.com"))!.status).toBe("active");
     expect((await subscriberRow("prune-old-unsub@example.com"))!.status).toBe("unsubscribed");
-    const ids = (await env.DB.prepare("SELECT svix_id FROM webhook_events WHERE svix_id LIKE 'msg_prune_%' ORDER BY svix_id").all<{ svix_id: string }>()).results.map((x) => x.svix_id);
+    const ids = (
+      await env.DB.prepare("SELECT svix_id FROM webhook_events WHERE svix_id LIKE 'msg_prune_%' ORDER BY svix_id").all<{
+        svix_id: string;
+      }>()
+    ).results.map((x) => x.svix_id);
     expect(ids).toEqual(["msg_prune_young"]);
     expect(await batchRecipients(oldSent)).toEqual([]);
     expect(await batchRecipients(youngSent)).toEqual(r);

@@ -43,7 +43,10 @@ describe("ResendMailer against the Resend emulator", () => {
   });
 
   it("sends several emails as one batch through POST /emails/batch", async () => {
-    const out = await mailer().send([email("a@example.com"), email("b@example.com"), email("c@example.com")], "batch/1");
+    const out = await mailer().send(
+      [email("a@example.com"), email("b@example.com"), email("c@example.com")],
+      "batch/1",
+    );
     const stored = await emu.emails();
     expect(stored.map((e) => e.to[0])).toEqual(["a@example.com", "b@example.com", "c@example.com"]);
     expect(out).toMatchObject({ ok: true, ids: stored.map((e) => e.id), rejected: [] });
@@ -53,7 +56,14 @@ describe("ResendMailer against the Resend emulator", () => {
   });
 
   it("permissive validation: an email Resend refuses is reported by index, the others of the call go out", async () => {
-    const out = await mailer().send([email("a@example.com"), email("b@example.com", { tags: [{ name: "kind", value: "wel come" }] }), email("c@example.com")], "invalid/2");
+    const out = await mailer().send(
+      [
+        email("a@example.com"),
+        email("b@example.com", { tags: [{ name: "kind", value: "wel come" }] }),
+        email("c@example.com"),
+      ],
+      "invalid/2",
+    );
     expect(out).toMatchObject({ ok: true, rejected: [{ index: 1, message: expect.stringContaining("Tags") }] });
     expect(out.ok && out.ids).toHaveLength(2);
     expect((await emu.emails()).map((e) => e.to[0])).toEqual(["a@example.com", "c@example.com"]);
@@ -61,12 +71,19 @@ describe("ResendMailer against the Resend emulator", () => {
 
   it("every email refused: nothing is sent and each is reported", async () => {
     const out = await mailer().send([email("ada@example.com", { from: "not an address" })], "invalid/1");
-    expect(out).toMatchObject({ ok: true, ids: [], rejected: [{ index: 0, message: expect.stringContaining("from") }] });
+    expect(out).toMatchObject({
+      ok: true,
+      ids: [],
+      rejected: [{ index: 0, message: expect.stringContaining("from") }],
+    });
     expect(await emu.emails()).toHaveLength(0);
   });
 
   it("strict validation (Resend's default) still fails the whole call: the emulator keeps Resend's behaviour", async () => {
-    const res = await emu.api("/emails/batch", [email("a@example.com"), { ...email("b@example.com"), from: "nope" }].map((e) => ({ ...e, to: [e.to] })));
+    const res = await emu.api(
+      "/emails/batch",
+      [email("a@example.com"), { ...email("b@example.com"), from: "nope" }].map((e) => ({ ...e, to: [e.to] })),
+    );
     expect(res.status).toBe(422);
     expect(await res.json()).toMatchObject({ name: "validation_error", message: expect.stringContaining("emails[1]") });
     expect(await emu.emails()).toHaveLength(0);
@@ -75,7 +92,14 @@ describe("ResendMailer against the Resend emulator", () => {
   it("treats a 429 as retryable, with the delay taken from retry-after", async () => {
     await emu.configure({ faults: [{ status: 429, retryAfter: 7 }] });
     const out = await mailer().send([email("ada@example.com")], "rl/1");
-    expect(out).toMatchObject({ ok: false, kind: "refused", code: "rate_limit_exceeded", status: 429, retryAfterSec: 7, answer: { status: 429, retryAfterSec: 7 } });
+    expect(out).toMatchObject({
+      ok: false,
+      kind: "refused",
+      code: "rate_limit_exceeded",
+      status: 429,
+      retryAfterSec: 7,
+      answer: { status: 429, retryAfterSec: 7 },
+    });
     expect(await emu.emails()).toHaveLength(0);
   });
 
@@ -85,7 +109,13 @@ describe("ResendMailer against the Resend emulator", () => {
     expect((await m.send([email("a@example.com")], "rl/a")).ok).toBe(true);
     expect((await m.send([email("b@example.com")], "rl/b")).ok).toBe(true);
     const third = await m.send([email("c@example.com")], "rl/c");
-    expect(third).toMatchObject({ ok: false, kind: "refused", code: "rate_limit_exceeded", status: 429, answer: { limit: 2, remaining: 0 } });
+    expect(third).toMatchObject({
+      ok: false,
+      kind: "refused",
+      code: "rate_limit_exceeded",
+      status: 429,
+      answer: { limit: 2, remaining: 0 },
+    });
     const retryAfter = third.ok ? NaN : third.retryAfterSec!;
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
@@ -111,7 +141,11 @@ describe("ResendMailer against the Resend emulator", () => {
   it("a 500 after sending (a lost answer): the retry under the same key is a replay, not a second email", async () => {
     await emu.configure({ faults: [{ status: 500, after: true }] });
     const m = mailer();
-    expect(await m.send([email("ada@example.com")], "5xx/after")).toMatchObject({ ok: false, kind: "ambiguous", status: 500 });
+    expect(await m.send([email("ada@example.com")], "5xx/after")).toMatchObject({
+      ok: false,
+      kind: "ambiguous",
+      status: 500,
+    });
     expect(await emu.emails()).toHaveLength(1);
     expect(await m.send([email("ada@example.com")], "5xx/after")).toMatchObject({ ok: true });
     expect(await emu.emails()).toHaveLength(1);
@@ -140,7 +174,12 @@ describe("ResendMailer against the Resend emulator", () => {
     expect(first.ok).toBe(true);
     expect(second).toEqual(first);
     expect(await emu.emails()).toHaveLength(1);
-    expect(await emu.stats()).toMatchObject({ requests: 2, acceptedEmails: 1, replays: 1, byIdempotencyKey: { "idem/1": { requests: 2, accepted: 1 } } });
+    expect(await emu.stats()).toMatchObject({
+      requests: 2,
+      acceptedEmails: 1,
+      replays: 1,
+      byIdempotencyKey: { "idem/1": { requests: 2, accepted: 1 } },
+    });
   });
 
   it("refuses a different body under a used key as invalid_idempotent_request", async () => {
@@ -166,7 +205,10 @@ describe("ResendMailer against the Resend emulator", () => {
   it("a refused request does not burn its key: the same key goes through once the cause is gone", async () => {
     await emu.configure({ dailyQuota: 0 });
     const m = mailer();
-    expect(await m.send([email("ada@example.com")], "idem/4")).toMatchObject({ ok: false, code: "daily_quota_exceeded" });
+    expect(await m.send([email("ada@example.com")], "idem/4")).toMatchObject({
+      ok: false,
+      code: "daily_quota_exceeded",
+    });
     await emu.configure({ dailyQuota: null });
     expect(await m.send([email("ada@example.com")], "idem/4")).toMatchObject({ ok: true });
     expect(await emu.emails()).toHaveLength(1);
@@ -177,7 +219,13 @@ describe("ResendMailer against the Resend emulator", () => {
     const m = mailer();
     expect((await m.send([email("a@example.com")], "quota/1")).ok).toBe(true);
     const out = await m.send([email("b@example.com")], "quota/2");
-    expect(out).toMatchObject({ ok: false, kind: "refused", code: "daily_quota_exceeded", status: 429, answer: { code: "daily_quota_exceeded" } });
+    expect(out).toMatchObject({
+      ok: false,
+      kind: "refused",
+      code: "daily_quota_exceeded",
+      status: 429,
+      answer: { code: "daily_quota_exceeded" },
+    });
   });
 
   it("reports a key that is not a Resend key as permanent", async () => {
@@ -190,24 +238,42 @@ describe("classify()", () => {
   const err = (name: string, statusCode: number | null) => ({ name, statusCode, message: name });
 
   it("reads retry-after in seconds and ignores garbage", () => {
-    expect(classify(err("rate_limit_exceeded", 429), { "retry-after": "3" })).toMatchObject({ kind: "refused", retryAfterSec: 3 });
+    expect(classify(err("rate_limit_exceeded", 429), { "retry-after": "3" })).toMatchObject({
+      kind: "refused",
+      retryAfterSec: 3,
+    });
     expect(classify(err("rate_limit_exceeded", 429), { "retry-after": "soon" }).retryAfterSec).toBeUndefined();
     expect(classify(err("rate_limit_exceeded", 429), null).retryAfterSec).toBeUndefined();
   });
 
   it("errors answered before sending that waiting will not fix are permanent", () => {
-    for (const name of ["validation_error", "missing_required_field", "invalid_idempotent_request", "invalid_idempotency_key", "missing_api_key", "invalid_api_key", "invalid_from_address", "not_found"])
-      expect(classify(err(name, name === "not_found" ? 404 : 422), { "retry-after": "1" }), name).toMatchObject({ kind: "permanent" });
+    for (const name of [
+      "validation_error",
+      "missing_required_field",
+      "invalid_idempotent_request",
+      "invalid_idempotency_key",
+      "missing_api_key",
+      "invalid_api_key",
+      "invalid_from_address",
+      "not_found",
+    ])
+      expect(classify(err(name, name === "not_found" ? 404 : 422), { "retry-after": "1" }), name).toMatchObject({
+        kind: "permanent",
+      });
   });
 
   it("429s (rate limit and quotas) are refusals: nothing was sent", () => {
-    for (const name of ["rate_limit_exceeded", "daily_quota_exceeded", "monthly_quota_exceeded", "something_new"]) expect(classify(err(name, 429), null), name).toMatchObject({ kind: "refused" });
+    for (const name of ["rate_limit_exceeded", "daily_quota_exceeded", "monthly_quota_exceeded", "something_new"])
+      expect(classify(err(name, 429), null), name).toMatchObject({ kind: "refused" });
   });
 
   it("network failures, 5xx and a key still in flight are ambiguous: the emails may have gone out", () => {
     expect(classify(err("application_error", null), null)).toMatchObject({ kind: "ambiguous", status: null });
     expect(classify(err("application_error", 503), null)).toMatchObject({ kind: "ambiguous" });
-    expect(classify(err("internal_server_error", 500), { "retry-after": "4" })).toMatchObject({ kind: "ambiguous", retryAfterSec: 4 });
+    expect(classify(err("internal_server_error", 500), { "retry-after": "4" })).toMatchObject({
+      kind: "ambiguous",
+      retryAfterSec: 4,
+    });
     expect(classify(err("concurrent_idempotent_requests", 409), null)).toMatchObject({ kind: "ambiguous" });
   });
 });

@@ -16,8 +16,20 @@ async function expectError(res: Response, status: number, name: string) {
 
 describe("Resend emulator", () => {
   it("requires a Bearer re_ key: 401 missing_api_key, 403 invalid_api_key", async () => {
-    await expectError(await fetch(`${emu.url}/emails`, { method: "POST", body: JSON.stringify(ok) }), 401, "missing_api_key");
-    await expectError(await fetch(`${emu.url}/emails`, { method: "POST", body: JSON.stringify(ok), headers: { authorization: "Bearer sk_live_x" } }), 403, "invalid_api_key");
+    await expectError(
+      await fetch(`${emu.url}/emails`, { method: "POST", body: JSON.stringify(ok) }),
+      401,
+      "missing_api_key",
+    );
+    await expectError(
+      await fetch(`${emu.url}/emails`, {
+        method: "POST",
+        body: JSON.stringify(ok),
+        headers: { authorization: "Bearer sk_live_x" },
+      }),
+      403,
+      "invalid_api_key",
+    );
     expect(await emu.emails()).toHaveLength(0);
   });
 
@@ -35,7 +47,13 @@ describe("Resend emulator", () => {
       [{ ...ok, tags: [{ name: "x".repeat(257), value: "v" }] }, "validation_error"],
     ];
     for (const [body, name] of cases) await expectError(await emu.api("/emails", body), 422, name);
-    const accepted = await emu.api("/emails", { ...ok, from: "ops@example.com", to: Array.from({ length: 50 }, (_, i) => `r${i}@example.com`), html: "<p>x</p>", tags: [{ name: "kind_1", value: "x-2" }] });
+    const accepted = await emu.api("/emails", {
+      ...ok,
+      from: "ops@example.com",
+      to: Array.from({ length: 50 }, (_, i) => `r${i}@example.com`),
+      html: "<p>x</p>",
+      tags: [{ name: "kind_1", value: "x-2" }],
+    });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ id: expect.any(String) });
     expect(await emu.emails()).toHaveLength(1);
@@ -43,22 +61,44 @@ describe("Resend emulator", () => {
 
   it("takes 1–100 emails per batch, without attachments or scheduling", async () => {
     await expectError(await emu.api("/emails/batch", []), 422, "validation_error");
-    await expectError(await emu.api("/emails/batch", Array.from({ length: 101 }, () => ok)), 422, "validation_error");
-    await expectError(await emu.api("/emails/batch", [ok, { ...ok, attachments: [{ filename: "a.txt", content: "eA==" }] }]), 422, "validation_error");
+    await expectError(
+      await emu.api(
+        "/emails/batch",
+        Array.from({ length: 101 }, () => ok),
+      ),
+      422,
+      "validation_error",
+    );
+    await expectError(
+      await emu.api("/emails/batch", [ok, { ...ok, attachments: [{ filename: "a.txt", content: "eA==" }] }]),
+      422,
+      "validation_error",
+    );
     await expectError(await emu.api("/emails/batch", [{ ...ok, scheduled_at: "in 1 hour" }]), 422, "validation_error");
     expect(await emu.emails()).toHaveLength(0);
-    const res = await emu.api("/emails/batch", Array.from({ length: 100 }, () => ok));
+    const res = await emu.api(
+      "/emails/batch",
+      Array.from({ length: 100 }, () => ok),
+    );
     expect(res.status).toBe(200);
     expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(100);
   });
 
   it("checks Idempotency-Key length and replays the original response", async () => {
-    await expectError(await emu.api("/emails", ok, { "idempotency-key": "k".repeat(257) }), 400, "invalid_idempotency_key");
+    await expectError(
+      await emu.api("/emails", ok, { "idempotency-key": "k".repeat(257) }),
+      400,
+      "invalid_idempotency_key",
+    );
     const first = await (await emu.api("/emails", ok, { "idempotency-key": "k1" })).json();
     const again = await emu.api("/emails", ok, { "idempotency-key": "k1" });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual(first);
-    await expectError(await emu.api("/emails/batch", [ok], { "idempotency-key": "k1" }), 409, "invalid_idempotent_request");
+    await expectError(
+      await emu.api("/emails/batch", [ok], { "idempotency-key": "k1" }),
+      409,
+      "invalid_idempotent_request",
+    );
     expect(await emu.emails()).toHaveLength(1);
   });
 
@@ -76,7 +116,12 @@ describe("Resend emulator", () => {
   });
 
   it("plays queued faults in order, storing nothing for them", async () => {
-    await emu.configure({ faults: [{ status: 500, times: 2 }, { status: 429, name: "daily_quota_exceeded" }] });
+    await emu.configure({
+      faults: [
+        { status: 500, times: 2 },
+        { status: 429, name: "daily_quota_exceeded" },
+      ],
+    });
     await expectError(await emu.api("/emails", ok), 500, "internal_server_error");
     await expectError(await emu.api("/emails", ok), 500, "internal_server_error");
     const quota = await emu.api("/emails", ok);

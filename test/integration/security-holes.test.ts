@@ -1,23 +1,33 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { config } from "../../src/config";
-import type { DigestJob } from "../../src/digest/jobs";
-import { handleDigestJob } from "../../src/digest/run";
 import { suppress } from "../../src/db/privacy";
 import { suppressionHash } from "../../src/db/subscribers";
-import { ipBucket } from "../../src/lib/http";
+import type { DigestJob } from "../../src/digest/jobs";
+import { handleDigestJob } from "../../src/digest/run";
+import worker from "../../src/index";
 import { csvField, parseCsv } from "../../src/lib/csv";
+import { ipBucket } from "../../src/lib/http";
 import { signToken } from "../../src/lib/tokens";
-import { parsePaper } from "../../src/papers/paper";
 import type { Paper } from "../../src/papers/paper";
-import { call, confirmJobFor, firstLink, freshIp, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
+import { parsePaper } from "../../src/papers/paper";
+import {
+  call,
+  confirmJobFor,
+  firstLink,
+  freshIp,
+  outboxFor,
+  runMailQueue,
+  subscribeJson,
+  subscriberRow,
+} from "../support/helpers";
 import { holdingQueue } from "../support/queues";
 import { webhookSender } from "../support/svix";
 
 // Regression tests for the holes an adversarial review found (issue 8), one `describe` per finding.
-const fetchWith = (overrides: Partial<Env>, req: Request) => worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
+const fetchWith = (overrides: Partial<Env>, req: Request) =>
+  worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
 const json = { "content-type": "application/json", accept: "application/json", "cf-connecting-ip": "203.0.113.9" };
 
 describe("local mode is explicit, never inferred from PUBLIC_URL", () => {
@@ -33,7 +43,14 @@ describe("local mode is explicit, never inferred from PUBLIC_URL", () => {
   it("even with LOCAL_DEV, a request to a public host sees no outbox and no D1 timing header", async () => {
     const outbox = await fetchWith({}, new Request("https://newsletter.example.org/dev/outbox.json"));
     expect(outbox.status).toBe(404);
-    const signup = await fetchWith({}, new Request("https://newsletter.example.org/api/subscribe", { method: "POST", headers: json, body: JSON.stringify({ email: "timing-oracle@example.com" }) }));
+    const signup = await fetchWith(
+      {},
+      new Request("https://newsletter.example.org/api/subscribe", {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ email: "timing-oracle@example.com" }),
+      }),
+    );
     expect(signup.status).toBe(202);
     expect(signup.headers.get("server-timing")).toBeNull();
     expect(signup.headers.get("strict-transport-security")).toContain("max-age");
@@ -41,7 +58,14 @@ describe("local mode is explicit, never inferred from PUBLIC_URL", () => {
 
   it("locally (LOCAL_DEV and a loopback host) the outbox and the timing header exist", async () => {
     expect((await fetchWith({}, new Request("http://127.0.0.1:8787/dev/outbox.json"))).status).toBe(200);
-    const signup = await fetchWith({}, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: json, body: JSON.stringify({ email: "local-timing@example.com" }) }));
+    const signup = await fetchWith(
+      {},
+      new Request("http://127.0.0.1:8787/api/subscribe", {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ email: "local-timing@example.com" }),
+      }),
+    );
     expect(signup.headers.get("server-timing")).toContain("rows_read");
   });
 });
@@ -58,7 +82,8 @@ describe("links are bound to one subscriber, for good", () => {
     const page = await (await call(confirm, { method: "POST" })).text();
     return { confirm, manage: firstLink(page, "/manage/") };
   };
-  const form = (url: string, body: string) => call(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+  const form = (url: string, body: string) =>
+    call(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
 
   it("after erasure, an old manage or confirm link controls nobody, not even whoever signs up next", async () => {
     const attacker = await confirmAndManage("holes-attacker@example.com");
@@ -68,7 +93,12 @@ describe("links are bound to one subscriber, for good", () => {
     await signupWithLinks("holes-victim@example.com");
     const victim = (await subscriberRow("holes-victim@example.com"))!;
     expect(Number(victim.id)).toBeGreaterThan(attackerId); // ids are never reused
-    for (const res of [await call(attacker.manage), await call(`${attacker.manage}/data.json`), await form(attacker.manage, "action=unsubscribe"), await call(attacker.confirm, { method: "POST" })])
+    for (const res of [
+      await call(attacker.manage),
+      await call(`${attacker.manage}/data.json`),
+      await form(attacker.manage, "action=unsubscribe"),
+      await call(attacker.confirm, { method: "POST" }),
+    ])
       expect(res.status).toBe(400);
     expect(await subscriberRow("holes-victim@example.com")).toEqual(victim);
   });
@@ -77,7 +107,11 @@ describe("links are bound to one subscriber, for good", () => {
     const old = await confirmAndManage("holes-old-owner@example.com");
     const id = Number((await subscriberRow("holes-old-owner@example.com"))!.id);
     await env.DB.prepare("DELETE FROM subscribers WHERE id = ?").bind(id).run();
-    await env.DB.prepare("INSERT INTO subscribers (id, email, email_key, status, source, created_at, consent_at, link_key) VALUES (?, 'holes-new-owner@example.com', 'holes-new-owner@example.com', 'active', 'api', 0, 0, lower(hex(randomblob(16))))").bind(id).run();
+    await env.DB.prepare(
+      "INSERT INTO subscribers (id, email, email_key, status, source, created_at, consent_at, link_key) VALUES (?, 'holes-new-owner@example.com', 'holes-new-owner@example.com', 'active', 'api', 0, 0, lower(hex(randomblob(16))))",
+    )
+      .bind(id)
+      .run();
     expect((await call(old.manage)).status).toBe(400);
     expect((await form(old.manage, "action=unsubscribe")).status).toBe(400);
     expect((await subscriberRow("holes-new-owner@example.com"))!.status).toBe("active");
@@ -85,7 +119,9 @@ describe("links are bound to one subscriber, for good", () => {
 
   it("a confirm link is bound to the confirmation it was sent in: a newer request makes it useless", async () => {
     const first = await signupWithLinks("holes-twice@example.com");
-    await env.DB.prepare("UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'holes-twice@example.com'").run();
+    await env.DB.prepare(
+      "UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'holes-twice@example.com'",
+    ).run();
     const second = await signupWithLinks("holes-twice@example.com");
     expect(second).not.toBe(first);
     expect((await call(first, { method: "POST" })).status).toBe(410);
@@ -124,13 +160,23 @@ describe("personal links are placed by the template, never by replacing text in 
       projectPage: "https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}",
     };
     const email = "holes-reader@example.com";
-    await env.DB.prepare("INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at, link_key) VALUES (?1, ?1, 'active', 'api', 0, 0, 0, 'feedfacefeedfacefeedfacefeedface')").bind(email).run();
-    await env.DB.prepare("INSERT INTO issues (week, status, subject, papers, html, text, started_at) VALUES (?, 'sending', 's', ?, '', '', 0)").bind(week, JSON.stringify([hostile])).run();
+    await env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at, link_key) VALUES (?1, ?1, 'active', 'api', 0, 0, 0, 'feedfacefeedfacefeedfacefeedface')",
+    )
+      .bind(email)
+      .run();
+    await env.DB.prepare(
+      "INSERT INTO issues (week, status, subject, papers, html, text, started_at) VALUES (?, 'sending', 's', ?, '', '', 0)",
+    )
+      .bind(week, JSON.stringify([hostile]))
+      .run();
     const hold = holdingQueue<DigestJob>();
     const e = { ...env, DIGEST_QUEUE: hold.queue };
     await handleDigestJob({ kind: "fanout", week }, 1, e, config(e));
     for (const job of hold.held.filter((j) => j.kind === "batch")) await handleDigestJob(job, 1, e, config(e));
-    const mail = (await outboxFor(email)).find((m) => JSON.parse(m.tags).some((t: { value: string }) => t.value === week))!;
+    const mail = (await outboxFor(email)).find((m) =>
+      JSON.parse(m.tags).some((t: { value: string }) => t.value === week),
+    )!;
     expect(mail).toBeDefined();
     for (const body of [mail.html, mail.text]) {
       expect(body).toContain("{{manage_url}}");
@@ -139,7 +185,9 @@ describe("personal links are placed by the template, never by replacing text in 
     }
     // Every URL that carries a personal token points at this newsletter, nowhere else.
     const urls = [...mail.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll("&amp;", "&"));
-    for (const url of urls) if (/\/(manage|unsubscribe)\/[\w-]+\.[\w-]+/.test(url)) expect(new URL(url).origin, url).toBe("http://127.0.0.1:8787");
+    for (const url of urls)
+      if (/\/(manage|unsubscribe)\/[\w-]+\.[\w-]+/.test(url))
+        expect(new URL(url).origin, url).toBe("http://127.0.0.1:8787");
     expect(urls.filter((u) => u.includes("/manage/"))).toHaveLength(1);
     expect(urls.filter((u) => u.includes("/unsubscribe/"))).toHaveLength(1);
   });
@@ -147,19 +195,36 @@ describe("personal links are placed by the template, never by replacing text in 
 
 describe("limits on the mailbox and the network, not the string", () => {
   const subscribe = (email: string, ip: string, headers: Record<string, string> = {}, overrides: Partial<Env> = {}) =>
-    fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { ...json, "cf-connecting-ip": ip, ...headers }, body: JSON.stringify({ email }) }));
+    fetchWith(
+      overrides,
+      new Request("http://127.0.0.1:8787/api/subscribe", {
+        method: "POST",
+        headers: { ...json, "cf-connecting-ip": ip, ...headers },
+        body: JSON.stringify({ email }),
+      }),
+    );
 
   it("+tag and dotted Gmail variants reach one mailbox: one row, one throttle (not one confirmation per variant)", async () => {
-    const variants = ["bomb.victim@gmail.com", "bombvictim+1@gmail.com", "b.o.m.b.victim+2@googlemail.com", "BombVictim+3@Gmail.com", "bomb.vic.tim+4@gmail.com"];
+    const variants = [
+      "bomb.victim@gmail.com",
+      "bombvictim+1@gmail.com",
+      "b.o.m.b.victim+2@googlemail.com",
+      "BombVictim+3@Gmail.com",
+      "bomb.vic.tim+4@gmail.com",
+    ];
     for (const [i, v] of variants.entries()) expect((await subscribe(v, `198.18.0.${i + 1}`)).status).toBe(202);
-    const { results } = await env.DB.prepare("SELECT email, email_key, confirm_count FROM subscribers WHERE email_key = 'bombvictim@gmail.com'").all<{ email: string; confirm_count: number }>();
+    const { results } = await env.DB.prepare(
+      "SELECT email, email_key, confirm_count FROM subscribers WHERE email_key = 'bombvictim@gmail.com'",
+    ).all<{ email: string; confirm_count: number }>();
     expect(results).toHaveLength(1);
     expect(results[0]!.confirm_count).toBe(1); // the throttle held: one confirmation, the rest got 202 and nothing
     expect(results[0]!.email).toBe("bomb.victim@gmail.com"); // as the person typed it
   });
 
   it("a suppressed mailbox stays suppressed under any +tag or dotted spelling, including entries from before mailbox keys", async () => {
-    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'complaint', 0)").bind(await suppressionHash("old.complainer+x@gmail.com")).run();
+    await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'complaint', 0)")
+      .bind(await suppressionHash("old.complainer+x@gmail.com"))
+      .run();
     expect((await subscribe("old.complainer+x@gmail.com", "198.18.1.1")).status).toBe(202);
     expect(await subscriberRow("old.complainer+x@gmail.com")).toBeNull();
     await suppress(env.DB, ["new.complainer@example.org"], "complaint");
@@ -173,7 +238,11 @@ describe("limits on the mailbox and the network, not the string", () => {
     expect(ipBucket("2001:db8::1")).toBe("2001:db8:0:0::/64");
     expect(ipBucket("203.0.113.7")).toBe("203.0.113.7");
     const statuses: number[] = [];
-    for (let i = 0; i < 12; i++) statuses.push((await subscribe(`v6-${i}@example.com`, `2001:db8:feed:1:${i.toString(16)}:${(i * 7).toString(16)}::${i + 1}`)).status);
+    for (let i = 0; i < 12; i++)
+      statuses.push(
+        (await subscribe(`v6-${i}@example.com`, `2001:db8:feed:1:${i.toString(16)}:${(i * 7).toString(16)}::${i + 1}`))
+          .status,
+      );
     expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
     expect(statuses.slice(10)).toEqual([429, 429]); // 10 per minute for the whole /64
     expect((await subscribe("v6-other-net@example.com", "2001:db8:feed:2::1")).status).toBe(202);
@@ -182,7 +251,19 @@ describe("limits on the mailbox and the network, not the string", () => {
   it("form posts from sites outside a listed ALLOWED_ORIGINS are refused, with nothing stored", async () => {
     const list = { ALLOWED_ORIGINS: "https://blog.example.org" };
     const form = (origin: string | null, email: string) =>
-      fetchWith(list, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": freshIp(), ...(origin ? { origin } : {}) }, body: new URLSearchParams({ email }), redirect: "manual" }));
+      fetchWith(
+        list,
+        new Request("http://127.0.0.1:8787/api/subscribe", {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "cf-connecting-ip": freshIp(),
+            ...(origin ? { origin } : {}),
+          },
+          body: new URLSearchParams({ email }),
+          redirect: "manual",
+        }),
+      );
     const evil = await form("https://evil.example", "csrf-victim@example.com");
     expect(evil.status).toBe(403);
     expect(await form("null", "csrf-victim@example.com").then((r) => r.status)).toBe(403);
@@ -194,7 +275,8 @@ describe("limits on the mailbox and the network, not the string", () => {
   it("at most CONFIRM_DOMAIN_HOURLY_CAP confirmation emails go to one domain per hour", async () => {
     const e = { ...env, CONFIRM_DOMAIN_HOURLY_CAP: "3" };
     const emails = Array.from({ length: 5 }, (_, i) => `cap-${i}@flooded.example.org`);
-    for (const [i, m] of emails.entries()) expect((await subscribe(m, `198.18.2.${i + 1}`, {}, { CONFIRM_DOMAIN_HOURLY_CAP: "3" })).status).toBe(202);
+    for (const [i, m] of emails.entries())
+      expect((await subscribe(m, `198.18.2.${i + 1}`, {}, { CONFIRM_DOMAIN_HOURLY_CAP: "3" })).status).toBe(202);
     await runMailQueue(await Promise.all(emails.map(confirmJobFor)), e);
     const sent = (await Promise.all(emails.map(outboxFor))).filter((m) => m.length > 0);
     expect(sent).toHaveLength(3);
@@ -221,23 +303,43 @@ describe("the small ones", () => {
   it("a signup makes the same binding calls whether the address is new, pending, active or suppressed", async () => {
     const sends: unknown[] = [];
     const queue = { send: async (body: unknown) => void sends.push(body), sendBatch: async () => undefined };
-    await env.DB.prepare("INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('known-active@example.com', 'known-active@example.com', 'active', 'api', 0, 0, 'k')").run();
+    await env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('known-active@example.com', 'known-active@example.com', 'active', 'api', 0, 0, 'k')",
+    ).run();
     for (const email of ["brand-new@example.com", "known-active@example.com", "brand-new@example.com"]) {
       sends.length = 0;
-      const res = await fetchWith({ MAIL_QUEUE: queue as never }, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { ...json, "cf-connecting-ip": freshIp() }, body: JSON.stringify({ email }) }));
+      const res = await fetchWith(
+        { MAIL_QUEUE: queue as never },
+        new Request("http://127.0.0.1:8787/api/subscribe", {
+          method: "POST",
+          headers: { ...json, "cf-connecting-ip": freshIp() },
+          body: JSON.stringify({ email }),
+        }),
+      );
       expect(res.status).toBe(202);
       expect(sends, email).toHaveLength(1);
     }
   });
 
   it("paper text is data: control characters stripped, strings well-formed; the feed stays valid XML", async () => {
-    const p = parsePaper({ paper: { id: "2605.00002", title: "Evil\u0001title\u001b[31m with \ud800 surrogate", summary: "line\u0000break\u0085", authors: [{ name: "Eve\u0007" }] } })!;
+    const p = parsePaper({
+      paper: {
+        id: "2605.00002",
+        title: "Evil\u0001title\u001b[31m with \ud800 surrogate",
+        summary: "line\u0000break\u0085",
+        authors: [{ name: "Eve\u0007" }],
+      },
+    })!;
     expect(p.title).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(p.summary).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(p.title.isWellFormed()).toBe(true);
     expect(p.authors[0]).toBe("Eve");
     // An issue stored before this (its subject carries a control character) no longer breaks the feed.
-    await env.DB.prepare("INSERT INTO issues (week, status, subject, papers, html, text, started_at) VALUES ('2026-W21', 'sent', ?, '[]', '', '', 0)").bind("Week \u0001 21 \ud800").run();
+    await env.DB.prepare(
+      "INSERT INTO issues (week, status, subject, papers, html, text, started_at) VALUES ('2026-W21', 'sent', ?, '[]', '', '', 0)",
+    )
+      .bind("Week \u0001 21 \ud800")
+      .run();
     const feed = await (await call("/feed.xml")).text();
     expect(feed).toContain("Week  21");
     expect(feed).not.toMatch(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/);
@@ -245,22 +347,37 @@ describe("the small ones", () => {
   });
 
   it("the CSV import stops parsing at its row cap", async () => {
-    expect(parseCsv("email\n" + "a@b.co\n".repeat(200), 10)).toHaveLength(11);
-    const body = "email\n" + "x@y.io\n".repeat(60_000);
-    const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body });
+    expect(parseCsv(`email\n${"a@b.co\n".repeat(200)}`, 10)).toHaveLength(11);
+    const body = `email\n${"x@y.io\n".repeat(60_000)}`;
+    const res = await call("/admin/subscribers/import", {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body,
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ error: { code: "too_many_rows" } });
   });
 
   it("an ADMIN_TOKEN a bearer header cannot carry is a configuration error, not a silent lock-out", async () => {
-    const res = await fetchWith({ ADMIN_TOKEN: "correct horse battery staple!" }, new Request("http://127.0.0.1:8787/health"));
+    const res = await fetchWith(
+      { ADMIN_TOKEN: "correct horse battery staple!" },
+      new Request("http://127.0.0.1:8787/health"),
+    );
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ error: { code: "misconfigured" } });
   });
 
   it("consent evidence records only our own or allowed origins", async () => {
     const list = { ALLOWED_ORIGINS: "https://blog.example.org" };
-    const post = (email: string, origin: string) => fetchWith(list, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { ...json, "cf-connecting-ip": freshIp(), origin }, body: JSON.stringify({ email }) }));
+    const post = (email: string, origin: string) =>
+      fetchWith(
+        list,
+        new Request("http://127.0.0.1:8787/api/subscribe", {
+          method: "POST",
+          headers: { ...json, "cf-connecting-ip": freshIp(), origin },
+          body: JSON.stringify({ email }),
+        }),
+      );
     expect((await post("consent-evil@example.com", "https://evil.example")).status).toBe(202);
     expect((await subscriberRow("consent-evil@example.com"))!.consent_origin).toBeNull();
     expect((await post("consent-ok@example.com", "https://blog.example.org")).status).toBe(202);
@@ -273,15 +390,26 @@ describe("the small ones", () => {
     expect((await hook("email.delivered", { to: ["first@example.com"] }, id)).status).toBe(200);
     const again = await hook("email.complained", { to: ["innocent@example.com"] }, id);
     expect(await again.json()).toMatchObject({ status: "duplicate" });
-    expect(await env.DB.prepare("SELECT count(*) AS n FROM suppressions WHERE email_hash = ?").bind(await suppressionHash("innocent@example.com")).first()).toEqual({ n: 0 });
+    expect(
+      await env.DB.prepare("SELECT count(*) AS n FROM suppressions WHERE email_hash = ?")
+        .bind(await suppressionHash("innocent@example.com"))
+        .first(),
+    ).toEqual({ n: 0 });
   });
 });
 
 describe("the manage page builds its links from PUBLIC_URL", () => {
   it("a manage link opened with a query string still offers the right data link and form action", async () => {
-    await env.DB.prepare("INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('utm-reader@example.com', 'utm-reader@example.com', 'active', 'api', 0, 0, 'abcabcabcabcabcabcabcabcabcabcab')").run();
+    await env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('utm-reader@example.com', 'utm-reader@example.com', 'active', 'api', 0, 0, 'abcabcabcabcabcabcabcabcabcabcab')",
+    ).run();
     const row = (await subscriberRow("utm-reader@example.com"))!;
-    const token = await signToken(env.TOKEN_SECRET!, "manage", { sub: Number(row.id), iat: 0, exp: 0 }, String(row.link_key));
+    const token = await signToken(
+      env.TOKEN_SECRET!,
+      "manage",
+      { sub: Number(row.id), iat: 0, exp: 0 },
+      String(row.link_key),
+    );
     const page = await (await call(`/manage/${token}?utm_source=newsletter&x=%22%3E`)).text();
     expect(page).toContain(`href="http://127.0.0.1:8787/manage/${token}/data.json"`);
     expect(page).toContain(`action="http://127.0.0.1:8787/manage/${token}"`);

@@ -1,17 +1,25 @@
 import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { config } from "../../src/config";
 import worker from "../../src/index";
 import { formToken } from "../../src/lib/links";
-import { config } from "../../src/config";
 import { PASSING_TOKEN, TEST_SECRET } from "../emulators/turnstile";
 import { call, freshIp, subscribeForm, subscribeJson, subscriberRow } from "../support/helpers";
 
-const fetchWith = (overrides: Partial<Env>, req: Request) => worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
+const fetchWith = (overrides: Partial<Env>, req: Request) =>
+  worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
 
 describe("CORS", () => {
   it("answers the preflight and tags responses for any origin by default", async () => {
-    const pre = await call("/api/subscribe", { method: "OPTIONS", headers: { origin: "https://blog.example.org", "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+    const pre = await call("/api/subscribe", {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://blog.example.org",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("*");
     expect(pre.headers.get("access-control-allow-methods")).toContain("POST");
@@ -19,16 +27,40 @@ describe("CORS", () => {
 
   it("only allows listed origins when ALLOWED_ORIGINS is set", async () => {
     const overrides = { ALLOWED_ORIGINS: "https://blog.example.org, https://docs.example.org" };
-    const ok = await fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "OPTIONS", headers: { origin: "https://docs.example.org", "access-control-request-method": "POST" } }));
+    const ok = await fetchWith(
+      overrides,
+      new Request("http://127.0.0.1:8787/api/subscribe", {
+        method: "OPTIONS",
+        headers: { origin: "https://docs.example.org", "access-control-request-method": "POST" },
+      }),
+    );
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://docs.example.org");
-    const no = await fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "OPTIONS", headers: { origin: "https://evil.example", "access-control-request-method": "POST" } }));
+    const no = await fetchWith(
+      overrides,
+      new Request("http://127.0.0.1:8787/api/subscribe", {
+        method: "OPTIONS",
+        headers: { origin: "https://evil.example", "access-control-request-method": "POST" },
+      }),
+    );
     expect(no.headers.get("access-control-allow-origin")).toBeNull();
   });
 
   it("honours an allowlisted redirect and refuses others", async () => {
     const overrides = { ALLOWED_ORIGINS: "https://blog.example.org" };
     const form = (redirect: string, email: string) =>
-      fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "cf-connecting-ip": freshIp(), origin: "https://blog.example.org" }, body: new URLSearchParams({ email, redirect }), redirect: "manual" }));
+      fetchWith(
+        overrides,
+        new Request("http://127.0.0.1:8787/api/subscribe", {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "cf-connecting-ip": freshIp(),
+            origin: "https://blog.example.org",
+          },
+          body: new URLSearchParams({ email, redirect }),
+          redirect: "manual",
+        }),
+      );
     const ok = await form("https://blog.example.org/thanks", "redir-ok@example.com");
     expect(ok.status).toBe(303);
     expect(ok.headers.get("location")).toBe("https://blog.example.org/thanks");
@@ -66,7 +98,10 @@ describe("security headers", () => {
   });
 
   it("frame-ancestors follows ALLOWED_ORIGINS", async () => {
-    const res = await fetchWith({ ALLOWED_ORIGINS: "https://blog.example.org" }, new Request("http://127.0.0.1:8787/form"));
+    const res = await fetchWith(
+      { ALLOWED_ORIGINS: "https://blog.example.org" },
+      new Request("http://127.0.0.1:8787/form"),
+    );
     expect(res.headers.get("content-security-policy")).toContain("frame-ancestors https://blog.example.org");
   });
 
@@ -112,9 +147,20 @@ describe("bot traps on our own forms", () => {
 });
 
 describe("Turnstile", () => {
-  const overrides = { TURNSTILE_SITE_KEY: "1x00000000000000000000AA", TURNSTILE_SECRET: TEST_SECRET, TURNSTILE_VERIFY_URL: env.TURNSTILE_EMULATOR_URL };
+  const overrides = {
+    TURNSTILE_SITE_KEY: "1x00000000000000000000AA",
+    TURNSTILE_SECRET: TEST_SECRET,
+    TURNSTILE_VERIFY_URL: env.TURNSTILE_EMULATOR_URL,
+  };
   const post = (body: Record<string, string>) =>
-    fetchWith(overrides, new Request("http://127.0.0.1:8787/api/subscribe", { method: "POST", headers: { "content-type": "application/json", "cf-connecting-ip": freshIp() }, body: JSON.stringify(body) }));
+    fetchWith(
+      overrides,
+      new Request("http://127.0.0.1:8787/api/subscribe", {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": freshIp() },
+        body: JSON.stringify(body),
+      }),
+    );
 
   it("is mandatory when a secret is set: a missing token is rejected", async () => {
     const res = await post({ email: "ts-missing@example.com" });
@@ -159,14 +205,26 @@ describe("configuration", () => {
     const res = await fetchWith(prod, new Request("https://news.example.org/health"));
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ error: { code: "misconfigured" } });
-    await expect(worker.scheduled!(createScheduledController({ cron: "0 8 * * 1" }), { ...env, ...prod }, createExecutionContext())).rejects.toThrow(/TOKEN_SECRET/);
+    await expect(
+      worker.scheduled!(
+        createScheduledController({ cron: "0 8 * * 1" }),
+        { ...env, ...prod },
+        createExecutionContext(),
+      ),
+    ).rejects.toThrow(/TOKEN_SECRET/);
   });
 
   it("the outbox exists only locally without a Resend key", async () => {
     expect((await call("/dev/outbox")).status).toBe(200);
-    const withKey = await fetchWith({ RESEND_API_KEY: "re_123456789" }, new Request("http://127.0.0.1:8787/dev/outbox"));
+    const withKey = await fetchWith(
+      { RESEND_API_KEY: "re_123456789" },
+      new Request("http://127.0.0.1:8787/dev/outbox"),
+    );
     expect(withKey.status).toBe(404);
-    const prod = await fetchWith({ PUBLIC_URL: "https://news.example.org", RESEND_API_KEY: "re_123456789" }, new Request("https://news.example.org/dev/outbox.json"));
+    const prod = await fetchWith(
+      { PUBLIC_URL: "https://news.example.org", RESEND_API_KEY: "re_123456789" },
+      new Request("https://news.example.org/dev/outbox.json"),
+    );
     expect(prod.status).toBe(404);
   });
 });

@@ -1,6 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, confirmJobFor, outboxFor, runMailQueue, subscribeForm, subscribeJson, subscriberRow } from "../support/helpers";
+import {
+  call,
+  confirmJobFor,
+  outboxFor,
+  runMailQueue,
+  subscribeForm,
+  subscribeJson,
+  subscriberRow,
+} from "../support/helpers";
 
 describe("POST /api/subscribe (JSON)", () => {
   it("stores a pending row with consent evidence and answers 202 pending", async () => {
@@ -8,13 +16,21 @@ describe("POST /api/subscribe (JSON)", () => {
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ status: "pending" });
     const row = await subscriberRow("ada@example.com");
-    expect(row).toMatchObject({ email: "Ada@example.com", status: "pending", source: "api", consent_origin: "https://blog.example.org", confirm_count: 1 });
+    expect(row).toMatchObject({
+      email: "Ada@example.com",
+      status: "pending",
+      source: "api",
+      consent_origin: "https://blog.example.org",
+      confirm_count: 1,
+    });
     expect(row!.consent_ip_hash).toMatch(/^[A-Za-z0-9_-]{32}$/);
     expect(row!.consent_ip_hash).not.toContain("198.51");
   });
 
   it("answers the same body for new, pending, active and suppressed addresses", async () => {
-    await env.DB.prepare("INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at) VALUES ('act@example.com','act@example.com','active','api',0,0), ('sup@example.com','sup@example.com','suppressed','api',0,0)").run();
+    await env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at) VALUES ('act@example.com','act@example.com','active','api',0,0), ('sup@example.com','sup@example.com','suppressed','api',0,0)",
+    ).run();
     const bodies = [];
     for (const email of ["new@example.com", "new@example.com", "act@example.com", "sup@example.com"]) {
       const res = await subscribeJson(email);

@@ -15,7 +15,9 @@ const nowSec = () => Math.floor(Date.now() / 1000);
 async function svixSignature(secret: string, id: string, timestamp: string, body: string) {
   const keyBytes = Uint8Array.from(atob(secret.slice("whsec_".length)), (ch) => ch.charCodeAt(0));
   const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+  const mac = new Uint8Array(
+    await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)),
+  );
   return `v1,${btoa(String.fromCharCode(...mac))}`;
 }
 
@@ -43,10 +45,20 @@ async function hook(payload: unknown, o: HookOptions = {}) {
   };
   for (const h of o.omit ?? []) delete headers[h];
   const req = new Request(new URL("/webhooks/resend", BASE), { method: "POST", headers, body });
-  return worker.fetch!(req as never, { ...env, RESEND_WEBHOOK_SECRET: SECRET, ...o.overrides }, createExecutionContext());
+  return worker.fetch!(
+    req as never,
+    { ...env, RESEND_WEBHOOK_SECRET: SECRET, ...o.overrides },
+    createExecutionContext(),
+  );
 }
 
-const event = (type: string, to: string | string[], week: string | null, extra: Record<string, unknown> = {}, tags: unknown = week ? { issue: week } : undefined) => ({
+const event = (
+  type: string,
+  to: string | string[],
+  week: string | null,
+  extra: Record<string, unknown> = {},
+  tags: unknown = week ? { issue: week } : undefined,
+) => ({
   type,
   created_at: new Date().toISOString(),
   data: {
@@ -62,16 +74,25 @@ const event = (type: string, to: string | string[], week: string | null, extra: 
 
 /** The suppression list's key, computed independently: SHA-256 hex of "suppression\n" + the lower-cased address. */
 async function expectedHash(email: string) {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`suppression\n${email.trim().toLowerCase()}`));
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(`suppression\n${email.trim().toLowerCase()}`),
+  );
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 async function suppressionOf(email: string) {
-  return env.DB.prepare("SELECT * FROM suppressions WHERE email_hash = ?").bind(await expectedHash(email)).first<{ email_hash: string; reason: string; created_at: number }>();
+  return env.DB.prepare("SELECT * FROM suppressions WHERE email_hash = ?")
+    .bind(await expectedHash(email))
+    .first<{ email_hash: string; reason: string; created_at: number }>();
 }
 
 async function importActive(...emails: string[]) {
-  const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: ["email", ...emails].join("\n") });
+  const res = await call("/admin/subscribers/import", {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: ["email", ...emails].join("\n"),
+  });
   expect(res.status).toBe(200);
   expect(((await res.json()) as { imported: number }).imported).toBe(emails.length);
 }
@@ -83,20 +104,30 @@ async function newIssue(week: string, status = "sent", counters: { delivered?: n
 }
 
 const issueRow = (week: string) =>
-  env.DB.prepare("SELECT status, delivered, bounced, complained, paused_reason FROM issues WHERE week = ?").bind(week).first<{ status: string; delivered: number; bounced: number; complained: number; paused_reason: string | null }>();
+  env.DB.prepare("SELECT status, delivered, bounced, complained, paused_reason FROM issues WHERE week = ?")
+    .bind(week)
+    .first<{ status: string; delivered: number; bounced: number; complained: number; paused_reason: string | null }>();
 
 const counts = async () => ({
   suppressions: (await env.DB.prepare("SELECT count(*) AS n FROM suppressions").first<{ n: number }>())!.n,
   events: (await env.DB.prepare("SELECT count(*) AS n FROM webhook_events").first<{ n: number }>())!.n,
-  issues: (await env.DB.prepare("SELECT sum(delivered) AS d, sum(bounced) AS b, sum(complained) AS c FROM issues").first())!,
-  subscribers: (await env.DB.prepare("SELECT status, count(*) AS n FROM subscribers GROUP BY status ORDER BY status").all()).results,
+  issues: (await env.DB.prepare(
+    "SELECT sum(delivered) AS d, sum(bounced) AS b, sum(complained) AS c FROM issues",
+  ).first())!,
+  subscribers: (
+    await env.DB.prepare("SELECT status, count(*) AS n FROM subscribers GROUP BY status ORDER BY status").all()
+  ).results,
 });
 
 describe("Resend webhooks: effects", () => {
   it("a permanent bounce suppresses the address (hashed) and counts on the issue named by the tag object", async () => {
     await importActive("hard-bounce@example.com", "bystander-1@example.com");
     await newIssue("2026-W20");
-    const res = await hook(event("email.bounced", "Hard-Bounce@Example.com", "2026-W20", { bounce: { type: "Permanent", subType: "General", message: "The recipient's mailbox does not exist." } }));
+    const res = await hook(
+      event("email.bounced", "Hard-Bounce@Example.com", "2026-W20", {
+        bounce: { type: "Permanent", subType: "General", message: "The recipient's mailbox does not exist." },
+      }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "processed", type: "email.bounced" });
 
@@ -112,7 +143,12 @@ describe("Resend webhooks: effects", () => {
   it("accepts the tags as an array of {name, value} too", async () => {
     await importActive("array-tags@example.com");
     await newIssue("2026-W21");
-    const res = await hook(event("email.bounced", "array-tags@example.com", null, { bounce: { type: "Permanent" } }, [{ name: "kind", value: "digest" }, { name: "issue", value: "2026-W21" }]));
+    const res = await hook(
+      event("email.bounced", "array-tags@example.com", null, { bounce: { type: "Permanent" } }, [
+        { name: "kind", value: "digest" },
+        { name: "issue", value: "2026-W21" },
+      ]),
+    );
     expect(res.status).toBe(200);
     expect(await issueRow("2026-W21")).toMatchObject({ bounced: 1 });
     expect((await subscriberRow("array-tags@example.com"))!.status).toBe("suppressed");
@@ -121,7 +157,11 @@ describe("Resend webhooks: effects", () => {
   it("a transient bounce counts but does not suppress", async () => {
     await importActive("mailbox-full@example.com");
     await newIssue("2026-W22");
-    const res = await hook(event("email.bounced", "mailbox-full@example.com", "2026-W22", { bounce: { type: "Transient", subType: "MailboxFull", message: "Mailbox full." } }));
+    const res = await hook(
+      event("email.bounced", "mailbox-full@example.com", "2026-W22", {
+        bounce: { type: "Transient", subType: "MailboxFull", message: "Mailbox full." },
+      }),
+    );
     expect(res.status).toBe(200);
     expect(await issueRow("2026-W22")).toMatchObject({ bounced: 1 });
     expect((await subscriberRow("mailbox-full@example.com"))!.status).toBe("active");
@@ -187,10 +227,23 @@ describe("Resend webhooks: authenticity", () => {
     // Signed correctly, then the body is changed.
     const id = "msg_tampered";
     const ts = String(nowSec());
-    const sig = await svixSignature(SECRET, id, ts, JSON.stringify(event("email.delivered", "forged@example.com", "2026-W26")));
+    const sig = await svixSignature(
+      SECRET,
+      id,
+      ts,
+      JSON.stringify(event("email.delivered", "forged@example.com", "2026-W26")),
+    );
     expect((await hook(payload, { id, timestamp: ts, signature: sig })).status).toBe(401);
     // Signature for another svix-id.
-    expect((await hook(payload, { id: "msg_other", timestamp: ts, signature: await svixSignature(SECRET, "msg_first", ts, JSON.stringify(payload)) })).status).toBe(401);
+    expect(
+      (
+        await hook(payload, {
+          id: "msg_other",
+          timestamp: ts,
+          signature: await svixSignature(SECRET, "msg_first", ts, JSON.stringify(payload)),
+        })
+      ).status,
+    ).toBe(401);
     // Garbage signature header.
     expect((await hook(payload, { signature: "v1,AAAA" })).status).toBe(401);
     expect((await subscriberRow("forged@example.com"))!.status).toBe("active");
@@ -221,7 +274,10 @@ describe("Resend webhooks: authenticity", () => {
     expect((await subscriberRow("stale@example.com"))!.status).toBe("active");
     expect(await issueRow("2026-W28")).toMatchObject({ complained: 0 });
     // Within the window (4 minutes off) it is accepted.
-    expect((await hook(event("email.delivered", "stale@example.com", "2026-W28"), { timestamp: String(nowSec() - 240) })).status).toBe(200);
+    expect(
+      (await hook(event("email.delivered", "stale@example.com", "2026-W28"), { timestamp: String(nowSec() - 240) }))
+        .status,
+    ).toBe(200);
     expect(await issueRow("2026-W28")).toMatchObject({ delivered: 1 });
   });
 
@@ -253,7 +309,8 @@ describe("Resend webhooks: authenticity", () => {
       const payload = event(type, `concurrent-${column}@example.com`, "2026-W30", { bounce: { type: "Permanent" } });
       const id = `msg_concurrent_${column}`;
       const answers = await Promise.all([hook(payload, { id }), hook(payload, { id }), hook(payload, { id })]);
-      const statuses = await Promise.all(answers.map(async (r) => (expect(r.status).toBe(200), ((await r.json()) as { status: string }).status)));
+      for (const r of answers) expect(r.status).toBe(200);
+      const statuses = await Promise.all(answers.map(async (r) => ((await r.json()) as { status: string }).status));
       expect(statuses.sort()).toEqual(["duplicate", "duplicate", "processed"]);
       expect((await issueRow("2026-W30"))![column]).toBe(1);
     }
@@ -262,14 +319,26 @@ describe("Resend webhooks: authenticity", () => {
   it("a signed body that is not JSON is 400; an oversize body is 413; no secret configured is 404", async () => {
     const notJson = await hook("this is not json {");
     expect(notJson.status).toBe(400);
-    const big = JSON.stringify({ ...event("email.delivered", "big@example.com", null), padding: "x".repeat(300 * 1024) });
+    const big = JSON.stringify({
+      ...event("email.delivered", "big@example.com", null),
+      padding: "x".repeat(300 * 1024),
+    });
     const tooBig = await hook(big);
     expect(tooBig.status).toBe(413);
     // The default test environment has no RESEND_WEBHOOK_SECRET: the route does not exist.
     const id = "msg_nosecret";
     const ts = String(nowSec());
     const body = JSON.stringify(event("email.delivered", "nosecret@example.com", null));
-    const res = await call("/webhooks/resend", { method: "POST", headers: { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": await svixSignature(SECRET, id, ts, body) }, body });
+    const res = await call("/webhooks/resend", {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "svix-id": id,
+        "svix-timestamp": ts,
+        "svix-signature": await svixSignature(SECRET, id, ts, body),
+      },
+      body,
+    });
     expect(res.status).toBe(404);
     expect((await hook(body, { overrides: { RESEND_WEBHOOK_SECRET: "" } })).status).toBe(404);
   });
@@ -293,7 +362,9 @@ describe("complaint circuit breaker (per event)", () => {
     expect(await issueRow("2026-W32")).toMatchObject({ status: "sending", complained: 6 });
     // …but a smaller configured minimum does.
     await newIssue("2026-W33", "sending", { delivered: 50 });
-    await hook(event("email.complained", "breaker-d@example.com", "2026-W33"), { overrides: { BREAKER_MIN_DELIVERIES: "50" } });
+    await hook(event("email.complained", "breaker-d@example.com", "2026-W33"), {
+      overrides: { BREAKER_MIN_DELIVERIES: "50" },
+    });
     const small = await issueRow("2026-W33");
     expect(small).toMatchObject({ status: "paused", complained: 1 });
     expect(small!.paused_reason).toContain("2.00%");
@@ -303,7 +374,9 @@ describe("complaint circuit breaker (per event)", () => {
 describe("suppression outlives the subscription", () => {
   it("a new signup for a suppressed address, in any letter case, answers 202 and queues nothing", async () => {
     await importActive("later-signup@example.com");
-    expect((await hook(event("email.bounced", "later-signup@example.com", null, { bounce: { type: "Permanent" } }))).status).toBe(200);
+    expect(
+      (await hook(event("email.bounced", "later-signup@example.com", null, { bounce: { type: "Permanent" } }))).status,
+    ).toBe(200);
     const before = await subscriberRow("later-signup@example.com");
     expect(before!.status).toBe("suppressed");
 
@@ -318,9 +391,13 @@ describe("suppression outlives the subscription", () => {
     // A signup of a fresh address at the same time is mailed; the suppressed one is not.
     expect((await subscribeJson("control-signup@example.com")).status).toBe(202);
     const control = await subscriberRow("control-signup@example.com");
-    await runMailQueue([{ kind: "confirm", subscriberId: Number(control!.id), sentAt: Number(control!.confirm_sent_at) }]);
+    await runMailQueue([
+      { kind: "confirm", subscriberId: Number(control!.id), sentAt: Number(control!.confirm_sent_at) },
+    ]);
     expect(await outboxFor("control-signup@example.com")).toHaveLength(1);
-    const { results } = await env.DB.prepare("SELECT to_address FROM outbox WHERE lower(to_address) = 'later-signup@example.com'").all();
+    const { results } = await env.DB.prepare(
+      "SELECT to_address FROM outbox WHERE lower(to_address) = 'later-signup@example.com'",
+    ).all();
     expect(results).toHaveLength(0);
   });
 
@@ -349,7 +426,11 @@ describe("suppression outlives the subscription", () => {
     expect(await suppressionOf("reimported@example.com")).not.toBeNull();
 
     // The old CSV is imported again: the suppression list must still win, or the next digest mails a hard bounce.
-    const res = await call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: "email\nReimported@example.com\n" });
+    const res = await call("/admin/subscribers/import", {
+      method: "POST",
+      headers: { ...auth, "content-type": "text/csv" },
+      body: "email\nReimported@example.com\n",
+    });
     expect(res.status).toBe(200);
     const report = (await res.json()) as { imported: number };
     expect((await subscriberRow("reimported@example.com"))?.status ?? null).not.toBe("active");

@@ -36,7 +36,11 @@ export async function renderSampleDigest() {
 
 export async function renderLifecycleEmails() {
   const cfg = qualityConfig();
-  const confirmation = await confirmationEmail({ name: cfg.newsletterName, email: "ada.lovelace@example.com", confirmUrl: await confirmUrl(cfg, SUBSCRIBER, Date.parse("2026-11-23T08:00:00Z")) });
+  const confirmation = await confirmationEmail({
+    name: cfg.newsletterName,
+    email: "ada.lovelace@example.com",
+    confirmUrl: await confirmUrl(cfg, SUBSCRIBER, Date.parse("2026-11-23T08:00:00Z")),
+  });
   const welcome = await welcomeEmail({
     name: cfg.newsletterName,
     homeUrl: cfg.publicUrl.toString(),

@@ -16,22 +16,34 @@ const CLIENTS = ["gmail.*", "outlook.*", "apple-mail.*", "yahoo.*"];
 
 /** Flagged in every email whatever its markup, and harmless to readers. Nothing else may be allowlisted. */
 const ALLOWED: { feature: string; why: string }[] = [
-  { feature: "<body> element", why: "clients that drop <body> keep its content; only the body's own inline styles are lost, and the outer table repeats the background" },
-  { feature: "role attribute", why: 'role="presentation" tells screen readers the layout tables are not data; clients that strip it render the same' },
+  {
+    feature: "<body> element",
+    why: "clients that drop <body> keep its content; only the body's own inline styles are lost, and the outer table repeats the background",
+  },
+  {
+    feature: "role attribute",
+    why: 'role="presentation" tells screen readers the layout tables are not data; clients that strip it render the same',
+  },
 ];
 
 function lint(html: string) {
   const result = doIUseEmail(html, { emailClients: CLIENTS });
   const errors = result.success ? [] : result.errors;
   const allowed = (e: string) => ALLOWED.some((a) => e.startsWith(`\`${a.feature}\``));
-  return { errors: errors.filter((e) => !allowed(e)), allowlisted: [...new Set(errors.filter(allowed))], warnings: result.warnings.length };
+  return {
+    errors: errors.filter((e) => !allowed(e)),
+    allowlisted: [...new Set(errors.filter(allowed))],
+    warnings: result.warnings.length,
+  };
 }
 
 describe("caniemail lint (Gmail, Outlook, Apple Mail, Yahoo)", () => {
   it("the digest has no unsupported feature beyond the allowlist", async () => {
     const { html } = await renderSampleDigest();
     const r = lint(html);
-    console.log(`digest: ${r.errors.length} errors, ${r.allowlisted.length} allowlisted (${ALLOWED.map((a) => a.feature).join(", ")}), ${r.warnings} partial-support warnings`);
+    console.log(
+      `digest: ${r.errors.length} errors, ${r.allowlisted.length} allowlisted (${ALLOWED.map((a) => a.feature).join(", ")}), ${r.warnings} partial-support warnings`,
+    );
     expect(r.errors).toEqual([]);
   });
 
@@ -39,7 +51,9 @@ describe("caniemail lint (Gmail, Outlook, Apple Mail, Yahoo)", () => {
     const { confirmation, welcome } = await renderLifecycleEmails();
     for (const [name, email] of Object.entries({ confirmation, welcome })) {
       const r = lint(email.html);
-      console.log(`${name}: ${r.errors.length} errors, ${r.allowlisted.length} allowlisted, ${r.warnings} partial-support warnings`);
+      console.log(
+        `${name}: ${r.errors.length} errors, ${r.allowlisted.length} allowlisted, ${r.warnings} partial-support warnings`,
+      );
       expect(r.errors, name).toEqual([]);
     }
   });
@@ -50,7 +64,9 @@ describe("HTML size", () => {
     const { html, papers } = await renderSampleDigest();
     expect(papers).toHaveLength(10);
     const bytes = Buffer.byteLength(html, "utf8");
-    console.log(`digest HTML (${papers.length} papers): ${(bytes / 1024).toFixed(1)} KB — aim 40 KB, Gmail clips at 102 KB`);
+    console.log(
+      `digest HTML (${papers.length} papers): ${(bytes / 1024).toFixed(1)} KB — aim 40 KB, Gmail clips at 102 KB`,
+    );
     expect(bytes).toBeLessThan(102 * 1024);
   });
 });
@@ -160,11 +176,14 @@ function spamassassin(message: string) {
     timeout: 60_000,
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
-    throw new Error("spamassassin is not installed: run `apt-get install -y spamassassin` (Debian/Ubuntu; .ci/run does this). Its rules ship in /usr/share/spamassassin, no sa-update needed.");
+    throw new Error(
+      "spamassassin is not installed: run `apt-get install -y spamassassin` (Debian/Ubuntu; .ci/run does this). Its rules ship in /usr/share/spamassassin, no sa-update needed.",
+    );
   }
   if (r.error) throw r.error;
   const status = /^X-Spam-Status: (.*(?:\r?\n[ \t].*)*)/m.exec(r.stdout)?.[1]?.replace(/\r?\n[ \t]+/g, " ");
-  if (!status) throw new Error(`spamassassin gave no X-Spam-Status (exit ${r.status}):\n${r.stderr}\n${r.stdout.slice(-2000)}`);
+  if (!status)
+    throw new Error(`spamassassin gave no X-Spam-Status (exit ${r.status}):\n${r.stderr}\n${r.stdout.slice(-2000)}`);
   const score = Number(/score=(-?\d+(?:\.\d+)?)/.exec(status)?.[1]);
   const tests = (/tests=(.*?)(?:\s+\w+=|$)/.exec(status)?.[1] ?? "").split(/[,\s]+/).filter((t) => t && t !== "none");
   const report = r.stdout.slice(r.stdout.indexOf("Content analysis details:")).trim();
@@ -182,9 +201,14 @@ describe("SpamAssassin (local rules only)", () => {
     expect(message.split("\r\n").every((l) => l.length <= 998)).toBe(true);
 
     const sa = spamassassin(message);
-    console.log(`SpamAssassin score ${sa.score} (limit ${MAX_SCORE}); rules hit: ${sa.tests.join(", ") || "none"}\n${sa.report}`);
+    console.log(
+      `SpamAssassin score ${sa.score} (limit ${MAX_SCORE}); rules hit: ${sa.tests.join(", ") || "none"}\n${sa.report}`,
+    );
     // HTML_MESSAGE fires on any HTML mail: if it is missing, no rules were loaded and the score means nothing.
-    expect(sa.tests, "SpamAssassin loaded no rules (Debian ships them in /usr/share/spamassassin; elsewhere run sa-update)").toContain("HTML_MESSAGE");
+    expect(
+      sa.tests,
+      "SpamAssassin loaded no rules (Debian ships them in /usr/share/spamassassin; elsewhere run sa-update)",
+    ).toContain("HTML_MESSAGE");
     expect(sa.score).toBeLessThanOrEqual(MAX_SCORE);
   });
 });

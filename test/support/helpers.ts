@@ -18,12 +18,20 @@ export function call(path: string, init: RequestInit & { ip?: string } = {}) {
 
 const withHeaders = (base: Record<string, string>, init: RequestInit & { ip?: string }) => {
   const headers = new Headers(base);
-  new Headers(init.headers).forEach((v, k) => headers.set(k, v));
+  for (const [k, v] of new Headers(init.headers)) headers.set(k, v);
   return { ...init, headers };
 };
 
-export const subscribeJson = (email: unknown, extra: Record<string, unknown> = {}, init: RequestInit & { ip?: string } = {}) =>
-  call("/api/subscribe", { method: "POST", body: JSON.stringify({ email, ...extra }), ...withHeaders({ "content-type": "application/json", accept: "application/json" }, init) });
+export const subscribeJson = (
+  email: unknown,
+  extra: Record<string, unknown> = {},
+  init: RequestInit & { ip?: string } = {},
+) =>
+  call("/api/subscribe", {
+    method: "POST",
+    body: JSON.stringify({ email, ...extra }),
+    ...withHeaders({ "content-type": "application/json", accept: "application/json" }, init),
+  });
 
 export const subscribeForm = (fields: Record<string, string>, init: RequestInit & { ip?: string } = {}) =>
   call("/api/subscribe", {
@@ -35,7 +43,10 @@ export const subscribeForm = (fields: Record<string, string>, init: RequestInit 
 
 /** Runs the mail queue consumer on the given jobs, as the Queues runtime would. */
 export async function runMailQueue(jobs: MailJob[], e: Env = env) {
-  const batch = createMessageBatch<MailJob>("papers-mail", jobs.map((body, i) => ({ id: `m${i}-${Date.now()}`, timestamp: new Date(), attempts: 1, body })));
+  const batch = createMessageBatch<MailJob>(
+    "papers-mail",
+    jobs.map((body, i) => ({ id: `m${i}-${Date.now()}`, timestamp: new Date(), attempts: 1, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue!(batch as never, e, ctx);
   return getQueueResult(batch, ctx);
@@ -43,7 +54,9 @@ export async function runMailQueue(jobs: MailJob[], e: Env = env) {
 
 /** The row an address lives in: one per mailbox (lower case, no +tag, no Gmail dots). */
 export async function subscriberRow(email: string) {
-  return env.DB.prepare("SELECT * FROM subscribers WHERE email_key = ?").bind(mailboxKey(email)).first<Record<string, unknown>>();
+  return env.DB.prepare("SELECT * FROM subscribers WHERE email_key = ?")
+    .bind(mailboxKey(email))
+    .first<Record<string, unknown>>();
 }
 
 export interface OutboxRow {
@@ -59,7 +72,9 @@ export interface OutboxRow {
 }
 
 export async function outboxFor(to: string) {
-  const { results } = await env.DB.prepare("SELECT * FROM outbox WHERE to_address = ? ORDER BY id").bind(to).all<OutboxRow>();
+  const { results } = await env.DB.prepare("SELECT * FROM outbox WHERE to_address = ? ORDER BY id")
+    .bind(to)
+    .all<OutboxRow>();
   return results;
 }
 

@@ -3,12 +3,19 @@
  * with the last value after `timeoutMs`. The one polling helper of the Worker tests: no clock assertions, only a
  * deadline for giving up.
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean = Boolean, timeoutMs = 60_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean = Boolean,
+  timeoutMs = 60_000,
+  intervalMs = 100,
+): Promise<T> {
   const start = Date.now();
   for (;;) {
     const v = await probe();
     if (ok(v)) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)?.slice(0, 500)}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)?.slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

@@ -1,16 +1,19 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../../src/index";
 import { config } from "../../src/config";
 import type { DigestJob } from "../../src/digest/jobs";
 import { handleDigestJob } from "../../src/digest/run";
+import worker from "../../src/index";
 import { BASE } from "./helpers";
 
 const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 /** Delivers messages to the Worker's queue consumer the way the queue would, and waits for it to finish with them. */
 export async function consume<T>(queue: "papers-digest" | "papers-mail", jobs: T[], e: Env = env, attempts = 1) {
-  const batch = createMessageBatch<T>(queue, jobs.map((body, i) => ({ id: `q${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })));
+  const batch = createMessageBatch<T>(
+    queue,
+    jobs.map((body, i) => ({ id: `q${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue!(batch as never, e, ctx);
   return getQueueResult(batch, ctx);
@@ -45,7 +48,11 @@ export function holdingQueue<T>() {
 export async function startHeld(week: string) {
   const hold = holdingQueue<DigestJob>();
   const heldEnv = { ...env, DIGEST_QUEUE: hold.queue };
-  const res = await worker.fetch!(new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never, heldEnv, createExecutionContext());
+  const res = await worker.fetch!(
+    new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never,
+    heldEnv,
+    createExecutionContext(),
+  );
   if (res.status !== 202) throw new Error(`send ${week}: ${res.status} ${await res.text()}`);
   const fanout = hold.held.shift()!;
   for (let job: DigestJob | undefined = fanout; job; job = hold.held.find((j) => j.kind === "fanout")) {

@@ -9,14 +9,29 @@ export function webhookSender(overrides: Partial<Env> = {}) {
   async function signature(id: string, timestamp: string, body: string) {
     const keyBytes = Uint8Array.from(atob(secret.slice("whsec_".length)), (ch) => ch.charCodeAt(0));
     const key = await crypto.subtle.importKey("raw", keyBytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)));
+    const mac = new Uint8Array(
+      await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${id}.${timestamp}.${body}`)),
+    );
     return `v1,${btoa(String.fromCharCode(...mac))}`;
   }
   /** Posts one signed event to the Worker (configured with this secret) and returns its answer. */
   return async (type: string, data: Record<string, unknown>, id = `msg_${crypto.randomUUID().replaceAll("-", "")}`) => {
     const body = JSON.stringify({ type, created_at: new Date().toISOString(), data });
     const ts = String(Math.floor(Date.now() / 1000));
-    const req = new Request(new URL("/webhooks/resend", BASE), { method: "POST", headers: { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts, "svix-signature": await signature(id, ts, body) }, body });
-    return worker.fetch!(req as never, { ...env, RESEND_WEBHOOK_SECRET: secret, ...overrides }, createExecutionContext());
+    const req = new Request(new URL("/webhooks/resend", BASE), {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "svix-id": id,
+        "svix-timestamp": ts,
+        "svix-signature": await signature(id, ts, body),
+      },
+      body,
+    });
+    return worker.fetch!(
+      req as never,
+      { ...env, RESEND_WEBHOOK_SECRET: secret, ...overrides },
+      createExecutionContext(),
+    );
   };
 }

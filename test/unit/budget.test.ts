@@ -38,8 +38,18 @@ describe("send budget", () => {
   it("when both lanes wait, grants alternate: transactional first, then the digest, neither starves", async () => {
     const fill = await Promise.all([1, 2, 3, 4].map(() => granted(b, "digest", 4)));
     const order: string[] = [];
-    const wait = (lane: Lane, name: string) => b.acquire(lane, 4).then((g) => (order.push(name), g));
-    const pending = [wait("digest", "d1"), wait("digest", "d2"), wait("digest", "d3"), wait("mail", "m1"), wait("mail", "m2")];
+    const wait = (lane: Lane, name: string) =>
+      b.acquire(lane, 4).then((g) => {
+        order.push(name);
+        return g;
+      });
+    const pending = [
+      wait("digest", "d1"),
+      wait("digest", "d2"),
+      wait("digest", "d3"),
+      wait("mail", "m1"),
+      wait("mail", "m2"),
+    ];
     for (const lease of fill) await b.release(lease, ok);
     // Four slots free together after the window: m1, d1, m2, d2 (not d1, d2, d3, m1 in arrival order).
     const grants = await Promise.all([pending[0]!, pending[1]!, pending[3]!, pending[4]!]);
@@ -52,7 +62,15 @@ describe("send budget", () => {
 
   it("follows Resend's ratelimit-limit, and its retry-after blocks every caller", async () => {
     const lease = await granted(b, "mail", 2);
-    await b.release(lease, { ok: false, status: 429, code: "rate_limit_exceeded", limit: 5, remaining: 0, resetSec: 1, retryAfterSec: 2 });
+    await b.release(lease, {
+      ok: false,
+      status: 429,
+      code: "rate_limit_exceeded",
+      limit: 5,
+      remaining: 0,
+      resetSec: 1,
+      retryAfterSec: 2,
+    });
     expect(await b.state()).toMatchObject({ rate: 5, rateSource: "resend", rateLimited: 1 });
     const blocked = Date.now();
     await granted(b, "digest", 2); // RESEND_MAX_RPS no longer applies: Resend said 5
@@ -89,7 +107,11 @@ describe("send budget", () => {
     await new Promise((r) => setTimeout(r, 1100));
     const probe = await granted(b, "digest");
     await b.release(probe, { ok: false, status: 429, code: "monthly_quota_exceeded", retryAfterSec: 60 });
-    expect(await b.acquire("mail", 0)).toMatchObject({ ok: false, reason: "quota", quota: { code: "monthly_quota_exceeded" } });
+    expect(await b.acquire("mail", 0)).toMatchObject({
+      ok: false,
+      reason: "quota",
+      quota: { code: "monthly_quota_exceeded" },
+    });
     // An operator's resume clears it at once.
     expect((await b.resume()).quota).toBeNull();
     await granted(b, "mail");

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { authorLine, digestEmail, digestSubject, shorten } from "../../templates/digest";
 import { dateRange } from "../../src/digest/issue";
 import { selectPapers } from "../../src/digest/select";
 import { formatWeek, isoWeekOf, parseWeek, previousWeek, weekDays, weeksInYear } from "../../src/digest/week";
-import { parsePaper, type Paper } from "../../src/papers/paper";
+import { type Paper, parsePaper } from "../../src/papers/paper";
 import { sampleItems, sampleSource } from "../../src/papers/sample";
+import { authorLine, digestEmail, digestSubject, shorten } from "../../templates/digest";
 
 const paper = (over: Partial<Paper>): Paper => ({
   id: "2611.00001",
@@ -44,7 +44,15 @@ describe("ISO weeks", () => {
     expect(parseWeek("2027-W53")).toBeNull();
     expect(parseWeek("2026-W00")).toBeNull();
     expect(parseWeek("2026-47")).toBeNull();
-    expect(weekDays({ year: 2026, week: 53 })).toEqual(["2026-12-28", "2026-12-29", "2026-12-30", "2026-12-31", "2027-01-01", "2027-01-02", "2027-01-03"]);
+    expect(weekDays({ year: 2026, week: 53 })).toEqual([
+      "2026-12-28",
+      "2026-12-29",
+      "2026-12-30",
+      "2026-12-31",
+      "2027-01-01",
+      "2027-01-02",
+      "2027-01-03",
+    ]);
     expect(dateRange("2026-W47")).toBe("16–22 November 2026");
     expect(dateRange("2026-W53")).toBe("28 December–3 January 2027");
   });
@@ -59,12 +67,28 @@ describe("parsePaper (lenient)", () => {
   });
 
   it("tolerates missing optional fields and drops items without an id or title", () => {
-    expect(parsePaper({ paper: { id: "2611.00002", title: "T" } })).toMatchObject({ summary: "", authors: [], upvotes: 0, numComments: 0, githubRepo: null });
+    expect(parsePaper({ paper: { id: "2611.00002", title: "T" } })).toMatchObject({
+      summary: "",
+      authors: [],
+      upvotes: 0,
+      numComments: 0,
+      githubRepo: null,
+    });
     expect(parsePaper({ paper: { title: "no id" } })).toBeNull();
     expect(parsePaper({ paper: { id: "2611.00003" } })).toBeNull();
     expect(parsePaper({ paper: { id: "../../etc", title: "T" } })).toBeNull();
     expect(parsePaper(null)).toBeNull();
-    expect(parsePaper({ paper: { id: "2611.00004", title: "T", upvotes: "many", githubRepo: "javascript:alert(1)", authors: [{ name: "A", hidden: true }, { user: { fullname: "B" } }] } })).toMatchObject({
+    expect(
+      parsePaper({
+        paper: {
+          id: "2611.00004",
+          title: "T",
+          upvotes: "many",
+          githubRepo: "javascript:alert(1)",
+          authors: [{ name: "A", hidden: true }, { user: { fullname: "B" } }],
+        },
+      }),
+    ).toMatchObject({
       upvotes: 0,
       githubRepo: null,
       authors: ["B"],
@@ -72,7 +96,9 @@ describe("parsePaper (lenient)", () => {
   });
 
   it("marks withdrawn papers and joins summary lines", () => {
-    expect(parsePaper({ paper: { id: "2611.00005", title: "T", withdrawnAt: "2026-11-18T00:00:00Z", summary: "a\nb" } })).toMatchObject({ withdrawn: true, summary: "a b" });
+    expect(
+      parsePaper({ paper: { id: "2611.00005", title: "T", withdrawnAt: "2026-11-18T00:00:00Z", summary: "a\nb" } }),
+    ).toMatchObject({ withdrawn: true, summary: "a b" });
   });
 });
 
@@ -114,10 +140,23 @@ describe("selectPapers", () => {
 
 describe("digest template", () => {
   const links = { unsubscribe: "https://n.example/unsubscribe/abc", manage: "https://n.example/manage/def" };
-  const model = (papers: Paper[]) => ({ name: "Trending Papers", week: "2026-W47", dateRange: "16–22 November 2026", papers, archiveUrl: "https://n.example/archive/2026-W47", homeUrl: "https://n.example/", links });
+  const model = (papers: Paper[]) => ({
+    name: "Trending Papers",
+    week: "2026-W47",
+    dateRange: "16–22 November 2026",
+    papers,
+    archiveUrl: "https://n.example/archive/2026-W47",
+    homeUrl: "https://n.example/",
+    links,
+  });
 
   it("escapes every piece of external text", async () => {
-    const evil = paper({ title: `<script>alert("x")</script> & "quotes" 'n' ünïcødé 中文`, summary: "<img src=x onerror=alert(1)>", authors: ["<b>Mallory</b>"], projectPage: 'https://x.example/"onmouseover="alert(1)' });
+    const evil = paper({
+      title: `<script>alert("x")</script> & "quotes" 'n' ünïcødé 中文`,
+      summary: "<img src=x onerror=alert(1)>",
+      authors: ["<b>Mallory</b>"],
+      projectPage: 'https://x.example/"onmouseover="alert(1)',
+    });
     const { html, text } = await digestEmail(model([evil]));
     expect(html).not.toContain("<script>");
     expect(html).not.toContain("<img");
@@ -129,9 +168,20 @@ describe("digest template", () => {
   });
 
   it("links each paper to Hugging Face, arXiv, PDF, code (with stars) and project page", async () => {
-    const p = paper({ id: "2611.12345", githubRepo: "https://github.com/a/b", githubStars: 1234, projectPage: "https://p.example/" });
+    const p = paper({
+      id: "2611.12345",
+      githubRepo: "https://github.com/a/b",
+      githubStars: 1234,
+      projectPage: "https://p.example/",
+    });
     const { html, text } = await digestEmail(model([p]));
-    for (const href of ["https://huggingface.co/papers/2611.12345", "https://arxiv.org/abs/2611.12345", "https://arxiv.org/pdf/2611.12345", "https://github.com/a/b", "https://p.example/"]) {
+    for (const href of [
+      "https://huggingface.co/papers/2611.12345",
+      "https://arxiv.org/abs/2611.12345",
+      "https://arxiv.org/pdf/2611.12345",
+      "https://github.com/a/b",
+      "https://p.example/",
+    ]) {
       expect(html).toContain(`href="${href}"`);
       expect(text).toContain(href);
     }
@@ -161,7 +211,11 @@ describe("digest template", () => {
   });
 
   it("places the recipient's links itself: placeholder-like text in a paper stays text, and keeps a short subject", async () => {
-    const hostile = paper({ title: "Attention {{manage_url}} {{{RESEND_UNSUBSCRIBE_URL}}}", summary: "See %7B%7Bmanage_url%7D%7D", projectPage: "https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}" });
+    const hostile = paper({
+      title: "Attention {{manage_url}} {{{RESEND_UNSUBSCRIBE_URL}}}",
+      summary: "See %7B%7Bmanage_url%7D%7D",
+      projectPage: "https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}",
+    });
     const { html, text } = await digestEmail(model([hostile]));
     expect(html).toContain('href="https://n.example/unsubscribe/abc"');
     expect(text).toContain("Unsubscribe: https://n.example/unsubscribe/abc");
@@ -169,6 +223,8 @@ describe("digest template", () => {
     expect(text).toContain("https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}");
     expect(html).toContain("Attention {{manage_url}} {{{RESEND_UNSUBSCRIBE_URL}}}");
     expect(html.split("manage/def").length - 1).toBe(1);
-    expect(digestSubject({ name: "Trending Papers", week: "2026-W47", papers: [paper({ title: "x".repeat(300) })] }).length).toBeLessThanOrEqual(110);
+    expect(
+      digestSubject({ name: "Trending Papers", week: "2026-W47", papers: [paper({ title: "x".repeat(300) })] }).length,
+    ).toBeLessThanOrEqual(110);
   });
 });

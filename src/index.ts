@@ -1,14 +1,24 @@
 import { app } from "./app";
 import { config, LOOPBACK_HOSTS } from "./config";
 import { prune } from "./db/privacy";
+import { consumeDigest } from "./digest/consume";
+import { resumeQuotaPaused, startIssue } from "./digest/issues";
 import type { DigestJob } from "./digest/jobs";
-import { consumeDigest, startIssue } from "./digest/run";
-import { formatWeek, previousWeek } from "./digest/week";
 import { meterEnv, newMeter, subrequests } from "./lib/meter";
+import { formatWeek, previousWeek } from "./lib/week";
+import { SendBudget as MailSendBudget } from "./mail/budget";
 import { consumeMail } from "./mail/consumer";
 import type { MailJob } from "./mail/jobs";
 
-export { SendBudget } from "./mail/budget";
+/**
+ * The shared send budget (src/mail/budget.ts), wired here to the digest: when Resend's quota is back it resumes the
+ * issues paused for it as well as the parked mail. (The mail side does not import the digest side.)
+ */
+export class SendBudget extends MailSendBudget {
+  protected override async resumeParked() {
+    await Promise.all([super.resumeParked(), resumeQuotaPaused(this.env)]);
+  }
+}
 
 const DAILY_CRON = "0 3 * * *";
 

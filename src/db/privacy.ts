@@ -1,5 +1,5 @@
 import { addressKeys } from "../lib/email";
-import { suppressionHash } from "./subscribers";
+import { keepSuppressed } from "./suppressions";
 
 const DAY_MS = 86_400_000;
 export const PENDING_TTL_MS = 7 * DAY_MS;
@@ -8,50 +8,6 @@ export const BATCH_RECIPIENTS_TTL_MS = 30 * DAY_MS;
 export const MAIL_BATCH_TTL_MS = 7 * DAY_MS;
 /** Longer than any batch waits to be sent: a batch re-checks departures since its cut. */
 export const DEPARTURE_TTL_MS = 45 * DAY_MS;
-
-/**
- * Puts addresses on the suppression list (hashed, under their mailbox key and their lower-cased form) and marks their
- * subscriptions suppressed, whichever key a row was stored under.
- */
-export async function suppressStatements(
-  d1: D1Database,
-  emails: string[],
-  reason: "bounce" | "complaint" | "manual",
-  now: number,
-  unlessSeen = "",
-) {
-  // `unlessSeen`: a webhook's svix-id; if that id was processed before, these statements change nothing.
-  const fresh = "NOT EXISTS (SELECT 1 FROM webhook_events WHERE svix_id = ?)";
-  const statements: D1PreparedStatement[] = [];
-  for (const email of emails) {
-    const keys = addressKeys(email);
-    for (const key of keys)
-      statements.push(
-        d1
-          .prepare(
-            `INSERT INTO suppressions (email_hash, reason, created_at) SELECT ?, ?, ? WHERE ${fresh} ON CONFLICT (email_hash) DO NOTHING`,
-          )
-          .bind(await suppressionHash(key), reason, now, unlessSeen),
-      );
-    statements.push(
-      d1
-        .prepare(
-          `UPDATE subscribers SET status = 'suppressed', paused_until = NULL WHERE email_key IN (SELECT value FROM json_each(?)) AND status <> 'suppressed' AND ${fresh}`,
-        )
-        .bind(JSON.stringify(keys), unlessSeen),
-    );
-  }
-  return statements;
-}
-
-export async function suppress(
-  d1: D1Database,
-  emails: string[],
-  reason: "bounce" | "complaint" | "manual",
-  now = Date.now(),
-) {
-  await d1.batch(await suppressStatements(d1, emails, reason, now));
-}
 
 /** Everything we hold about one subscriber, for "download my data". */
 export async function exportSubscriber(d1: D1Database, id: number) {
@@ -120,15 +76,7 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
       )
       .bind(id, s.email.toLowerCase(), `"sub":${id},`),
   ];
-  if (s.status === "suppressed")
-    for (const key of keys)
-      statements.unshift(
-        d1
-          .prepare(
-            "INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'manual', ?) ON CONFLICT (email_hash) DO NOTHING",
-          )
-          .bind(await suppressionHash(key), now),
-      );
+  if (s.status === "suppressed") statements.unshift(...(await keepSuppressed(d1, keys, now)));
   await d1.batch(statements);
   return true;
 }

@@ -2,6 +2,7 @@ import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 import { type Status, subscribers } from "./schema";
+import { suppressionHash } from "./suppressions";
 
 export type DB = DrizzleD1Database<typeof schema>;
 export const database = (d1: D1Database): DB => drizzle(d1, { schema });
@@ -75,15 +76,6 @@ export async function recordSignup(
     send: row ? { id: row.id, sentAt: row.confirm_sent_at } : null,
     cost: { rowsRead: result.meta.rows_read ?? 0, rowsWritten: result.meta.rows_written ?? 0 },
   };
-}
-
-/**
- * The suppression list's key: SHA-256 of the lower-cased address. Deliberately not keyed with TOKEN_SECRET:
- * rotating that secret must never forget who complained or bounced.
- */
-export async function suppressionHash(emailKey: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`suppression\n${emailKey}`));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Lets the address ask again at once when its confirmation could not be queued. */

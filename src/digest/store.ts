@@ -4,6 +4,9 @@ import type { Paper } from "../papers/paper";
  * D1 access for the digest run, metered: every statement's `meta.rows_read` / `rows_written` (D1's own
  * billing figures) is added up and stored in the issue's run record.
  */
+/** A raw statement: SQL and its bound parameters. */
+export type Statement = [string, ...unknown[]];
+
 export class MeteredDb {
   rowsRead = 0;
   rowsWritten = 0;
@@ -25,7 +28,7 @@ export class MeteredDb {
     return (await this.all<T>(sql, ...params))[0] ?? null;
   }
   /** `counted: false` for statements whose cost the caller already wrote into the run record. */
-  async batch(statements: [string, ...unknown[]][], counted = true) {
+  async batch(statements: Statement[], counted = true) {
     const results = await this.d1.batch(statements.map(([sql, ...params]) => this.d1.prepare(sql).bind(...params)));
     if (counted) for (const r of results) this.add(r.meta);
     return results;
@@ -38,55 +41,11 @@ export class MeteredDb {
   }
 }
 
-export interface IssueRow {
-  week: string;
-  status: "building" | "sending" | "paused" | "sent" | "skipped" | "failed" | "cancelled";
-  subject: string;
-  papers: string | null;
-  html: string | null;
-  text: string | null;
-  cursor: number;
-  fanout_done: number;
-  recipients: number;
-  dropped: number;
-  rejected: number;
-  batches: number;
-  batches_sent: number;
-  sent: number;
-  api_calls: number;
-  retries: number;
-  failures: number;
-  rows_read: number;
-  rows_written: number;
-  last_error: string | null;
-  delivered: number;
-  bounced: number;
-  complained: number;
-  paused_reason: string | null;
-  started_at: number;
-  finished_at: number | null;
-}
-
 /** One recipient of a frozen batch; `key` is their link key (absent in lists cut before link keys). */
 export interface Recipient {
   id: number;
   email: string;
   key?: string;
-}
-
-export const getIssue = (db: MeteredDb, week: string) =>
-  db.first<IssueRow>("SELECT * FROM issues WHERE week = ?", week);
-
-/** Creates the issue record if it does not exist yet; true when this call created it. */
-export async function createIssue(db: MeteredDb, week: string, now: number): Promise<boolean> {
-  const [r] = await db.batch([
-    [
-      "INSERT INTO issues (week, status, started_at) VALUES (?, 'building', ?) ON CONFLICT (week) DO NOTHING",
-      week,
-      now,
-    ],
-  ]);
-  return (r!.meta.changes ?? 0) > 0;
 }
 
 /** Paper ids of every earlier issue that went out, so no paper is sent twice. */
@@ -126,7 +85,7 @@ export function bump(
       number
     >
   >,
-): [string, ...unknown[]] {
+): Statement {
   const cols = Object.entries({ ...c, rows_written: (c.rows_written ?? 0) + 1 }).filter(([, v]) => v);
   const sets = cols.map(([k]) => `${k} = ${k} + ?`);
   return [`UPDATE issues SET ${sets.join(", ")} WHERE week = ?`, ...cols.map(([, v]) => v), week];

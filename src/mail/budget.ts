@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { resumeParked } from "./parked";
+import { resumeParkedMail } from "./parked";
 
 /*
  * One rate budget for every call to Resend, from every queue consumer, isolate and admin action: Resend's limit is
@@ -168,7 +168,7 @@ export class SendBudget extends DurableObject<Env> {
     this.blockedUntil = 0;
     await this.ctx.storage.put("budget", this.saved());
     await this.ctx.storage.deleteAlarm();
-    await resumeParked(this.env);
+    await this.resumeParked();
     this.pump();
     return this.state();
   }
@@ -208,7 +208,12 @@ export class SendBudget extends DurableObject<Env> {
 
   /** The quota's probe time has come: re-queue the work that waited for it; the first call is the probe. */
   override async alarm(): Promise<void> {
-    if (this.quota) await resumeParked(this.env);
+    if (this.quota) await this.resumeParked();
+  }
+
+  /** Re-queues the work parked for the quota. The Worker's entry extends this with the issues (src/index.ts). */
+  protected async resumeParked(): Promise<void> {
+    await resumeParkedMail(this.env);
   }
 
   private saved(): Saved {

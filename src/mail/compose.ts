@@ -1,9 +1,10 @@
 import { confirmationEmail, welcomeEmail } from "../../templates/emails";
 import type { Config } from "../config";
 import type { Subscriber } from "../db/schema";
-import { confirmUrl, manageUrl, unsubscribeUrl } from "../lib/links";
+import { confirmUrl } from "../lib/links";
 import type { MailItem, MailJob } from "./jobs";
 import type { Email } from "./mailer";
+import { personalEmail, personalLinks } from "./personal";
 
 /** The email a job asks for, as an item to freeze, or null when it no longer applies (confirmed meanwhile, left, erased). */
 export function itemFor(
@@ -32,37 +33,21 @@ export function stillWanted(item: MailItem, sub: Subscriber | undefined): boolea
   return sub.status === "active" && sub.confirmedAt === item.at;
 }
 
-const oneClick = (unsubscribe: string) => ({
-  "List-Unsubscribe": `<${unsubscribe}>`,
-  "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-});
-
 /** Renders a frozen item; deterministic, so a retry rebuilds the very body the key was first used with. */
 export async function renderItem(cfg: Config, item: MailItem): Promise<Email> {
-  const base = { from: cfg.mailFrom, to: item.email };
-  if (item.kind === "test")
-    return {
-      ...base,
-      subject: item.subject,
-      html: item.html,
-      text: item.text,
-      tags: [{ name: "kind", value: "test" }],
-    };
-  if (item.kind === "confirm") {
-    const rendered = await confirmationEmail({
-      name: cfg.newsletterName,
-      email: item.email,
-      confirmUrl: await confirmUrl(cfg, { id: item.sub, linkKey: item.key }, item.at),
-    });
-    return { ...base, ...rendered, tags: [{ name: "kind", value: "confirm" }] };
-  }
+  if (item.kind === "test") return personalEmail(cfg, item.email, item, { kind: "test" });
   const who = { id: item.sub, linkKey: item.key };
-  const unsubscribe = await unsubscribeUrl(cfg, who);
+  if (item.kind === "confirm") {
+    const confirm = await confirmUrl(cfg, who, item.at);
+    const rendered = await confirmationEmail({ name: cfg.newsletterName, email: item.email, confirmUrl: confirm });
+    return personalEmail(cfg, item.email, rendered, { kind: "confirm" });
+  }
+  const links = await personalLinks(cfg, who);
   const rendered = await welcomeEmail({
     name: cfg.newsletterName,
     homeUrl: cfg.publicUrl.toString(),
-    manageUrl: await manageUrl(cfg, who),
-    unsubscribeUrl: unsubscribe,
+    manageUrl: links.manage,
+    unsubscribeUrl: links.unsubscribe,
   });
-  return { ...base, ...rendered, headers: oneClick(unsubscribe), tags: [{ name: "kind", value: "welcome" }] };
+  return personalEmail(cfg, item.email, rendered, { kind: "welcome", unsubscribe: links.unsubscribe });
 }

@@ -5,8 +5,8 @@ import { database } from "../db/subscribers";
 import { freezeItems, type MailBatchResult, sendMailBatch } from "./batches";
 import { itemFor } from "./compose";
 import { backoffSec } from "./deliver";
+import { mailerFor } from "./index";
 import type { MailItem, MailJob } from "./jobs";
-import { mailerFor } from "./mailer";
 
 type JobMessage = Message<Extract<MailJob, { kind: "confirm" | "welcome" }>>;
 type BatchMessage = Message<Extract<MailJob, { kind: "batch" }>>;

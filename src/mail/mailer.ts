@@ -1,7 +1,4 @@
-import type { Config } from "../config";
 import type { Answer } from "./budget";
-import { OutboxMailer } from "./outbox";
-import { ResendMailer } from "./resend";
 
 /** One email to one recipient. */
 export interface Email {
@@ -42,9 +39,4 @@ export interface Mailer {
   readonly name: "resend" | "outbox";
   /** Sends up to 100 emails in one call. The same key with the same emails never sends twice. */
   send(emails: Email[], idempotencyKey: string): Promise<SendOutcome>;
-}
-
-export function mailerFor(env: Env, cfg: Config): Mailer {
-  if (cfg.resendApiKey) return new ResendMailer(cfg.resendApiKey, cfg.resendBaseUrl);
-  return new OutboxMailer(env.DB);
 }

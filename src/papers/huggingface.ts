@@ -1,10 +1,5 @@
-import { formatWeek, type IsoWeek, weekDays } from "../digest/week";
-import { type Paper, parsePaper } from "./paper";
-
-export interface PaperSource {
-  /** Every paper that entered Daily Papers during the week (unsorted, possibly with duplicates). */
-  week(w: IsoWeek): Promise<Paper[]>;
-}
+import { formatWeek, type IsoWeek, weekDays } from "../lib/week";
+import { type Paper, type PaperSource, parsePaper } from "./paper";
 
 export interface HuggingFaceOptions {
   baseUrl: string;

@@ -1,3 +1,11 @@
+import type { IsoWeek } from "../lib/week";
+
+/** The port every paper source implements (Hugging Face, the bundled sample week). */
+export interface PaperSource {
+  /** Every paper that entered Daily Papers during the week (unsorted, possibly with duplicates). */
+  week(w: IsoWeek): Promise<Paper[]>;
+}
+
 /** A paper as the digest uses it, normalised from one item of Hugging Face's /api/daily_papers. */
 export interface Paper {
   /** The arXiv id, e.g. "2611.14207". */

@@ -2,11 +2,12 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { stream } from "hono/streaming";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
-import { countByStatus, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
-import { formatWeek, isoWeekOf } from "../digest/week";
+import { countByStatus, database, exportPage, importActive } from "../db/subscribers";
+import { findSuppression } from "../db/suppressions";
 import { csvField, parseCsv } from "../lib/csv";
 import { addressKeys, checkEmail } from "../lib/email";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
+import { formatWeek, isoWeekOf } from "../lib/week";
 import { sendBudget } from "../mail/budget";
 
 /** Operator API: `Authorization: Bearer ADMIN_TOKEN`. Without a configured token, /admin does not exist. */
@@ -92,12 +93,7 @@ admin.get("/admin/subscribers", async (c) => {
   )
     .bind(JSON.stringify(keys))
     .first<{ id: number }>();
-  const hashes = await Promise.all(keys.map(suppressionHash));
-  const suppressed = await c.env.DB.prepare(
-    "SELECT reason, created_at FROM suppressions WHERE email_hash IN (SELECT value FROM json_each(?))",
-  )
-    .bind(JSON.stringify(hashes))
-    .first<{ reason: string; created_at: number }>();
+  const suppressed = await findSuppression(c.env.DB, keys);
   if (!row) {
     if (suppressed)
       return c.json({

@@ -1,10 +1,9 @@
 import { Hono } from "hono";
 import { html } from "hono/html";
 import { digestWebPage } from "../../templates/digest";
-import { dateRange } from "../digest/issue";
-import { parseWeek } from "../digest/week";
 import { ApiError, type AppEnv, pageSecurity } from "../lib/http";
 import { render } from "../lib/render";
+import { dateRange, parseWeek } from "../lib/week";
 import type { Paper } from "../papers/paper";
 
 /** The public archive: every issue that went out, its web version, and an Atom feed with full content. */

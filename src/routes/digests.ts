@@ -1,14 +1,23 @@
 import { Hono } from "hono";
-import { pickPapers, renderIssue } from "../digest/issue";
-import { startIssue } from "../digest/run";
-import { getIssue, type IssueRow, MeteredDb } from "../digest/store";
-import { formatWeek, parseWeek, previousWeek } from "../digest/week";
+import { pickPapers, renderIssue } from "../digest/build";
+import {
+  cancel,
+  getIssue,
+  type Issue,
+  listIssues,
+  pause,
+  resume,
+  retryFailed,
+  startIssue,
+  type Transition,
+} from "../digest/issues";
+import { MeteredDb } from "../digest/store";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
 import { ApiError, type AppEnv, type Ctx, limitBody } from "../lib/http";
+import { formatWeek, parseWeek, previousWeek } from "../lib/week";
+import { mailerFor } from "../mail";
 import { freezeItems, sendMailBatch } from "../mail/batches";
-import { mailerFor } from "../mail/mailer";
-import type { Paper } from "../papers/paper";
 import { adminAuth } from "./admin";
 
 /** Operator tools for the weekly issues: run records, preview, test send, send now. */
@@ -16,37 +25,32 @@ export const digests = new Hono<AppEnv>();
 
 digests.use("/admin/digests/*", adminAuth);
 
-export function runRecord(r: IssueRow) {
+/** The run record the admin API answers: the issue's state, counters and D1 cost. */
+export function runRecord(r: Issue) {
   return {
     week: r.week,
     status: r.status,
     subject: r.subject,
-    papers: r.papers
-      ? (JSON.parse(r.papers) as { id: string; title: string; upvotes: number }[]).map((p) => ({
-          id: p.id,
-          title: p.title,
-          upvotes: p.upvotes,
-        }))
-      : [],
+    papers: (r.papers ?? []).map((p) => ({ id: p.id, title: p.title, upvotes: p.upvotes })),
     recipients: r.recipients,
     dropped: r.dropped,
     rejected: r.rejected,
     batches: r.batches,
-    batches_sent: r.batches_sent,
+    batches_sent: r.batchesSent,
     sent: r.sent,
-    api_calls: r.api_calls,
+    api_calls: r.apiCalls,
     retries: r.retries,
     failures: r.failures,
-    rows_read: r.rows_read,
-    rows_written: r.rows_written,
-    fanout_done: r.fanout_done === 1,
+    rows_read: r.rowsRead,
+    rows_written: r.rowsWritten,
+    fanout_done: r.fanoutDone,
     delivered: r.delivered,
     bounced: r.bounced,
     complained: r.complained,
-    paused_reason: r.paused_reason,
-    last_error: r.last_error,
-    started_at: new Date(r.started_at).toISOString(),
-    finished_at: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+    paused_reason: r.pausedReason,
+    last_error: r.lastError,
+    started_at: new Date(r.startedAt).toISOString(),
+    finished_at: r.finishedAt ? new Date(r.finishedAt).toISOString() : null,
   };
 }
 
@@ -66,21 +70,19 @@ function endedWeek(c: Ctx): string {
  */
 async function content(c: Ctx, week: string) {
   const cfg = c.get("cfg");
-  const db = new MeteredDb(c.env.DB);
-  const issue = await getIssue(db, week);
-  if (issue?.papers) return renderIssue(cfg, week, JSON.parse(issue.papers) as Paper[]);
-  const papers = await pickPapers(cfg, db, week);
+  const issue = await getIssue(c.env.DB, week);
+  if (issue?.papers) return renderIssue(cfg, week, issue.papers);
+  const papers = await pickPapers(cfg, new MeteredDb(c.env.DB), week);
   if (papers.length === 0) throw new ApiError(404, "no_papers", `No papers to send for ${week}.`);
   return renderIssue(cfg, week, papers);
 }
 
 digests.get("/admin/digests", async (c) => {
-  const { results } = await c.env.DB.prepare("SELECT * FROM issues ORDER BY week DESC LIMIT 200").all<IssueRow>();
-  return c.json({ issues: results.map(runRecord) });
+  return c.json({ issues: (await listIssues(c.env.DB)).map(runRecord) });
 });
 
 digests.get("/admin/digests/:week", async (c) => {
-  const issue = await getIssue(new MeteredDb(c.env.DB), endedWeek(c));
+  const issue = await getIssue(c.env.DB, endedWeek(c));
   if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
   return c.json(runRecord(issue));
 });
@@ -143,61 +145,24 @@ digests.post("/admin/digests/:week/send", async (c) => {
   return c.json(runRecord(issue), 202);
 });
 
-/** Operator controls of a running send. Each answers the run record, or 409 when the issue is not in a state that allows it. */
-async function transition(c: Ctx, statements: D1PreparedStatement[], allowedFrom: string) {
-  const week = endedWeek(c);
-  const results = await c.env.DB.batch(statements);
-  if ((results[0]!.meta.changes ?? 0) === 0) {
-    const issue = await getIssue(new MeteredDb(c.env.DB), week);
-    if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
-    throw new ApiError(409, "invalid_state", `The issue is ${issue.status}; this needs it ${allowedFrom}.`);
-  }
-  return (await getIssue(new MeteredDb(c.env.DB), week))!;
+/** Operator controls of a running send: the run record, or 409 when the issue is not in a state that allows it. */
+function answer(t: Transition, allowedFrom: string): Issue {
+  if (t.ok) return t.issue;
+  if (!t.issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
+  throw new ApiError(409, "invalid_state", `The issue is ${t.issue.status}; this needs it ${allowedFrom}.`);
 }
 
-digests.post("/admin/digests/:week/pause", async (c) => {
-  const week = endedWeek(c);
-  const issue = await transition(
-    c,
-    [
-      c.env.DB.prepare(
-        "UPDATE issues SET status = 'paused', paused_reason = 'paused by an operator' WHERE week = ? AND status = 'sending'",
-      ).bind(week),
-    ],
-    "sending",
-  );
-  return c.json(runRecord(issue));
-});
+digests.post("/admin/digests/:week/pause", async (c) =>
+  c.json(runRecord(answer(await pause(c.env.DB, endedWeek(c)), "sending"))),
+);
 
-digests.post("/admin/digests/:week/resume", async (c) => {
-  const week = endedWeek(c);
-  const issue = await transition(
-    c,
-    [
-      c.env.DB.prepare(
-        "UPDATE issues SET status = 'sending', paused_reason = NULL WHERE week = ? AND status = 'paused'",
-      ).bind(week),
-    ],
-    "paused",
-  );
-  await c.env.DIGEST_QUEUE.send({ kind: "fanout", week, requeue: true });
-  return c.json(runRecord(issue), 202);
-});
+digests.post("/admin/digests/:week/resume", async (c) =>
+  c.json(runRecord(answer(await resume(c.env, endedWeek(c)), "paused")), 202),
+);
 
-digests.post("/admin/digests/:week/cancel", async (c) => {
-  const week = endedWeek(c);
-  const issue = await transition(
-    c,
-    [
-      c.env.DB.prepare(
-        "UPDATE issues SET status = 'cancelled', finished_at = ? WHERE week = ? AND status IN ('building', 'sending', 'paused')",
-      ).bind(Date.now(), week),
-      c.env.DB.prepare("UPDATE issue_batches SET status = 'cancelled' WHERE week = ? AND status = 'queued'").bind(week),
-    ],
-    "building, sending or paused",
-  );
-  return c.json(runRecord(issue));
-});
+digests.post("/admin/digests/:week/cancel", async (c) =>
+  c.json(runRecord(answer(await cancel(c.env.DB, endedWeek(c)), "building, sending or paused"))),
+);
 
 /**
  * Puts an issue's failed batches back in the queue (once: a second call finds none). A batch that Resend refused is
@@ -205,27 +170,10 @@ digests.post("/admin/digests/:week/cancel", async (c) => {
  */
 digests.post("/admin/digests/:week/retry-failed", async (c) => {
   const week = endedWeek(c);
-  const d1 = c.env.DB;
-  const issue = await getIssue(new MeteredDb(d1), week);
+  const issue = await getIssue(c.env.DB, week);
   if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
   if (issue.status === "cancelled") throw new ApiError(409, "invalid_state", "The issue was cancelled.");
-  const [requeued] = await d1.batch<{ id: number }>([
-    d1
-      .prepare(
-        "UPDATE issue_batches SET status = 'queued', lease_until = NULL, version = version + (state = 'ready') WHERE week = ? AND status = 'failed' RETURNING id",
-      )
-      .bind(week),
-    d1
-      .prepare(
-        "UPDATE issues SET failures = max(failures - changes(), 0), status = CASE WHEN status IN ('sent', 'failed') THEN 'sending' ELSE status END, finished_at = NULL WHERE week = ? AND changes() > 0",
-      )
-      .bind(week),
-  ]);
-  const ids = requeued!.results.map((r) => r.id);
-  if (ids.length === 0) throw new ApiError(409, "nothing_to_retry", "The issue has no failed batches.");
-  for (let i = 0; i < ids.length; i += 100)
-    await c.env.DIGEST_QUEUE.sendBatch(
-      ids.slice(i, i + 100).map((batchId) => ({ body: { kind: "batch" as const, week, batchId } })),
-    );
-  return c.json({ ...runRecord((await getIssue(new MeteredDb(d1), week))!), requeued_batches: ids.length }, 202);
+  const retried = await retryFailed(c.env, week);
+  if (!retried) throw new ApiError(409, "nothing_to_retry", "The issue has no failed batches.");
+  return c.json({ ...runRecord(retried.issue), requeued_batches: retried.requeued }, 202);
 });

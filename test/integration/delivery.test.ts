@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { config } from "../../src/config";
-import { DIGEST_MAX_ATTEMPTS } from "../../src/digest/batch";
+import { startIssue } from "../../src/digest/issues";
 import type { DigestJob } from "../../src/digest/jobs";
-import { startIssue } from "../../src/digest/run";
+import { DIGEST_MAX_ATTEMPTS } from "../../src/digest/send";
 import { manageUrl, unsubscribeUrl } from "../../src/lib/links";
 import { sendBudget } from "../../src/mail/budget";
 import type { StoredEmail } from "../emulators/resend";

@@ -2,8 +2,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config";
+import { handleDigestJob } from "../../src/digest/consume";
 import type { DigestJob } from "../../src/digest/jobs";
-import { handleDigestJob } from "../../src/digest/run";
 import worker from "../../src/index";
 import type { StoredEmail } from "../emulators/resend";
 import { BASE, call } from "../support/helpers";

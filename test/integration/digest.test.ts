@@ -2,8 +2,9 @@ import { createExecutionContext, createScheduledController } from "cloudflare:te
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config";
+import { handleDigestJob } from "../../src/digest/consume";
+import { startIssue } from "../../src/digest/issues";
 import type { DigestJob } from "../../src/digest/jobs";
-import { handleDigestJob, startIssue } from "../../src/digest/run";
 import worker from "../../src/index";
 import { BASE, call } from "../support/helpers";
 import { waitFor } from "../support/poll";

@@ -25,11 +25,11 @@ import fc from "fast-check";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { config } from "../../src/config";
-import { formatWeek, isoWeekOf, parseWeek, previousWeek } from "../../src/digest/week";
 import worker from "../../src/index";
 import { parseCsv } from "../../src/lib/csv";
 import { checkEmail } from "../../src/lib/email";
 import { b64url, type Purpose, signToken } from "../../src/lib/tokens";
+import { formatWeek, isoWeekOf, parseWeek, previousWeek } from "../../src/lib/week";
 import {
   BASE,
   call,

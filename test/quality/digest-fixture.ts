@@ -4,10 +4,10 @@
  * config, and personalized with the signed https links a subscriber really gets.
  */
 import { loadConfig } from "../../src/config";
-import { renderIssue } from "../../src/digest/issue";
+import { renderIssue } from "../../src/digest/build";
 import { selectPapers } from "../../src/digest/select";
-import { parseWeek } from "../../src/digest/week";
 import { confirmUrl, manageUrl, unsubscribeUrl } from "../../src/lib/links";
+import { parseWeek } from "../../src/lib/week";
 import { sampleSource } from "../../src/papers/sample";
 import { confirmationEmail, welcomeEmail } from "../../templates/emails";
 

@@ -1,8 +1,8 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { config } from "../../src/config";
+import { handleDigestJob } from "../../src/digest/consume";
 import type { DigestJob } from "../../src/digest/jobs";
-import { handleDigestJob } from "../../src/digest/run";
 import worker from "../../src/index";
 import { BASE } from "./helpers";
 

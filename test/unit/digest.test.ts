@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dateRange } from "../../src/digest/issue";
 import { selectPapers } from "../../src/digest/select";
-import { formatWeek, isoWeekOf, parseWeek, previousWeek, weekDays, weeksInYear } from "../../src/digest/week";
+import { dateRange, formatWeek, isoWeekOf, parseWeek, previousWeek, weekDays, weeksInYear } from "../../src/lib/week";
 import { type Paper, parsePaper } from "../../src/papers/paper";
 import { sampleItems, sampleSource } from "../../src/papers/sample";
 import { authorLine, digestEmail, digestSubject, shorten } from "../../templates/digest";

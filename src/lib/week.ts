@@ -39,3 +39,15 @@ export const weekDays = (w: IsoWeek): string[] =>
   Array.from({ length: 7 }, (_, i) => new Date(weekStart(w).getTime() + i * DAY).toISOString().slice(0, 10));
 
 export const weeksInYear = (year: number) => isoWeekOf(new Date(Date.UTC(year, 11, 28))).week;
+
+/** The week as people read it: "16–22 November 2026", "28 December–3 January 2027". */
+export function dateRange(week: string): string {
+  const w = parseWeek(week)!;
+  const days = weekDays(w).map((d) => new Date(`${d}T00:00:00Z`));
+  const first = days[0]!;
+  const last = days[6]!;
+  const day = (d: Date, withMonth: boolean) =>
+    d.toLocaleDateString("en-GB", { day: "numeric", ...(withMonth ? { month: "long" } : {}), timeZone: "UTC" });
+  const sameMonth = first.getUTCMonth() === last.getUTCMonth();
+  return `${day(first, !sameMonth)}–${day(last, true)} ${last.getUTCFullYear()}`;
+}

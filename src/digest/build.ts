@@ -1,27 +1,13 @@
 import { digestEmail } from "../../templates/digest";
 import type { Config } from "../config";
-import { HuggingFaceSource, type PaperSource } from "../papers/huggingface";
+import { dateRange, parseWeek } from "../lib/week";
 import type { Paper } from "../papers/paper";
-import { sampleSource } from "../papers/sample";
+import { paperSource } from "../papers/source";
+import { markBuilt, markSkipped } from "./issues";
 import { selectPapers } from "./select";
 import { type MeteredDb, sentPaperIds } from "./store";
-import { parseWeek, weekDays } from "./week";
 
-/** An issue's content: where its papers come from, which it picks, and how it reads. No sending here. */
-
-export const paperSource = (cfg: Config): PaperSource =>
-  cfg.papersSource === "sample" ? sampleSource : new HuggingFaceSource({ baseUrl: cfg.hfApiUrl, token: cfg.hfToken });
-
-export function dateRange(week: string): string {
-  const w = parseWeek(week)!;
-  const days = weekDays(w).map((d) => new Date(`${d}T00:00:00Z`));
-  const first = days[0]!;
-  const last = days[6]!;
-  const day = (d: Date, withMonth: boolean) =>
-    d.toLocaleDateString("en-GB", { day: "numeric", ...(withMonth ? { month: "long" } : {}), timeZone: "UTC" });
-  const sameMonth = first.getUTCMonth() === last.getUTCMonth();
-  return `${day(first, !sameMonth)}–${day(last, true)} ${last.getUTCFullYear()}`;
-}
+/** An issue's content: which papers it picks, how it reads, and freezing both on the issue. No sending here. */
 
 /**
  * The issue as an email. Without `links` (the stored copy, previews, test sends) the personal links point at the
@@ -50,4 +36,18 @@ export async function renderIssue(
 export async function pickPapers(cfg: Config, db: MeteredDb, week: string) {
   const all = await paperSource(cfg).week(parseWeek(week)!);
   return selectPapers(all, { alreadySent: await sentPaperIds(db, week), size: cfg.digestSize });
+}
+
+/**
+ * Builds the issue (status building): picks its papers and freezes them with the rendered content, so a re-run, the
+ * archive and the feed all show what was sent. False when the week has no papers (the issue is skipped).
+ */
+export async function buildIssue(cfg: Config, db: MeteredDb, week: string): Promise<boolean> {
+  const papers = await pickPapers(cfg, db, week);
+  if (papers.length === 0) {
+    await db.batch([markSkipped(week, Date.now())]);
+    return false;
+  }
+  await db.batch([markBuilt(week, await renderIssue(cfg, week, papers), papers)]);
+  return true;
 }

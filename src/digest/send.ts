@@ -1,11 +1,12 @@
 import type { Config } from "../config";
-import { manageUrl, unsubscribeUrl } from "../lib/links";
+import { type Email, mailerFor } from "../mail";
 import { type Delivery, deliver } from "../mail/deliver";
-import { type Email, mailerFor } from "../mail/mailer";
 import { quotaReason } from "../mail/parked";
+import { type PersonalLinks, personalEmail, personalLinks } from "../mail/personal";
 import type { Paper } from "../papers/paper";
-import { renderIssue } from "./issue";
-import type { IssueRow, MeteredDb, Recipient } from "./store";
+import { renderIssue } from "./build";
+import { countDropped, finalize, frozenPapers, issueStatus, pauseSending, settleBatch } from "./issues";
+import type { MeteredDb, Recipient, Statement } from "./store";
 
 /*
  * Sends the frozen batches of an issue (see issueBatches in src/db/schema.ts for the attempt rules).
@@ -40,11 +41,8 @@ const partsCache = new Map<string, IssueParts>();
 async function issueParts(cfg: Config, db: MeteredDb, week: string): Promise<IssueParts | null> {
   let parts = partsCache.get(week);
   if (!parts) {
-    const issue = await db.first<Pick<IssueRow, "week" | "papers">>(
-      "SELECT week, papers FROM issues WHERE week = ? AND papers IS NOT NULL",
-      week,
-    );
-    if (!issue) return null;
+    const issue = await frozenPapers(db, week);
+    if (!issue?.papers) return null;
     const marker = crypto.randomUUID().replaceAll("-", "");
     const links = { unsubscribe: `https://${marker}.invalid/u`, manage: `https://${marker}.invalid/m` };
     const content = await renderIssue(cfg, week, JSON.parse(issue.papers!) as Paper[], links);
@@ -57,64 +55,16 @@ async function issueParts(cfg: Config, db: MeteredDb, week: string): Promise<Iss
 }
 
 /** Odd pieces are the markers (the split kept them): each becomes the recipient's link of that kind. */
-const fill = (pieces: string[], links: { unsubscribe: string; manage: string }) =>
+const fill = (pieces: string[], links: PersonalLinks) =>
   pieces.map((p, i) => (i % 2 ? (p.endsWith("/u") ? links.unsubscribe : links.manage) : p)).join("");
 
 async function personalEmails(cfg: Config, issue: IssueParts, recipients: Recipient[]): Promise<Email[]> {
   return Promise.all(
     recipients.map(async (r) => {
-      const who = { id: r.id, linkKey: r.key ?? "" };
-      const links = { unsubscribe: await unsubscribeUrl(cfg, who), manage: await manageUrl(cfg, who) };
-      return {
-        from: cfg.mailFrom,
-        to: r.email,
-        subject: issue.subject,
-        html: fill(issue.html, links),
-        text: fill(issue.text, links),
-        headers: {
-          "List-Unsubscribe": `<${links.unsubscribe}>`,
-          "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-        tags: [
-          { name: "kind", value: "digest" },
-          { name: "issue", value: issue.week },
-        ],
-      };
+      const links = await personalLinks(cfg, { id: r.id, linkKey: r.key ?? "" });
+      const content = { subject: issue.subject, html: fill(issue.html, links), text: fill(issue.text, links) };
+      return personalEmail(cfg, r.email, content, { kind: "digest", week: issue.week, unsubscribe: links.unsubscribe });
     }),
-  );
-}
-
-/** Marks the issue sent once every batch is settled (sent or failed for good). Safe to run any number of times. */
-export const finalize = (week: string): [string, ...unknown[]] => [
-  `UPDATE issues SET status = CASE WHEN batches > 0 AND batches_sent = 0 THEN 'failed' ELSE 'sent' END, finished_at = ?
-   WHERE week = ? AND status = 'sending' AND fanout_done = 1 AND batches_sent + failures >= batches`,
-  Date.now(),
-  week,
-];
-
-/** After the batch's own update, counters and this invocation's D1 cost land in one statement on the issue row. */
-async function settle(
-  db: MeteredDb,
-  week: string,
-  batchUpdate: [string, ...unknown[]],
-  counters: string,
-  ...params: unknown[]
-) {
-  // The two statements themselves each read and write exactly one row; they are counted here, in advance.
-  const cost = db.drain();
-  // Not counted again: that would cost another write to the run record.
-  return db.batch(
-    [
-      batchUpdate,
-      [
-        `UPDATE issues SET ${counters}, rows_read = rows_read + ?, rows_written = rows_written + ? WHERE week = ?`,
-        ...params,
-        cost.read + 2,
-        cost.written + 2,
-        week,
-      ],
-    ],
-    false,
   );
 }
 
@@ -145,8 +95,7 @@ export async function sendIssueBatches(
 ): Promise<Map<number, number | undefined>> {
   const result = new Map<number, number | undefined>(jobs.map((j) => [j.batchId, undefined]));
   // Paused (complaint breaker, quota, operator) or cancelled: leave the batches queued; a resume re-queues them.
-  const state = await db.first<{ status: string }>("SELECT status FROM issues WHERE week = ?", week);
-  if (state?.status !== "sending") return result;
+  if ((await issueStatus(db, week)) !== "sending") return result;
   const issue = await issueParts(cfg, db, week);
   if (!issue) return result;
 
@@ -184,7 +133,7 @@ export async function sendIssueBatches(
   // next key (one range read of departures for the whole delivery).
   const lists = new Map(claimed.map((c) => [c.id, JSON.parse(c.recipients) as Recipient[]]));
   const open = claimed.filter((c) => c.state === "ready" && lists.get(c.id)!.length > 0);
-  const refrozen: [string, ...unknown[]][] = [];
+  const refrozen: Statement[] = [];
   const dropped = new Map<number, number>();
   if (open.length > 0) {
     const allIds = open.flatMap((c) => lists.get(c.id)!.map((r) => r.id));
@@ -210,11 +159,12 @@ export async function sendIssueBatches(
       ]);
     }
     if (refrozen.length > 0)
-      refrozen.push([
-        "UPDATE issues SET dropped = dropped + ? WHERE week = ?",
-        [...dropped.values()].reduce((a, b) => a + b, 0),
-        week,
-      ]);
+      refrozen.push(
+        countDropped(
+          week,
+          [...dropped.values()].reduce((a, b) => a + b, 0),
+        ),
+      );
     if (refrozen.length > 0) await db.batch(refrozen);
   }
 
@@ -250,11 +200,8 @@ async function settleOutcome(
   attempts: number,
 ): Promise<number | undefined> {
   const now = Date.now();
-  // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked the batch
-  // sent. The same statement finishes the issue when this was its last unsettled batch (SET sees the old row).
-  const last = "status = 'sending' AND fanout_done = 1 AND batches_sent + (changes() > 0) + failures >= batches";
   const markSent = (accepted: number, rejected: number, error: string | null, apiCall: 0 | 1) =>
-    settle(
+    settleBatch(
       db,
       week,
       [
@@ -264,16 +211,15 @@ async function settleOutcome(
         error,
         batchId,
       ],
-      `api_calls = api_calls + ${apiCall}, batches_sent = batches_sent + (changes() > 0), sent = sent + (changes() > 0) * ?, rejected = rejected + (changes() > 0) * ?,
-       status = CASE WHEN ${last} THEN 'sent' ELSE status END, finished_at = CASE WHEN ${last} THEN ? ELSE finished_at END`,
-      accepted,
-      rejected,
-      now,
+      // changes() is the row count of the statement before it in this batch: 1 only if this attempt marked it sent.
+      `api_calls = api_calls + ${apiCall}, batches_sent = batches_sent + (changes() > 0), sent = sent + (changes() > 0) * ?, rejected = rejected + (changes() > 0) * ?`,
+      [accepted, rejected],
+      { at: now },
     );
   /** `sentNothing`: Resend refused the call for certain, so a retry may re-check the list (under a new key). */
   const markFailed = async (error: string, apiCall: 0 | 1, sentNothing: boolean) => {
     console.error("digest: batch failed for good", { week, batchId, error: error.slice(0, 200) });
-    await settle(
+    await settleBatch(
       db,
       week,
       [
@@ -282,7 +228,7 @@ async function settleOutcome(
         batchId,
       ],
       `api_calls = api_calls + ${apiCall}, failures = failures + (changes() > 0), last_error = ?`,
-      error,
+      [error],
     );
     await db.batch([finalize(week)]);
   };
@@ -314,13 +260,7 @@ async function settleOutcome(
         ],
       ]);
       if (outcome.kind === "parked") {
-        await db.batch([
-          [
-            "UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'",
-            quotaReason(outcome.quota),
-            week,
-          ],
-        ]);
+        await db.batch([pauseSending(week, quotaReason(outcome.quota))]);
         return;
       }
       if (exhausted) await markFailed(`no send slot after ${attempts} attempts`, 0, priorState === "ready");
@@ -329,7 +269,7 @@ async function settleOutcome(
     case "refused":
     case "ambiguous": {
       // A refusal makes the list open to a re-check before the next attempt; after an ambiguous failure it stays frozen.
-      const batchUpdate: [string, ...unknown[]] =
+      const batchUpdate: Statement =
         outcome.kind === "refused"
           ? [
               "UPDATE issue_batches SET state = 'ready', lease_until = NULL, error = ? WHERE id = ? AND version = ?",
@@ -338,15 +278,9 @@ async function settleOutcome(
               version,
             ]
           : ["UPDATE issue_batches SET lease_until = NULL, error = ? WHERE id = ?", outcome.error, batchId];
-      await settle(db, week, batchUpdate, "api_calls = api_calls + 1, retries = retries + 1");
+      await settleBatch(db, week, batchUpdate, "api_calls = api_calls + 1, retries = retries + 1", []);
       if (outcome.kind === "refused" && outcome.quota) {
-        await db.batch([
-          [
-            "UPDATE issues SET status = 'paused', paused_reason = ? WHERE week = ? AND status = 'sending'",
-            quotaReason({ code: outcome.quota }),
-            week,
-          ],
-        ]);
+        await db.batch([pauseSending(week, quotaReason({ code: outcome.quota }))]);
         return;
       }
       if (exhausted) {

@@ -1,0 +1,87 @@
+import type { Config } from "../config";
+import { buildIssue } from "./build";
+import { claimPage, fanoutState, markFanoutDone, reopenFailed } from "./issues";
+import type { DigestJob } from "./jobs";
+import { CUT_MARGIN_MS } from "./send";
+import { activePage, type MeteredDb } from "./store";
+
+export const BATCH_SIZE = 100; // Resend's batch endpoint takes up to 100 emails
+const BATCHES_PER_CUT = 5; // one read and one D1 transaction cut 500 subscribers into 5 batches
+const CUTS_PER_FANOUT = 10; // 5,000 subscribers per fan-out invocation, then it continues in a new message
+// Queue sendBatch takes at most 100 messages and 256 KB; a batch message carries ids only (under 100 bytes).
+const MESSAGES_PER_SEND = 100;
+
+/**
+ * One fan-out message: builds the issue if needed, then cuts the next pages of active subscribers into frozen
+ * batches of 100 and queues one id-only message per batch; past CUTS_PER_FANOUT pages it continues in a new message.
+ */
+export async function fanout(
+  job: Extract<DigestJob, { kind: "fanout" }>,
+  attempts: number,
+  env: Env,
+  cfg: Config,
+  db: MeteredDb,
+) {
+  const { week } = job;
+  let issue = await fanoutState(db, week);
+  if (!issue || ["sent", "skipped", "cancelled"].includes(issue.status)) return;
+  if (issue.status === "building" || issue.status === "failed") {
+    if (!issue.built && !(await buildIssue(cfg, db, week))) return;
+    if (issue.status === "failed") await db.batch([reopenFailed(week)]);
+    issue = (await fanoutState(db, week))!;
+  }
+
+  // After a crash or a manual re-trigger, batches recorded as queued may never have reached the queue. Queuing
+  // them again is harmless: a batch is claimed by one sender at a time, and its key and frozen list decide what
+  // Resend may still send (see src/digest/send.ts).
+  if (job.requeue || attempts > 1) {
+    const queued = await db.all<{ id: number }>(
+      "SELECT id FROM issue_batches WHERE week = ? AND status = 'queued'",
+      week,
+    );
+    await enqueue(
+      env,
+      queued.map((b) => ({ kind: "batch", week, batchId: b.id })),
+    );
+  }
+
+  const now = Date.now();
+  let { cursor, batches } = issue;
+  let done = issue.fanout_done === 1;
+  const pending: DigestJob[] = [];
+  for (let cut = 0; !done && cut < CUTS_PER_FANOUT; cut++) {
+    // The cut time is taken before the read (less a margin for clock skew with D1): whoever leaves after it is
+    // dropped from the batch before it is sent (departures, src/digest/send.ts).
+    const cutAt = Date.now() - CUT_MARGIN_MS;
+    const recipients = await activePage(db, cursor, now, BATCH_SIZE * BATCHES_PER_CUT);
+    if (recipients.length === 0) {
+      await db.batch([markFanoutDone(week, cursor)]);
+      done = true;
+      break;
+    }
+    const last = recipients.length < BATCH_SIZE * BATCHES_PER_CUT;
+    const next = recipients[recipients.length - 1]!.id;
+    const lists = Array.from({ length: Math.ceil(recipients.length / BATCH_SIZE) }, (_, i) =>
+      recipients.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE),
+    );
+    const ids = await claimPage(db, { week, cursor, next, batchesBefore: batches, last, cutAt }, lists);
+    if (!ids) {
+      // Another fan-out moved the cursor first and carries on; queue what this one already cut.
+      await enqueue(env, pending);
+      return;
+    }
+    for (const batchId of ids) pending.push({ kind: "batch", week, batchId });
+    batches += lists.length;
+    cursor = next;
+    done = last;
+    if (pending.length >= MESSAGES_PER_SEND) await enqueue(env, pending.splice(0, MESSAGES_PER_SEND));
+  }
+  await enqueue(env, pending);
+  if (!done) await env.DIGEST_QUEUE.send({ kind: "fanout", week }); // more subscribers than one invocation should cut
+}
+
+async function enqueue(env: Env, jobs: DigestJob[]) {
+  for (let i = 0; i < jobs.length; i += MESSAGES_PER_SEND) {
+    await env.DIGEST_QUEUE.sendBatch(jobs.slice(i, i + MESSAGES_PER_SEND).map((body) => ({ body })));
+  }
+}

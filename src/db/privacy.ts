@@ -1,4 +1,15 @@
+import { and, eq, lt, ne, sql } from "drizzle-orm";
 import { addressKeys } from "../lib/email";
+import {
+  confirmDomainHours,
+  departures,
+  issueBatches,
+  mailBatches,
+  mailItems,
+  subscribers,
+  webhookEvents,
+} from "./schema";
+import { database } from "./subscribers";
 import { keepSuppressed } from "./suppressions";
 
 const DAY_MS = 86_400_000;
@@ -11,9 +22,10 @@ export const DEPARTURE_TTL_MS = 45 * DAY_MS;
 
 /** Everything we hold about one subscriber, for "download my data". */
 export async function exportSubscriber(d1: D1Database, id: number) {
-  const s = await d1.prepare("SELECT * FROM subscribers WHERE id = ?").bind(id).first<Record<string, unknown>>();
+  const s = await database(d1).select().from(subscribers).where(eq(subscribers.id, id)).get();
   if (!s) return null;
-  const iso = (v: unknown) => (typeof v === "number" && v > 0 ? new Date(v).toISOString() : null);
+  const iso = (v: number | null) => (v && v > 0 ? new Date(v).toISOString() : null);
+  // Raw SQL: a text search in the frozen recipient lists (JSON), which the query builder has no words for.
   const { results: issues } = await d1
     .prepare("SELECT DISTINCT week FROM issue_batches WHERE status = 'sent' AND instr(recipients, ?) > 0 ORDER BY week")
     .bind(`{"id":${id},`)
@@ -22,15 +34,15 @@ export async function exportSubscriber(d1: D1Database, id: number) {
     email: s.email,
     status: s.status,
     source: s.source,
-    subscribed_at: iso(s.created_at),
+    subscribed_at: iso(s.createdAt),
     consent: {
-      given_at: iso(s.consent_at),
-      source_origin: s.consent_origin,
-      ip_hash: s.consent_ip_hash,
-      confirmed_at: iso(s.confirmed_at),
+      given_at: iso(s.consentAt),
+      source_origin: s.consentOrigin,
+      ip_hash: s.consentIpHash,
+      confirmed_at: iso(s.confirmedAt),
     },
-    unsubscribed_at: iso(s.unsubscribed_at),
-    paused_until: iso(s.paused_until),
+    unsubscribed_at: iso(s.unsubscribedAt),
+    paused_until: iso(s.pausedUntil),
     issues_received: issues.map((r) => r.week),
     notes: "ip_hash is a keyed hash of the IP address your signup came from; the address itself is never stored.",
   };
@@ -44,12 +56,14 @@ export async function exportSubscriber(d1: D1Database, id: number) {
  * settled (housekeeping).
  */
 export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now()): Promise<boolean> {
-  const s = await d1
-    .prepare("SELECT email, email_key, status FROM subscribers WHERE id = ?")
-    .bind(id)
-    .first<{ email: string; email_key: string; status: string }>();
+  const s = await database(d1)
+    .select({ email: subscribers.email, key: subscribers.emailKey, status: subscribers.status })
+    .from(subscribers)
+    .where(eq(subscribers.id, id))
+    .get();
   if (!s) return false;
-  const keys = [...new Set([s.email_key, ...addressKeys(s.email)])];
+  const keys = [...new Set([s.key, ...addressKeys(s.email)])];
+  // Raw SQL from here: the recipient lists are JSON text, edited in place with json_each in the same transaction.
   const statements = [
     d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
     d1
@@ -83,24 +97,34 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
 
 /** Daily housekeeping: what we no longer need, we no longer keep. */
 export async function prune(d1: D1Database, now = Date.now()) {
-  const [pending, webhooks, batches, mail] = await d1.batch([
-    d1.prepare("DELETE FROM subscribers WHERE status = 'pending' AND consent_at < ?").bind(now - PENDING_TTL_MS),
-    d1.prepare("DELETE FROM webhook_events WHERE received_at < ?").bind(now - WEBHOOK_ID_TTL_MS),
-    d1
-      .prepare(
-        "UPDATE issue_batches SET recipients = '[]' WHERE status <> 'queued' AND recipients <> '[]' AND coalesce(sent_at, 0) < ?",
-      )
-      .bind(now - BATCH_RECIPIENTS_TTL_MS),
+  const db = database(d1);
+  const [pending, webhooks, batches, mail] = await db.batch([
+    db
+      .delete(subscribers)
+      .where(and(eq(subscribers.status, "pending"), lt(subscribers.consentAt, now - PENDING_TTL_MS))),
+    db.delete(webhookEvents).where(lt(webhookEvents.receivedAt, now - WEBHOOK_ID_TTL_MS)),
+    db
+      .update(issueBatches)
+      .set({ recipients: [] })
+      .where(
+        and(
+          ne(issueBatches.status, "queued"),
+          sql`${issueBatches.recipients} <> '[]'`,
+          lt(sql`coalesce(${issueBatches.sentAt}, 0)`, now - BATCH_RECIPIENTS_TTL_MS),
+        ),
+      ),
     // Transactional mail batches (addresses) and their job keys: a redelivered job is hours old at most.
-    d1.prepare("DELETE FROM mail_batches WHERE status <> 'queued' AND created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
-    d1.prepare("DELETE FROM mail_items WHERE created_at < ?").bind(now - MAIL_BATCH_TTL_MS),
-    d1.prepare("DELETE FROM departures WHERE at < ?").bind(now - DEPARTURE_TTL_MS),
-    d1.prepare("DELETE FROM confirm_domain_hours WHERE hour < ?").bind(Math.floor(now / 3_600_000) - 48),
+    db
+      .delete(mailBatches)
+      .where(and(ne(mailBatches.status, "queued"), lt(mailBatches.createdAt, now - MAIL_BATCH_TTL_MS))),
+    db.delete(mailItems).where(lt(mailItems.createdAt, now - MAIL_BATCH_TTL_MS)),
+    db.delete(departures).where(lt(departures.at, now - DEPARTURE_TTL_MS)),
+    db.delete(confirmDomainHours).where(lt(confirmDomainHours.hour, Math.floor(now / 3_600_000) - 48)),
   ]);
   return {
-    pendingDeleted: pending!.meta.changes ?? 0,
-    webhookIdsDeleted: webhooks!.meta.changes ?? 0,
-    batchListsCleared: batches!.meta.changes ?? 0,
-    mailBatchesDeleted: mail!.meta.changes ?? 0,
+    pendingDeleted: pending.meta.changes ?? 0,
+    webhookIdsDeleted: webhooks.meta.changes ?? 0,
+    batchListsCleared: batches.meta.changes ?? 0,
+    mailBatchesDeleted: mail.meta.changes ?? 0,
   };
 }

@@ -1,15 +1,63 @@
 import type { Config } from "../config";
 import { buildIssue } from "./build";
-import { claimPage, fanoutState, markFanoutDone, reopenFailed } from "./issues";
+import { type IssueRow, reopenFailed } from "./issues";
 import type { DigestJob } from "./jobs";
 import { CUT_MARGIN_MS } from "./send";
-import { activePage, type MeteredDb } from "./store";
+import { activePage, type MeteredDb, type Statement } from "./store";
 
 export const BATCH_SIZE = 100; // Resend's batch endpoint takes up to 100 emails
 const BATCHES_PER_CUT = 5; // one read and one D1 transaction cut 500 subscribers into 5 batches
 const CUTS_PER_FANOUT = 10; // 5,000 subscribers per fan-out invocation, then it continues in a new message
 // Queue sendBatch takes at most 100 messages and 256 KB; a batch message carries ids only (under 100 bytes).
 const MESSAGES_PER_SEND = 100;
+
+/** What the fan-out needs to know of the issue (one metered read). */
+const fanoutState = (db: MeteredDb, week: string) =>
+  db.first<Pick<IssueRow, "status" | "cursor" | "batches" | "fanout_done"> & { built: number }>(
+    "SELECT status, cursor, batches, fanout_done, papers IS NOT NULL AS built FROM issues WHERE week = ?",
+    week,
+  );
+
+/**
+ * Claims the next page of subscribers for the issue: the cursor moves (guarded by the value this run read, so two
+ * fan-outs of the same week can never cut the same subscribers twice), and changes() chains through the inserts (each
+ * inserts its one row only if the statement before it changed one), so the frozen batch rows exist only if this
+ * fan-out cut these subscribers. No RETURNING: D1 bills a read per returned row. Returns the new batch ids, or null
+ * when another fan-out moved the cursor first.
+ */
+async function claimPage(
+  db: MeteredDb,
+  page: { week: string; cursor: number; next: number; batchesBefore: number; last: boolean; cutAt: number },
+  lists: unknown[][],
+): Promise<number[] | null> {
+  const { week, cursor } = page;
+  const results = await db.batch([
+    [
+      "UPDATE issues SET cursor = ?, batches = batches + ?, recipients = recipients + ?, fanout_done = ? WHERE week = ? AND cursor = ?",
+      page.next,
+      lists.length,
+      lists.reduce((n, l) => n + l.length, 0),
+      page.last ? 1 : 0,
+      week,
+      cursor,
+    ],
+    ...lists.map(
+      (list, i): Statement => [
+        "INSERT INTO issue_batches (week, batch_no, recipients, status, cut_at) SELECT ?, ?, ?, 'queued', ? WHERE changes() = 1",
+        week,
+        page.batchesBefore + i + 1,
+        JSON.stringify(list),
+        page.cutAt,
+      ],
+    ),
+  ]);
+  if (!results[1]?.meta.changes) return null;
+  return results.slice(1).map((r) => r.meta.last_row_id);
+}
+
+/** Every active subscriber is in a batch (nobody after the cursor). */
+const markFanoutDone = (week: string, cursor: number) =>
+  ["UPDATE issues SET fanout_done = 1 WHERE week = ? AND cursor = ?", week, cursor] satisfies Statement;
 
 /**
  * One fan-out message: builds the issue if needed, then cuts the next pages of active subscribers into frozen

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNotNull } from "drizzle-orm";
 import type { RowOf } from "../db/rows";
-import { issues } from "../db/schema";
+import { type IssueStatus, issueBatches, issues } from "../db/schema";
 import { database } from "../db/subscribers";
 import { QUOTA_REASON_PREFIX } from "../mail/parked";
 import { bump, MeteredDb, type Statement } from "./store";
@@ -14,6 +14,7 @@ import { bump, MeteredDb, type Statement } from "./store";
  *      └─no papers─▶ skipped  pause (operator, complaint breaker, Resend quota) ⇄ resume
  *   building / sending / paused ──cancel──▶ cancelled;  failed / sent with failed batches ──retry-failed──▶ sending
  *
+ * (The fan-out's cursor and batch rows are written by src/digest/fanout.ts; no status changes there.)
  * Statements of the send path are raw SQL run through MeteredDb: their D1 cost (meta.rows_read / rows_written, which
  * Drizzle's select does not return) goes into the issue's run record, and several chain on changes() inside one D1
  * batch. Ordinary reads go through Drizzle.
@@ -48,7 +49,7 @@ export function listPublished(d1: D1Database, opts: { limit: number; week?: stri
     .limit(opts.limit);
 }
 
-// Start, build, fan-out
+// Start and build
 
 /**
  * Starts or resumes a week's issue (cron, admin "send", npm run digest). Creating the record is idempotent; an issue
@@ -76,13 +77,6 @@ export async function startIssue(env: Env, week: string, now = Date.now()): Prom
   return (await getIssue(env.DB, week))!;
 }
 
-/** What the fan-out needs to know of the issue (one metered read). */
-export const fanoutState = (db: MeteredDb, week: string) =>
-  db.first<Pick<IssueRow, "status" | "cursor" | "batches" | "fanout_done"> & { built: number }>(
-    "SELECT status, cursor, batches, fanout_done, papers IS NOT NULL AS built FROM issues WHERE week = ?",
-    week,
-  );
-
 /** building → sending, with the content frozen; or → skipped when the week has no papers to send. */
 export const markBuilt = (week: string, content: { subject: string; html: string; text: string }, papers: unknown) =>
   [
@@ -107,47 +101,6 @@ export const reopenFailed = (week: string) =>
     "UPDATE issues SET status = 'sending', last_error = NULL WHERE week = ? AND status = 'failed'",
     week,
   ] satisfies Statement;
-
-/**
- * Claims the next page of subscribers for the issue: the cursor moves (guarded by the value this run read, so two
- * fan-outs of the same week can never cut the same subscribers twice), and changes() chains through the inserts (each
- * inserts its one row only if the statement before it changed one), so the frozen batch rows exist only if this
- * fan-out cut these subscribers. No RETURNING: D1 bills a read per returned row. Returns the new batch ids, or null
- * when another fan-out moved the cursor first.
- */
-export async function claimPage(
-  db: MeteredDb,
-  page: { week: string; cursor: number; next: number; batchesBefore: number; last: boolean; cutAt: number },
-  lists: unknown[][],
-): Promise<number[] | null> {
-  const { week, cursor } = page;
-  const results = await db.batch([
-    [
-      "UPDATE issues SET cursor = ?, batches = batches + ?, recipients = recipients + ?, fanout_done = ? WHERE week = ? AND cursor = ?",
-      page.next,
-      lists.length,
-      lists.reduce((n, l) => n + l.length, 0),
-      page.last ? 1 : 0,
-      week,
-      cursor,
-    ],
-    ...lists.map(
-      (list, i): Statement => [
-        "INSERT INTO issue_batches (week, batch_no, recipients, status, cut_at) SELECT ?, ?, ?, 'queued', ? WHERE changes() = 1",
-        week,
-        page.batchesBefore + i + 1,
-        JSON.stringify(list),
-        page.cutAt,
-      ],
-    ),
-  ]);
-  if (!results[1]?.meta.changes) return null;
-  return results.slice(1).map((r) => r.meta.last_row_id);
-}
-
-/** Every active subscriber is in a batch (nobody after the cursor). */
-export const markFanoutDone = (week: string, cursor: number) =>
-  ["UPDATE issues SET fanout_done = 1 WHERE week = ? AND cursor = ?", week, cursor] satisfies Statement;
 
 // Sending
 
@@ -241,40 +194,40 @@ export async function recordError(d1: D1Database, week: string, error: string) {
 
 export type Transition = { ok: true; issue: Issue } | { ok: false; issue: Issue | undefined };
 
-async function transition(d1: D1Database, week: string, statements: D1PreparedStatement[]): Promise<Transition> {
-  const [first] = await d1.batch(statements);
+async function transition(
+  d1: D1Database,
+  week: string,
+  from: IssueStatus[],
+  set: Partial<Issue>,
+  cancelBatches = false,
+): Promise<Transition> {
+  const db = database(d1);
+  const move = db
+    .update(issues)
+    .set(set)
+    .where(and(eq(issues.week, week), inArray(issues.status, from)))
+    .returning({ week: issues.week });
+  const stopBatches = db
+    .update(issueBatches)
+    .set({ status: "cancelled" })
+    .where(and(eq(issueBatches.week, week), eq(issueBatches.status, "queued")));
+  // Cancelling an issue and its queued batches is one D1 transaction.
+  const [moved] = cancelBatches ? await db.batch([move, stopBatches]) : [await move];
   const issue = await getIssue(d1, week);
-  return first?.meta.changes && issue ? { ok: true, issue } : { ok: false, issue };
+  return moved.length > 0 && issue ? { ok: true, issue } : { ok: false, issue };
 }
 
 export const pause = (d1: D1Database, week: string) =>
-  transition(d1, week, [
-    d1
-      .prepare(
-        "UPDATE issues SET status = 'paused', paused_reason = 'paused by an operator' WHERE week = ? AND status = 'sending'",
-      )
-      .bind(week),
-  ]);
+  transition(d1, week, ["sending"], { status: "paused", pausedReason: "paused by an operator" });
 
 export async function resume(env: Env, week: string) {
-  const t = await transition(env.DB, week, [
-    env.DB.prepare(
-      "UPDATE issues SET status = 'sending', paused_reason = NULL WHERE week = ? AND status = 'paused'",
-    ).bind(week),
-  ]);
+  const t = await transition(env.DB, week, ["paused"], { status: "sending", pausedReason: null });
   if (t.ok) await env.DIGEST_QUEUE.send({ kind: "fanout", week, requeue: true });
   return t;
 }
 
 export const cancel = (d1: D1Database, week: string) =>
-  transition(d1, week, [
-    d1
-      .prepare(
-        "UPDATE issues SET status = 'cancelled', finished_at = ? WHERE week = ? AND status IN ('building', 'sending', 'paused')",
-      )
-      .bind(Date.now(), week),
-    d1.prepare("UPDATE issue_batches SET status = 'cancelled' WHERE week = ? AND status = 'queued'").bind(week),
-  ]);
+  transition(d1, week, ["building", "sending", "paused"], { status: "cancelled", finishedAt: Date.now() }, true);
 
 /**
  * Puts an issue's failed batches back in the queue (once: a second call finds none). A batch that Resend refused is

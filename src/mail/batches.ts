@@ -1,6 +1,6 @@
-import { inArray } from "drizzle-orm";
+import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Config } from "../config";
-import { type Subscriber, subscribers } from "../db/schema";
+import { mailBatches, type Subscriber, subscribers } from "../db/schema";
 import { database } from "../db/subscribers";
 import { renderItem, stillWanted } from "./compose";
 import { deliver } from "./deliver";
@@ -33,7 +33,8 @@ export async function freezeItems(d1: D1Database, items: MailItem[], now: number
   while (rest.length > 0) {
     try {
       // One transaction: the batch row, and one row per job key pointing at it (the newest batch id). A key that
-      // exists already fails the whole transaction, so an email is never frozen into two batches.
+      // exists already fails the whole transaction, so an email is never frozen into two batches. Raw SQL: the key
+      // rows come from json_each and point at the row inserted just before, in the same D1 batch.
       const [batch] = await d1.batch([
         d1
           .prepare("INSERT INTO mail_batches (items, status, created_at) VALUES (?, 'queued', ?)")
@@ -48,6 +49,7 @@ export async function freezeItems(d1: D1Database, items: MailItem[], now: number
       break;
     } catch (err) {
       if (!/UNIQUE constraint/i.test(String(err))) throw err;
+      // json_each: one bound parameter however many keys (D1 binds at most 100 per statement).
       const { results } = await d1
         .prepare("SELECT key, batch_id FROM mail_items WHERE key IN (SELECT value FROM json_each(?))")
         .bind(JSON.stringify(rest.map(itemKey)))
@@ -59,15 +61,6 @@ export async function freezeItems(d1: D1Database, items: MailItem[], now: number
     }
   }
   return [...ids];
-}
-
-interface MailBatchRow {
-  id: number;
-  items: string;
-  status: string;
-  version: number;
-  state: "ready" | "attempted";
-  lease_until: number | null;
 }
 
 async function subscribersOf(d1: D1Database, items: MailItem[]): Promise<Map<number, Subscriber>> {
@@ -92,17 +85,15 @@ export async function sendMailBatch(
   attempts: number,
 ): Promise<MailBatchResult> {
   const d1 = env.DB;
-  const row = await d1
-    .prepare("SELECT id, items, status, version, state, lease_until FROM mail_batches WHERE id = ?")
-    .bind(id)
-    .first<MailBatchRow>();
+  const db = database(d1);
+  const row = await db.select().from(mailBatches).where(eq(mailBatches.id, id)).get();
   if (row?.status !== "queued") return { done: true, sent: row?.status === "sent" };
-  if ((row.lease_until ?? 0) > Date.now()) return { done: false, retryInSec: 10 };
+  if ((row.leaseUntil ?? 0) > Date.now()) return { done: false, retryInSec: 10 };
 
   let version = row.version;
   let count = 0;
   const outcome = await deliver(env, cfg, mailer, "mail", attempts, async () => {
-    let items = JSON.parse(row.items) as MailItem[];
+    let items = row.items;
     const now = Date.now();
     // Nothing was sent under the current key yet (or Resend refused it for certain): drop emails nobody wants any
     // more (confirmed meanwhile, unsubscribed, suppressed, paused, erased), and freeze the rest under the next key.
@@ -114,12 +105,25 @@ export async function sendMailBatch(
         version++;
       }
     }
-    const claimed = await d1
-      .prepare(
-        `UPDATE mail_batches SET items = ?, version = ?, state = 'attempted', lease_until = ?, attempts = attempts + 1
-         WHERE id = ? AND status = 'queued' AND version = ? AND state = ? AND coalesce(lease_until, 0) <= ?`,
+    // The claim: guarded by what was read, so one sender at a time has the batch.
+    const claimed = await db
+      .update(mailBatches)
+      .set({
+        items,
+        version,
+        state: "attempted",
+        leaseUntil: now + LEASE_MS,
+        attempts: sql`${mailBatches.attempts} + 1`,
+      })
+      .where(
+        and(
+          eq(mailBatches.id, id),
+          eq(mailBatches.status, "queued"),
+          eq(mailBatches.version, row.version),
+          eq(mailBatches.state, row.state),
+          lte(sql`coalesce(${mailBatches.leaseUntil}, 0)`, now),
+        ),
       )
-      .bind(JSON.stringify(items), version, now + LEASE_MS, id, row.version, row.state, now)
       .run();
     if (!claimed.meta.changes) return { skipped: "taken" };
     if (items.length === 0) return { skipped: "empty" };
@@ -128,10 +132,12 @@ export async function sendMailBatch(
   });
 
   const now = Date.now();
-  const update = (sql: string, ...params: unknown[]) =>
-    d1
-      .prepare(sql)
-      .bind(...params)
+  /** Records the outcome on the batch row, if it is still queued (or still at the version this sender froze). */
+  const update = (set: Partial<typeof mailBatches.$inferInsert>, guard = eq(mailBatches.status, "queued")) =>
+    db
+      .update(mailBatches)
+      .set(set)
+      .where(and(eq(mailBatches.id, id), guard))
       .run();
   const exhausted = attempts >= MAIL_MAX_ATTEMPTS;
   switch (outcome.kind) {
@@ -141,14 +147,14 @@ export async function sendMailBatch(
         (outcome.rejected.length
           ? `Resend refused ${outcome.rejected.map((r) => `#${r.index}: ${r.message}`).join("; ")}`
           : null);
-      await update(
-        "UPDATE mail_batches SET status = 'sent', sent_at = ?, lease_until = NULL, sent = ?, rejected = ?, error = ? WHERE id = ? AND status = 'queued'",
-        now,
-        outcome.accepted,
-        outcome.rejected.length,
-        note?.slice(0, 500) ?? null,
-        id,
-      );
+      await update({
+        status: "sent",
+        sentAt: now,
+        leaseUntil: null,
+        sent: outcome.accepted,
+        rejected: outcome.rejected.length,
+        error: note?.slice(0, 500) ?? null,
+      });
       if (outcome.rejected.length)
         console.warn("mail: Resend refused some addresses", {
           batch: id,
@@ -159,41 +165,30 @@ export async function sendMailBatch(
     }
     case "skipped":
       if (outcome.why === "taken") return { done: false, retryInSec: 10 };
-      await update(
-        "UPDATE mail_batches SET status = 'sent', sent_at = ?, lease_until = NULL, sent = 0 WHERE id = ? AND status = 'queued'",
-        now,
-        id,
-      );
+      await update({ status: "sent", sentAt: now, leaseUntil: null, sent: 0 });
       return { done: true, sent: true };
     case "busy":
       return { done: false, retryInSec: outcome.retryInSec };
     case "parked":
-      await update("UPDATE mail_batches SET parked_at = ? WHERE id = ? AND status = 'queued'", now, id);
+      await update({ parkedAt: now });
       return { parked: true, error: outcome.quota.code };
     case "refused":
     case "ambiguous":
       if (outcome.kind === "refused")
         await update(
-          "UPDATE mail_batches SET state = 'ready', lease_until = NULL, error = ?, parked_at = ? WHERE id = ? AND version = ?",
-          outcome.error,
-          outcome.quota ? now : null,
-          id,
-          version,
+          { state: "ready", leaseUntil: null, error: outcome.error, parkedAt: outcome.quota ? now : null },
+          eq(mailBatches.version, version),
         );
-      else await update("UPDATE mail_batches SET lease_until = NULL, error = ? WHERE id = ?", outcome.error, id);
+      else await update({ leaseUntil: null, error: outcome.error }, sql`1`);
       if (outcome.kind === "refused" && outcome.quota) return { parked: true, error: outcome.error };
       if (exhausted) {
-        await update("UPDATE mail_batches SET status = 'failed' WHERE id = ? AND status = 'queued'", id);
+        await update({ status: "failed" });
         console.error("mail: batch given up", { batch: id, attempts, error: outcome.error.slice(0, 200) });
         return { done: true, sent: false, error: outcome.error };
       }
       return { done: false, retryInSec: outcome.retryInSec };
     case "failed":
-      await update(
-        "UPDATE mail_batches SET status = 'failed', lease_until = NULL, error = ? WHERE id = ? AND status = 'queued'",
-        outcome.error,
-        id,
-      );
+      await update({ status: "failed", leaseUntil: null, error: outcome.error });
       console.error("mail: batch failed for good", { batch: id, error: outcome.error.slice(0, 200) });
       return { done: true, sent: false, error: outcome.error };
   }

@@ -1,6 +1,6 @@
-import { inArray } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { Config } from "../config";
-import { type Subscriber, subscribers } from "../db/schema";
+import { confirmDomainHours, type Subscriber, subscribers } from "../db/schema";
 import { database } from "../db/subscribers";
 import { freezeItems, type MailBatchResult, sendMailBatch } from "./batches";
 import { itemFor } from "./compose";
@@ -63,19 +63,22 @@ async function capPerDomain(d1: D1Database, items: MailItem[], cap: number, now:
   if (byDomain.size === 0) return items;
   const hour = Math.floor(now / 3_600_000);
   const domains = [...byDomain.keys()];
-  const results = await d1.batch<{ count: number }>(
-    domains.map((d) =>
-      d1
-        .prepare(
-          "INSERT INTO confirm_domain_hours (domain, hour, count) VALUES (?, ?, ?) ON CONFLICT (domain, hour) DO UPDATE SET count = count + excluded.count RETURNING count",
-        )
-        .bind(d, hour, byDomain.get(d)!.length),
-    ),
+  const db = database(d1);
+  const [first, ...rest] = domains.map((d) =>
+    db
+      .insert(confirmDomainHours)
+      .values({ domain: d, hour, count: byDomain.get(d)!.length })
+      .onConflictDoUpdate({
+        target: [confirmDomainHours.domain, confirmDomainHours.hour],
+        set: { count: sql`${confirmDomainHours.count} + excluded.count` },
+      })
+      .returning({ count: confirmDomainHours.count }),
   );
+  const results = await db.batch([first!, ...rest]);
   const over = new Set<MailItem>();
   domains.forEach((d, k) => {
     const list = byDomain.get(d)!;
-    const before = results[k]!.results[0]!.count - list.length;
+    const before = results[k]![0]!.count - list.length;
     const room = Math.max(0, cap - before);
     for (const i of list.slice(room)) over.add(i);
   });

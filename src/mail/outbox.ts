@@ -1,3 +1,6 @@
+import { sql } from "drizzle-orm";
+import { outbox } from "../db/schema";
+import { database } from "../db/subscribers";
 import type { Email, Mailer, SendOutcome } from "./mailer";
 
 /**
@@ -9,30 +12,30 @@ export class OutboxMailer implements Mailer {
   constructor(private d1: D1Database) {}
 
   async send(emails: Email[], idempotencyKey: string): Promise<SendOutcome> {
-    const statements = emails.map((e, i) =>
-      this.d1
-        .prepare(
-          `INSERT INTO outbox (idempotency_key, from_address, to_address, subject, html, text, headers, tags, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = excluded.idempotency_key
-           RETURNING id`,
-        )
-        .bind(
-          emails.length === 1 ? idempotencyKey : `${idempotencyKey}#${i}`,
-          e.from,
-          e.to,
-          e.subject,
-          e.html,
-          e.text,
-          JSON.stringify(e.headers ?? {}),
-          JSON.stringify(e.tags ?? []),
-          Date.now(),
-        ),
+    const db = database(this.d1);
+    const now = Date.now();
+    // A key seen before answers the id it stored then (the no-op update makes RETURNING give the existing row).
+    const [first, ...rest] = emails.map((e, i) =>
+      db
+        .insert(outbox)
+        .values({
+          idempotencyKey: emails.length === 1 ? idempotencyKey : `${idempotencyKey}#${i}`,
+          from: e.from,
+          to: e.to,
+          subject: e.subject,
+          html: e.html,
+          text: e.text,
+          headers: e.headers ?? {},
+          tags: e.tags ?? [],
+          createdAt: now,
+        })
+        .onConflictDoUpdate({ target: outbox.idempotencyKey, set: { idempotencyKey: sql`excluded.idempotency_key` } })
+        .returning({ id: outbox.id }),
     );
-    const results = await this.d1.batch<{ id: number }>(statements);
+    const results = first ? await db.batch([first, ...rest]) : [];
     return {
       ok: true,
-      ids: results.map((r) => `outbox_${r.results[0]!.id}`),
+      ids: results.map((r) => `outbox_${r[0]!.id}`),
       rejected: [],
       answer: { ok: true, status: 200 },
     };

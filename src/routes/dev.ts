@@ -41,7 +41,7 @@ dev.get("/dev/outbox", pageSecurity({ frameable: false }), async (c) => {
 const byId = async (c: { env: Env; req: { param: (k: "id") => string } }) => {
   const id = Number(c.req.param("id"));
   const row = Number.isSafeInteger(id)
-    ? await database(c.env.DB).query.outbox.findFirst({ where: eq(outbox.id, id) })
+    ? await database(c.env.DB).select().from(outbox).where(eq(outbox.id, id)).get()
     : undefined;
   if (!row) throw new ApiError(404, "not_found", "No such email in the outbox.");
   return row;

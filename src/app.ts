@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { secureHeaders } from "hono/secure-headers";
 import { errorPage } from "../templates/pages";
 import { ConfigError, config } from "./config";
-import { ApiError, type AppEnv, setPageHeaders, wantsHtml } from "./lib/http";
+import { api, applyPolicy, noStore } from "./lib/headers";
+import { ApiError, type AppEnv, wantsHtml } from "./lib/http";
 import { render } from "./lib/render";
 import { admin } from "./routes/admin";
 import { archive } from "./routes/archive";
@@ -24,22 +24,12 @@ app.use(async (c, next) => {
   await next();
 });
 
-// Baseline headers for every response (pages add a CSP with pageSecurity); these never override a route's own.
-app.use(
-  secureHeaders({
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    crossOriginResourcePolicy: false,
-    crossOriginOpenerPolicy: false,
-    // Pages set X-Frame-Options themselves (the embeddable form must stay frameable); JSON needs none.
-    xFrameOptions: false,
-    referrerPolicy: "no-referrer",
-    overwrite: false,
-  }),
-);
+// Baseline headers for every response; a route's own policy (src/lib/headers.ts) wins.
+app.use(api);
 
 app.get("/health", async (c) => {
   await c.env.DB.prepare("SELECT 1").first();
-  c.header("Cache-Control", "no-store");
+  noStore(c);
   return c.json({ status: "ok" });
 });
 
@@ -79,7 +69,7 @@ app.onError((err, c) => {
     if (!(err instanceof ApiError) && err.res) return err.res;
     if (wantsHtml(c) && c.get("cfg")) {
       const framed = c.get("framed") === true;
-      setPageHeaders(c, framed);
+      applyPolicy(c, framed ? "framedPage" : "page");
       const home = new URL(framed ? "/form" : "/", c.get("cfg").publicUrl).toString();
       return render(
         c,

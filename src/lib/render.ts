@@ -3,6 +3,7 @@ import { type Html, page } from "../../templates/page";
 import { errorPage } from "../../templates/pages";
 import type { Subscriber } from "../db/schema";
 import { database, getSubscriber } from "../db/subscribers";
+import { noStore } from "./headers";
 import type { Ctx } from "./http";
 import { type Purpose, type TokenClaims, tokenSubject, verifyToken } from "./tokens";
 
@@ -14,7 +15,7 @@ export function render(
   opts: { status?: ContentfulStatusCode; framed?: boolean; head?: Html } = {},
 ) {
   const cfg = c.get("cfg");
-  c.header("Cache-Control", "no-store");
+  noStore(c);
   return c.html(
     page({
       title,

@@ -6,6 +6,7 @@ import { countByStatus, database, exportPage, importActive, suppressionHash } fr
 import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
 import { addressKeys, checkEmail } from "../lib/email";
+import { noStore } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
 import { sendBudget } from "../mail/budget";
 
@@ -164,7 +165,7 @@ admin.get("/admin/subscribers/export", (c) => {
   const db = database(c.env.DB);
   c.header("Content-Type", "text/csv; charset=utf-8");
   c.header("Content-Disposition", 'attachment; filename="subscribers.csv"');
-  c.header("Cache-Control", "no-store");
+  noStore(c);
   return stream(c, async (s) => {
     await s.write("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin\n");
     const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : "");

@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { confirmedPage, confirmPrompt, errorPage } from "../../templates/pages";
 import { confirmSubscriber, database } from "../db/subscribers";
-import { type AppEnv, limitByIp, pageSecurity } from "../lib/http";
+import { secure } from "../lib/headers";
+import { type AppEnv, limitByIp } from "../lib/http";
 import { manageUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
@@ -15,7 +16,7 @@ export const confirm = new Hono<AppEnv>();
 confirm.use(
   "/confirm/*",
   limitByIp((env) => env.TOKEN_LIMITER),
-  pageSecurity({ frameable: false }),
+  secure("page"),
 );
 
 const gone = (c: Parameters<typeof render>[0]) =>

@@ -3,7 +3,8 @@ import { Hono } from "hono";
 import { outboxItem, outboxList } from "../../templates/outbox";
 import { outbox } from "../db/schema";
 import { database } from "../db/subscribers";
-import { ApiError, type AppEnv, isLocalRequest, pageSecurity } from "../lib/http";
+import { applyPolicy, secure } from "../lib/headers";
+import { ApiError, type AppEnv, isLocalRequest } from "../lib/http";
 import { render } from "../lib/render";
 
 /** The local outbox viewer. Exists only in local development without a Resend key; 404 everywhere else. */
@@ -33,7 +34,7 @@ dev.get("/dev/outbox.json", async (c) => {
   return c.json({ emails: rows });
 });
 
-dev.get("/dev/outbox", pageSecurity({ frameable: false }), async (c) => {
+dev.get("/dev/outbox", secure("page"), async (c) => {
   const rows = await database(c.env.DB).select().from(outbox).orderBy(desc(outbox.id)).limit(200);
   return render(c, "Outbox", outboxList(rows));
 });
@@ -47,16 +48,11 @@ const byId = async (c: { env: Env; req: { param: (k: "id") => string } }) => {
   return row;
 };
 
-dev.get("/dev/outbox/:id", pageSecurity({ frameable: false }), async (c) =>
-  render(c, "Outbox", outboxItem(await byId(c))),
-);
+dev.get("/dev/outbox/:id", secure("page"), async (c) => render(c, "Outbox", outboxItem(await byId(c))));
 
-// The email's own HTML, as a mail client would show it; sandboxed so nothing in it can run.
+// The email's own HTML, as a mail client would show it.
 dev.get("/dev/outbox/:id/html", async (c) => {
   const row = await byId(c);
-  c.header(
-    "Content-Security-Policy",
-    "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; style-src 'unsafe-inline'; img-src * data:",
-  );
+  applyPolicy(c, "devOutbox");
   return c.html(row.html);
 });

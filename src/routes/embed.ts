@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { embedScript } from "../../templates/embed";
 import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
-import { type AppEnv, isLocalRequest, pageSecurity, setPageHeaders } from "../lib/http";
+import { applyPolicy, noStore, secure } from "../lib/headers";
+import { type AppEnv, isLocalRequest } from "../lib/http";
 import { formToken } from "../lib/links";
 import { render } from "../lib/render";
 
@@ -14,9 +15,8 @@ const endpoint = (url: URL) => new URL("/api/subscribe", url).toString();
 embed.get("/embed.js", async (c) => {
   const cfg = c.get("cfg");
   // Fresh per load: the script carries the signed render time of the form it draws.
-  c.header("Cache-Control", "no-store");
-  c.header("Cross-Origin-Resource-Policy", "cross-origin");
-  c.header("X-Content-Type-Options", "nosniff");
+  noStore(c);
+  applyPolicy(c, "script");
   return c.body(
     embedScript({
       endpoint: endpoint(cfg.publicUrl),
@@ -36,7 +36,7 @@ const turnstileHead = (siteKey: string | undefined, nonce: string) =>
     : undefined;
 
 /** Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable). */
-embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
+embed.get("/form", secure("framedPage"), async (c) => {
   const cfg = c.get("cfg");
   const nonce = c.get("secureHeadersNonce") ?? "";
   return render(
@@ -57,14 +57,14 @@ embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
 
 embed.get("/thanks", (c) => {
   const framed = c.req.query("frame") === "1";
-  setPageHeaders(c, framed);
+  applyPolicy(c, framed ? "framedPage" : "page");
   const cfg = c.get("cfg");
   return render(c, "Check your inbox", thanksPage(new URL(framed ? "/form" : "/", cfg.publicUrl).toString()), {
     framed,
   });
 });
 
-embed.get("/", pageSecurity({ frameable: false }), (c) => {
+embed.get("/", secure("page"), (c) => {
   const cfg = c.get("cfg");
   const outbox = isLocalRequest(c) && !cfg.resendApiKey ? "/dev/outbox" : null;
   return render(

@@ -4,7 +4,8 @@ import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import type { Subscriber } from "../db/schema";
 import { type DB, database, getSubscriber, resubscribe, setPause, unsubscribe } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { ApiError, type AppEnv, type Ctx, limitBody, limitByIp, pageSecurity } from "../lib/http";
+import { noStore, secure } from "../lib/headers";
+import { ApiError, type AppEnv, type Ctx, limitBody, limitByIp } from "../lib/http";
 import { render, subscriberFromLink } from "../lib/render";
 
 /** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
@@ -16,7 +17,7 @@ export const MAX_PAUSE_WEEKS = 12;
 manage.use(
   "/manage/*",
   limitByIp((env) => env.TOKEN_LIMITER),
-  pageSecurity({ frameable: false }),
+  secure("page"),
 );
 
 /** The page for a subscriber: the row the link check already read, or (after an action) read again. */
@@ -64,7 +65,7 @@ manage.get("/manage/:token/data.json", async (c) => {
   if (link instanceof Response) return link;
   const data = await exportSubscriber(c.env.DB, link.sub.id);
   if (!data) throw new ApiError(404, "not_found", "This subscription no longer exists.");
-  c.header("Cache-Control", "no-store");
+  noStore(c);
   c.header("Content-Disposition", 'attachment; filename="my-newsletter-data.json"');
   return c.json(data);
 });

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import { resubscribedPage, resubscribePrompt, unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
 import { database, resubscribe, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { type AppEnv, limitBody, limitByIp, pageSecurity } from "../lib/http";
+import { noStore, secure } from "../lib/headers";
+import { type AppEnv, limitBody, limitByIp } from "../lib/http";
 import { resubscribeUrl } from "../lib/links";
 import { render, subscriberFromLink } from "../lib/render";
 
@@ -15,7 +16,7 @@ import { render, subscriberFromLink } from "../lib/render";
  */
 export const unsubscribe = new Hono<AppEnv>();
 
-unsubscribe.use("/unsubscribe/*", pageSecurity({ frameable: false }));
+unsubscribe.use("/unsubscribe/*", secure("page"));
 
 unsubscribe.get("/unsubscribe/:token", async (c) => {
   const link = await subscriberFromLink(c, "unsubscribe");
@@ -32,7 +33,7 @@ unsubscribe.post("/unsubscribe/:token", limitBody(4096), async (c) => {
   const fields = type ? await readFields(c).catch(() => ({}) as Record<string, string>) : {};
   await unsubscribeSubscriber(database(c.env.DB), link.sub.id, Date.now());
   if (fields["List-Unsubscribe"] === "One-Click" || !fields.confirm) {
-    c.header("Cache-Control", "no-store");
+    noStore(c);
     return c.text("You have been unsubscribed.", 200);
   }
   const cfg = c.get("cfg");
@@ -47,7 +48,7 @@ unsubscribe.post("/unsubscribe/:token", limitBody(4096), async (c) => {
 unsubscribe.use(
   "/resubscribe/*",
   limitByIp((env) => env.TOKEN_LIMITER),
-  pageSecurity({ frameable: false }),
+  secure("page"),
 );
 
 unsubscribe.get("/resubscribe/:token", async (c) => {

@@ -3,7 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { errorPage } from "../templates/pages";
 import { ConfigError, config } from "./config";
 import { api, applyPolicy, noStore } from "./lib/headers";
-import { ApiError, type AppEnv, wantsHtml } from "./lib/http";
+import { ApiError, type AppEnv, PageError, wantsHtml } from "./lib/http";
 import { render } from "./lib/render";
 import { admin } from "./routes/admin";
 import { archive } from "./routes/archive";
@@ -60,6 +60,13 @@ app.onError((err, c) => {
       },
       500,
     );
+  }
+  if (err instanceof PageError) {
+    // Thrown behind a route's page policy, whose nonce the page uses; anywhere else it gets that policy here.
+    if (!c.get("secureHeadersNonce")) applyPolicy(c, "page");
+    const { title, heading, retry } = err.page;
+    const href = new URL(retry.path, c.get("cfg").publicUrl).toString();
+    return render(c, title, errorPage(heading, err.message, { href, label: retry.label }), { status: err.status });
   }
   if (err instanceof HTTPException) {
     const status = err.status;

@@ -19,6 +19,21 @@ export class ApiError extends HTTPException {
   }
 }
 
+/**
+ * A client error that is always answered with a page, whatever the client asked for: personal links are opened from
+ * an email, in a browser. `message` is the page's paragraph; `retry` a way to start over, as a path on PUBLIC_URL.
+ */
+export class PageError extends ApiError {
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    readonly page: { title: string; heading: string; retry: { path: string; label: string } },
+    message: string,
+  ) {
+    super(status, code, message);
+  }
+}
+
 /** A browser submitting a plain HTML form wants a page back; fetch() callers asking for JSON get JSON. */
 export function wantsHtml(c: Context): boolean {
   const accept = c.req.header("accept") ?? "";

@@ -5,7 +5,8 @@ import { readFields } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
 import { type AppEnv, limitBody, limitByIp } from "../lib/http";
 import { resubscribeUrl } from "../lib/links";
-import { render, subscriberFromLink } from "../lib/render";
+import { personalLink } from "../lib/personal-link";
+import { render } from "../lib/render";
 
 /**
  * Each subscriber's unsubscribe URL, also used in the List-Unsubscribe header (RFC 8058).
@@ -18,26 +19,23 @@ export const unsubscribe = new Hono<AppEnv>();
 
 unsubscribe.use("/unsubscribe/*", secure("page"));
 
-unsubscribe.get("/unsubscribe/:token", async (c) => {
-  const link = await subscriberFromLink(c, "unsubscribe");
-  if (link instanceof Response) return link;
+unsubscribe.get("/unsubscribe/:token", personalLink("unsubscribe"), async (c) => {
   const cfg = c.get("cfg");
   return render(c, "Unsubscribe", unsubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post("/unsubscribe/:token", limitBody(4096), async (c) => {
-  const link = await subscriberFromLink(c, "unsubscribe");
-  if (link instanceof Response) return link;
+unsubscribe.post("/unsubscribe/:token", limitBody(4096), personalLink("unsubscribe"), async (c) => {
+  const { sub } = c.get("link");
   const type = c.req.header("content-type") ?? "";
   // An empty body (some clients) is treated like the one-click POST; the token is the authority.
   const fields = type ? await readFields(c).catch(() => ({}) as Record<string, string>) : {};
-  await unsubscribeSubscriber(database(c.env.DB), link.sub.id, Date.now());
+  await unsubscribeSubscriber(database(c.env.DB), sub.id, Date.now());
   if (fields["List-Unsubscribe"] === "One-Click" || !fields.confirm) {
     noStore(c);
     return c.text("You have been unsubscribed.", 200);
   }
   const cfg = c.get("cfg");
-  return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, link.sub), cfg.newsletterName));
+  return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, sub), cfg.newsletterName));
 });
 
 /**
@@ -51,16 +49,12 @@ unsubscribe.use(
   secure("page"),
 );
 
-unsubscribe.get("/resubscribe/:token", async (c) => {
-  const link = await subscriberFromLink(c, "resubscribe");
-  if (link instanceof Response) return link;
+unsubscribe.get("/resubscribe/:token", personalLink("resubscribe"), async (c) => {
   const cfg = c.get("cfg");
   return render(c, "Resubscribe", resubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post("/resubscribe/:token", limitBody(1024), async (c) => {
-  const link = await subscriberFromLink(c, "resubscribe");
-  if (link instanceof Response) return link;
-  await resubscribe(database(c.env.DB), link.sub.id, Date.now());
+unsubscribe.post("/resubscribe/:token", limitBody(1024), personalLink("resubscribe"), async (c) => {
+  await resubscribe(database(c.env.DB), c.get("link").sub.id, Date.now());
   return render(c, "Subscribed again", resubscribedPage(c.get("cfg").newsletterName));
 });

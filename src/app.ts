@@ -6,16 +6,21 @@ import { api, applyPolicy, noStore } from "./lib/headers";
 import { ApiError, type AppEnv, PageError, wantsHtml } from "./lib/http";
 import { render } from "./lib/render";
 import { admin } from "./routes/admin";
-import { archive } from "./routes/archive";
+import { archive, feed } from "./routes/archive";
 import { confirm } from "./routes/confirm";
 import { dev } from "./routes/dev";
 import { digests } from "./routes/digests";
 import { embed } from "./routes/embed";
+import { adminAuth, localOnly, tokenLimit } from "./routes/guards";
 import { manage } from "./routes/manage";
 import { subscribe } from "./routes/subscribe";
-import { unsubscribe } from "./routes/unsubscribe";
+import { resubscribe, unsubscribe } from "./routes/unsubscribe";
 import { webhooks } from "./routes/webhooks";
 
+/**
+ * The Worker's HTTP side: one small app per concern, mounted by prefix, with the guards of who may call it applied
+ * where it is mounted. Errors are thrown (ApiError, PageError) and answered in one place, onError below.
+ */
 export const app = new Hono<AppEnv>();
 
 // Configuration is checked on every request's way in: a misconfigured deployment answers 500 and logs why.
@@ -33,16 +38,27 @@ app.get("/health", async (c) => {
   return c.json({ status: "ok" });
 });
 
-app.route("/", subscribe);
-app.route("/", confirm);
-app.route("/", unsubscribe);
-app.route("/", manage);
+app.route("/api", subscribe);
 app.route("/", embed);
-app.route("/", archive);
-app.route("/", admin);
+app.route("/archive", archive);
+app.route("/feed.xml", feed);
+
+// Personal links: the token is the authority (src/lib/personal-link.ts).
+app.use("/confirm/*", tokenLimit);
+app.route("/confirm", confirm);
+app.route("/unsubscribe", unsubscribe);
+app.use("/resubscribe/*", tokenLimit);
+app.route("/resubscribe", resubscribe);
+app.use("/manage/*", tokenLimit);
+app.route("/manage", manage);
+
+app.use("/admin/*", adminAuth);
+app.route("/admin", admin);
 app.route("/", digests);
 app.route("/", webhooks);
-app.route("/", dev);
+
+app.use("/dev/*", localOnly);
+app.route("/dev", dev);
 
 app.notFound(() => {
   throw new ApiError(404, "not_found", "Not found.");
@@ -88,7 +104,7 @@ app.onError((err, c) => {
     return c.json({ error: { code, message: err.message } }, status);
   }
   // Paths of personal links carry tokens: logs get the route shape only.
-  const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|manage)\/[^/]+/, "/$1/:token");
+  const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|resubscribe|manage)\/[^/]+/, "/$1/:token");
   console.error("unhandled error", { path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return c.json(
     { error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } },

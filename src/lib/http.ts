@@ -53,6 +53,23 @@ export const limitBody = (maxSize: number, what = "The request body") =>
     },
   });
 
+/**
+ * A middleware whose options come from the configuration, built once per config object (config() keeps one per env,
+ * so in practice once per isolate) instead of on every request.
+ */
+export function perConfig(build: (cfg: Config) => MiddlewareHandler): MiddlewareHandler<AppEnv> {
+  const built = new WeakMap<Config, MiddlewareHandler>();
+  return (c, next) => {
+    const cfg = c.get("cfg");
+    let middleware = built.get(cfg);
+    if (!middleware) {
+      middleware = build(cfg);
+      built.set(cfg, middleware);
+    }
+    return middleware(c, next);
+  };
+}
+
 export const clientIp = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
 
 /** Local development (LOCAL_DEV=1) and a request to a loopback host: only then do dev pages and headers exist. */

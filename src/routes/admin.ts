@@ -1,6 +1,6 @@
-import { Hono, type MiddlewareHandler } from "hono";
-import { bearerAuth } from "hono/bearer-auth";
+import { Hono } from "hono";
 import { stream } from "hono/streaming";
+import { validator } from "hono/validator";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import { countByStatus, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
 import { formatWeek, isoWeekOf } from "../digest/week";
@@ -10,34 +10,19 @@ import { noStore } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
 import { sendBudget } from "../mail/budget";
 
-/** Operator API: `Authorization: Bearer ADMIN_TOKEN`. Without a configured token, /admin does not exist. */
+/** The operator API, mounted at /admin behind adminAuth (src/routes/guards.ts). */
 export const admin = new Hono<AppEnv>();
+
+/** routes/digests.ts guards its own paths with it. */
+export { adminAuth } from "./guards";
 
 export const IMPORT_MAX_BYTES = 5 * 1024 * 1024;
 export const IMPORT_MAX_ROWS = 50_000;
 const MAX_REPORTED_ERRORS = 1000;
 
-export const adminAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const token = c.get("cfg").adminToken;
-  if (!token) throw new ApiError(404, "not_found", "Not found.");
-  // bearerAuth compares with a constant-time hash comparison.
-  return bearerAuth({
-    token,
-    noAuthenticationHeader: {
-      message: { error: { code: "unauthorized", message: "Send Authorization: Bearer <ADMIN_TOKEN>." } },
-    },
-    invalidAuthenticationHeader: {
-      message: { error: { code: "unauthorized", message: "Malformed Authorization header." } },
-    },
-    invalidToken: { message: { error: { code: "unauthorized", message: "Invalid admin token." } } },
-  })(c as never, next);
-};
-
-admin.use("/admin/*", adminAuth);
-
 const WEEK_MS = 7 * 86_400_000;
 
-admin.get("/admin/stats", async (c) => {
+admin.get("/stats", async (c) => {
   const d1 = c.env.DB;
   const since = Date.now() - 12 * WEEK_MS;
   const [signups, unsubscribes, issues, mail] = await d1.batch([
@@ -78,10 +63,10 @@ admin.get("/admin/stats", async (c) => {
 });
 
 /** Resumes sending at once after a quota pause (once the plan was upgraded, say) and re-queues what waited. */
-admin.post("/admin/sending/resume", async (c) => c.json({ sending: await sendBudget(c.env).resume() }));
+admin.post("/sending/resume", async (c) => c.json({ sending: await sendBudget(c.env).resume() }));
 
 /** Lookup by address: GET /admin/subscribers?email=… */
-admin.get("/admin/subscribers", async (c) => {
+admin.get("/subscribers", async (c) => {
   const email = c.req.query("email");
   if (!email || email.length > 320)
     throw new ApiError(400, "email_required", "Give the address to look up: /admin/subscribers?email=…");
@@ -117,15 +102,19 @@ admin.get("/admin/subscribers", async (c) => {
 });
 
 /** Erases a subscriber (as "erase my data" does); a suppressed address keeps only its hashed suppression entry. */
-admin.delete("/admin/subscribers/:id{[0-9]+}", async (c) => {
-  const id = Number(c.req.param("id"));
-  if (!Number.isSafeInteger(id) || id < 1)
-    throw new ApiError(400, "invalid_id", "Subscriber ids are positive integers.");
+const subscriberId = validator("param", ({ id }) => {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ApiError(400, "invalid_id", "Subscriber ids are positive integers.");
+  return { id: n };
+});
+
+admin.delete("/subscribers/:id{[0-9]+}", subscriberId, async (c) => {
+  const { id } = c.req.valid("param");
   if (!(await eraseSubscriber(c.env.DB, id))) throw new ApiError(404, "not_found", "No subscriber with that id.");
   return c.body(null, 204);
 });
 
-admin.post("/admin/subscribers/import", limitBody(IMPORT_MAX_BYTES, "An import (split larger files)"), async (c) => {
+admin.post("/subscribers/import", limitBody(IMPORT_MAX_BYTES, "An import (split larger files)"), async (c) => {
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "text/csv")
     throw new ApiError(415, "unsupported_media_type", "Send the list as text/csv with an email column.");
@@ -161,7 +150,7 @@ admin.post("/admin/subscribers/import", limitBody(IMPORT_MAX_BYTES, "An import (
   });
 });
 
-admin.get("/admin/subscribers/export", (c) => {
+admin.get("/subscribers/export", (c) => {
   const db = database(c.env.DB);
   c.header("Content-Type", "text/csv; charset=utf-8");
   c.header("Content-Disposition", 'attachment; filename="subscribers.csv"');

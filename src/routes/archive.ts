@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { validator } from "hono/validator";
 import { archiveList } from "../../templates/archive";
 import { digestWebPage } from "../../templates/digest";
 import { atomFeed } from "../../templates/feed";
@@ -10,8 +11,11 @@ import { ApiError, type AppEnv } from "../lib/http";
 import { render } from "../lib/render";
 import type { Paper } from "../papers/paper";
 
-/** The public archive: every issue that went out, its web version, and an Atom feed with full content. */
+/** The public archive, mounted at /archive: every issue that went out and its web version. */
 export const archive = new Hono<AppEnv>();
+
+/** The Atom feed of the latest issues, with full content, mounted at /feed.xml. */
+export const feed = new Hono<AppEnv>();
 
 type Published = { week: string; subject: string; papers: string; started_at: number; finished_at: number | null };
 const PUBLISHED =
@@ -29,7 +33,7 @@ const webVersion = (cfg: Config, week: string, papers: Paper[], archiveUrl: stri
     postalAddress: cfg.postalAddress,
   });
 
-archive.get("/archive", secure("page"), async (c) => {
+archive.get("/", secure("page"), async (c) => {
   const { results } = await c.env.DB.prepare(`${PUBLISHED} ORDER BY week DESC LIMIT 520`).all<Published>();
   c.header("Cache-Control", "public, max-age=300");
   return render(
@@ -42,9 +46,13 @@ archive.get("/archive", secure("page"), async (c) => {
   );
 });
 
-archive.get("/archive/:week", async (c) => {
-  const week = c.req.param("week");
+const publishedWeek = validator("param", ({ week = "" }) => {
   if (!parseWeek(week)) throw new ApiError(404, "not_found", "No issue for that week.");
+  return { week };
+});
+
+archive.get("/:week", publishedWeek, async (c) => {
+  const { week } = c.req.valid("param");
   const row = await c.env.DB.prepare(`${PUBLISHED} AND week = ?`).bind(week).first<Published>();
   if (!row) throw new ApiError(404, "not_found", "No issue for that week.");
   const cfg = c.get("cfg");
@@ -59,7 +67,7 @@ archive.get("/archive/:week", async (c) => {
   return c.html(page);
 });
 
-archive.get("/feed.xml", async (c) => {
+feed.get("/", async (c) => {
   const cfg = c.get("cfg");
   const { results } = await c.env.DB.prepare(`${PUBLISHED} ORDER BY week DESC LIMIT 20`).all<Published>();
   const base = cfg.publicUrl;

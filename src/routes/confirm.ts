@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { confirmedPage, confirmPrompt } from "../../templates/pages";
 import { confirmSubscriber, database } from "../db/subscribers";
 import { secure } from "../lib/headers";
-import { type AppEnv, limitByIp } from "../lib/http";
+import type { AppEnv } from "../lib/http";
 import { manageUrl } from "../lib/links";
 import { goneLink, personalLink } from "../lib/personal-link";
 import { render } from "../lib/render";
@@ -14,13 +14,9 @@ import { render } from "../lib/render";
  */
 export const confirm = new Hono<AppEnv>();
 
-confirm.use(
-  "/confirm/*",
-  limitByIp((env) => env.TOKEN_LIMITER),
-  secure("page"),
-);
+confirm.use(secure("page"));
 
-confirm.get("/confirm/:token", personalLink("confirm"), async (c) => {
+confirm.get("/:token", personalLink("confirm"), async (c) => {
   const cfg = c.get("cfg");
   return render(
     c,
@@ -29,7 +25,7 @@ confirm.get("/confirm/:token", personalLink("confirm"), async (c) => {
   );
 });
 
-confirm.post("/confirm/:token", personalLink("confirm"), async (c) => {
+confirm.post("/:token", personalLink("confirm"), async (c) => {
   const cfg = c.get("cfg");
   const { sub, claims } = c.get("link");
   // Only the latest confirmation email's link counts (an already active subscriber's link just says so).

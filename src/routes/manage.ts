@@ -5,7 +5,7 @@ import type { Subscriber } from "../db/schema";
 import { type DB, database, getSubscriber, resubscribe, setPause, unsubscribe } from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
-import { ApiError, type AppEnv, limitBody, limitByIp, PageError } from "../lib/http";
+import { ApiError, type AppEnv, limitBody, PageError } from "../lib/http";
 import { type LinkEnv, personalLink, type TokenParam } from "../lib/personal-link";
 import { render } from "../lib/render";
 
@@ -15,11 +15,7 @@ export const manage = new Hono<AppEnv>();
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PAUSE_WEEKS = 12;
 
-manage.use(
-  "/manage/*",
-  limitByIp((env) => env.TOKEN_LIMITER),
-  secure("page"),
-);
+manage.use(secure("page"));
 
 /** The page for a subscriber: the row the link check already read, or (after an action) read again. */
 async function show(c: Context<LinkEnv, string, TokenParam>, db: DB, who: number | Subscriber, notice?: string) {
@@ -49,10 +45,10 @@ async function show(c: Context<LinkEnv, string, TokenParam>, db: DB, who: number
   );
 }
 
-manage.get("/manage/:token", personalLink("manage"), async (c) => show(c, database(c.env.DB), c.get("link").sub));
+manage.get("/:token", personalLink("manage"), async (c) => show(c, database(c.env.DB), c.get("link").sub));
 
 /** Download my data: a GET that changes nothing. */
-manage.get("/manage/:token/data.json", personalLink("manage"), async (c) => {
+manage.get("/:token/data.json", personalLink("manage"), async (c) => {
   const data = await exportSubscriber(c.env.DB, c.get("link").sub.id);
   if (!data) throw new ApiError(404, "not_found", "This subscription no longer exists.");
   noStore(c);
@@ -60,7 +56,7 @@ manage.get("/manage/:token/data.json", personalLink("manage"), async (c) => {
   return c.json(data);
 });
 
-manage.post("/manage/:token", limitBody(4096), personalLink("manage"), async (c) => {
+manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
   const { sub } = c.get("link");
   const fields = await readFields(c);
   const db = database(c.env.DB);

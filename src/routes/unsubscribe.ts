@@ -1,9 +1,13 @@
 import { Hono } from "hono";
 import { resubscribedPage, resubscribePrompt, unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
-import { database, resubscribe, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
+import {
+  database,
+  resubscribe as resubscribeSubscriber,
+  unsubscribe as unsubscribeSubscriber,
+} from "../db/subscribers";
 import { readFields } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
-import { type AppEnv, limitBody, limitByIp } from "../lib/http";
+import { type AppEnv, limitBody } from "../lib/http";
 import { resubscribeUrl } from "../lib/links";
 import { personalLink } from "../lib/personal-link";
 import { render } from "../lib/render";
@@ -17,14 +21,14 @@ import { render } from "../lib/render";
  */
 export const unsubscribe = new Hono<AppEnv>();
 
-unsubscribe.use("/unsubscribe/*", secure("page"));
+unsubscribe.use(secure("page"));
 
-unsubscribe.get("/unsubscribe/:token", personalLink("unsubscribe"), async (c) => {
+unsubscribe.get("/:token", personalLink("unsubscribe"), async (c) => {
   const cfg = c.get("cfg");
   return render(c, "Unsubscribe", unsubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post("/unsubscribe/:token", limitBody(4096), personalLink("unsubscribe"), async (c) => {
+unsubscribe.post("/:token", limitBody(4096), personalLink("unsubscribe"), async (c) => {
   const { sub } = c.get("link");
   const type = c.req.header("content-type") ?? "";
   // An empty body (some clients) is treated like the one-click POST; the token is the authority.
@@ -43,18 +47,16 @@ unsubscribe.post("/unsubscribe/:token", limitBody(4096), personalLink("unsubscri
  * unsubscribe (the manage link, which can erase or export, never appears on the unsubscribe path). GET shows the
  * button, POST acts.
  */
-unsubscribe.use(
-  "/resubscribe/*",
-  limitByIp((env) => env.TOKEN_LIMITER),
-  secure("page"),
-);
+export const resubscribe = new Hono<AppEnv>();
 
-unsubscribe.get("/resubscribe/:token", personalLink("resubscribe"), async (c) => {
+resubscribe.use(secure("page"));
+
+resubscribe.get("/:token", personalLink("resubscribe"), async (c) => {
   const cfg = c.get("cfg");
   return render(c, "Resubscribe", resubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post("/resubscribe/:token", limitBody(1024), personalLink("resubscribe"), async (c) => {
-  await resubscribe(database(c.env.DB), c.get("link").sub.id, Date.now());
+resubscribe.post("/:token", limitBody(1024), personalLink("resubscribe"), async (c) => {
+  await resubscribeSubscriber(database(c.env.DB), c.get("link").sub.id, Date.now());
   return render(c, "Subscribed again", resubscribedPage(c.get("cfg").newsletterName));
 });

@@ -1,8 +1,7 @@
 import { Hono } from "hono";
-import { stream } from "hono/streaming";
 import { validator } from "hono/validator";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
-import { countByStatus, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
+import { countByStatus, type DB, database, exportPage, importActive, suppressionHash } from "../db/subscribers";
 import { formatWeek, isoWeekOf } from "../digest/week";
 import { csvField, parseCsv } from "../lib/csv";
 import { addressKeys, checkEmail } from "../lib/email";
@@ -150,21 +149,44 @@ admin.post("/subscribers/import", limitBody(IMPORT_MAX_BYTES, "An import (split 
   });
 });
 
+const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : "");
+
+/**
+ * The subscriber list as CSV, 1000 rows per read: D1 is read as fast as the client downloads, no faster. A failure
+ * part-way is logged and ends the file there.
+ */
+function csvExport(db: DB): ReadableStream<Uint8Array> {
+  const utf8 = new TextEncoder();
+  let after: number | null = null;
+  return new ReadableStream({
+    async pull(out) {
+      if (after === null) {
+        after = 0;
+        out.enqueue(
+          utf8.encode("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin\n"),
+        );
+        return;
+      }
+      try {
+        const page = await exportPage(db, after, 1000);
+        if (page.length === 0) return out.close();
+        out.enqueue(
+          utf8.encode(
+            `${page.map((r) => [r.email, r.status, r.source, iso(r.createdAt), iso(r.confirmedAt), iso(r.unsubscribedAt), iso(r.pausedUntil), r.consentOrigin].map(csvField).join(",")).join("\n")}\n`,
+          ),
+        );
+        after = page[page.length - 1]!.id;
+      } catch (err) {
+        console.error(err);
+        out.close();
+      }
+    },
+  });
+}
+
 admin.get("/subscribers/export", (c) => {
-  const db = database(c.env.DB);
   c.header("Content-Type", "text/csv; charset=utf-8");
   c.header("Content-Disposition", 'attachment; filename="subscribers.csv"');
   noStore(c);
-  return stream(c, async (s) => {
-    await s.write("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin\n");
-    const iso = (ms: number | null) => (ms ? new Date(ms).toISOString() : "");
-    for (let after = 0; ; ) {
-      const page = await exportPage(db, after, 1000);
-      if (page.length === 0) break;
-      await s.write(
-        `${page.map((r) => [r.email, r.status, r.source, iso(r.createdAt), iso(r.confirmedAt), iso(r.unsubscribedAt), iso(r.pausedUntil), r.consentOrigin].map(csvField).join(",")).join("\n")}\n`,
-      );
-      after = page[page.length - 1]!.id;
-    }
-  });
+  return c.body(csvExport(database(c.env.DB)));
 });

@@ -1,7 +1,6 @@
 import { Hono } from "hono";
-import { html } from "hono/html";
 import { embedScript } from "../../templates/embed";
-import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
+import { landingPage, subscribeForm, thanksPage, turnstileScript } from "../../templates/pages";
 import { applyPolicy, noStore, secure } from "../lib/headers";
 import { type AppEnv, isLocalRequest } from "../lib/http";
 import { formToken } from "../lib/links";
@@ -30,15 +29,9 @@ embed.get("/embed.js", async (c) => {
   );
 });
 
-const turnstileHead = (siteKey: string | undefined, nonce: string) =>
-  siteKey
-    ? html`<script nonce="${nonce}" src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>`
-    : undefined;
-
 /** Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable). */
 embed.get("/form", secure("framedPage"), async (c) => {
   const cfg = c.get("cfg");
-  const nonce = c.get("secureHeadersNonce") ?? "";
   return render(
     c,
     "Subscribe",
@@ -50,7 +43,7 @@ embed.get("/form", secure("framedPage"), async (c) => {
     }),
     {
       framed: true,
-      head: turnstileHead(cfg.turnstileSiteKey, nonce),
+      head: cfg.turnstileSiteKey ? turnstileScript(c.get("secureHeadersNonce") ?? "") : undefined,
     },
   );
 });

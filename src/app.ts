@@ -43,7 +43,7 @@ app.route("/", embed);
 app.route("/archive", archive);
 app.route("/feed.xml", feed);
 
-// Personal links: the token is the authority (src/lib/personal-link.ts).
+// Personal links: the token is the authority (personalLink in src/routes/guards.ts).
 app.use("/confirm/*", tokenLimit);
 app.route("/confirm", confirm);
 app.route("/unsubscribe", unsubscribe);

@@ -4,8 +4,8 @@ import { confirmSubscriber, database } from "../db/subscribers";
 import { secure } from "../lib/headers";
 import type { AppEnv } from "../lib/http";
 import { manageUrl } from "../lib/links";
-import { goneLink, personalLink } from "../lib/personal-link";
 import { render } from "../lib/render";
+import { goneLink, personalLink } from "./guards";
 
 /**
  * Double opt-in. A GET never changes state (mail scanners open every link, some run its scripts): it shows a page

@@ -6,8 +6,8 @@ import { type DB, database, getSubscriber, resubscribe, setPause, unsubscribe } 
 import { readFields } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody, PageError } from "../lib/http";
-import { type LinkEnv, personalLink, type TokenParam } from "../lib/personal-link";
 import { render } from "../lib/render";
+import { type LinkEnv, personalLink, type TokenParam } from "./guards";
 
 /** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
 export const manage = new Hono<AppEnv>();

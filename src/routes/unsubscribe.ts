@@ -9,8 +9,8 @@ import { readFields } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
 import { type AppEnv, limitBody } from "../lib/http";
 import { resubscribeUrl } from "../lib/links";
-import { personalLink } from "../lib/personal-link";
 import { render } from "../lib/render";
+import { personalLink } from "./guards";
 
 /**
  * Each subscriber's unsubscribe URL, also used in the List-Unsubscribe header (RFC 8058).

@@ -1,21 +1,26 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { secureHeaders } from "hono/secure-headers";
 import { errorPage } from "../templates/pages";
 import { ConfigError, config } from "./config";
-import { ApiError, type AppEnv, setPageHeaders, wantsHtml } from "./lib/http";
-import { render } from "./lib/render";
+import { api, applyPolicy, noStore } from "./lib/headers";
+import { ApiError, type AppEnv, PageError, wantsHtml } from "./lib/http";
 import { admin } from "./routes/admin";
-import { archive } from "./routes/archive";
+import { archive, feed } from "./routes/archive";
 import { confirm } from "./routes/confirm";
 import { dev } from "./routes/dev";
 import { digests } from "./routes/digests";
 import { embed } from "./routes/embed";
+import { adminAuth, localOnly, tokenLimit } from "./routes/guards";
 import { manage } from "./routes/manage";
+import { render } from "./routes/render";
 import { subscribe } from "./routes/subscribe";
-import { unsubscribe } from "./routes/unsubscribe";
+import { resubscribe, unsubscribe } from "./routes/unsubscribe";
 import { webhooks } from "./routes/webhooks";
 
+/**
+ * The Worker's HTTP side: one small app per concern, mounted by prefix, with the guards of who may call it applied
+ * where it is mounted. Errors are thrown (ApiError, PageError) and answered in one place, onError below.
+ */
 export const app = new Hono<AppEnv>();
 
 // Configuration is checked on every request's way in: a misconfigured deployment answers 500 and logs why.
@@ -24,35 +29,36 @@ app.use(async (c, next) => {
   await next();
 });
 
-// Baseline headers for every response (pages add a CSP with pageSecurity); these never override a route's own.
-app.use(
-  secureHeaders({
-    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    crossOriginResourcePolicy: false,
-    crossOriginOpenerPolicy: false,
-    // Pages set X-Frame-Options themselves (the embeddable form must stay frameable); JSON needs none.
-    xFrameOptions: false,
-    referrerPolicy: "no-referrer",
-    overwrite: false,
-  }),
-);
+// Baseline headers for every response; a route's own policy (src/lib/headers.ts) wins.
+app.use(api);
 
 app.get("/health", async (c) => {
   await c.env.DB.prepare("SELECT 1").first();
-  c.header("Cache-Control", "no-store");
+  noStore(c);
   return c.json({ status: "ok" });
 });
 
-app.route("/", subscribe);
-app.route("/", confirm);
-app.route("/", unsubscribe);
-app.route("/", manage);
+app.route("/api", subscribe);
 app.route("/", embed);
-app.route("/", archive);
-app.route("/", admin);
-app.route("/", digests);
-app.route("/", webhooks);
-app.route("/", dev);
+app.route("/archive", archive);
+app.route("/feed.xml", feed);
+
+// Personal links: the token is the authority (personalLink in src/routes/guards.ts).
+app.use("/confirm/*", tokenLimit);
+app.route("/confirm", confirm);
+app.route("/unsubscribe", unsubscribe);
+app.use("/resubscribe/*", tokenLimit);
+app.route("/resubscribe", resubscribe);
+app.use("/manage/*", tokenLimit);
+app.route("/manage", manage);
+
+app.use("/admin/*", adminAuth);
+app.route("/admin", admin);
+app.route("/admin/digests", digests);
+app.route("/webhooks", webhooks);
+
+app.use("/dev/*", localOnly);
+app.route("/dev", dev);
 
 app.notFound(() => {
   throw new ApiError(404, "not_found", "Not found.");
@@ -71,6 +77,13 @@ app.onError((err, c) => {
       500,
     );
   }
+  if (err instanceof PageError) {
+    // Thrown behind a route's page policy, whose nonce the page uses; anywhere else it gets that policy here.
+    if (!c.get("secureHeadersNonce")) applyPolicy(c, "page");
+    const { title, heading, retry } = err.page;
+    const href = new URL(retry.path, c.get("cfg").publicUrl).toString();
+    return render(c, title, errorPage(heading, err.message, { href, label: retry.label }), { status: err.status });
+  }
   if (err instanceof HTTPException) {
     const status = err.status;
     const code = err instanceof ApiError ? err.code : status === 401 ? "unauthorized" : "bad_request";
@@ -79,7 +92,7 @@ app.onError((err, c) => {
     if (!(err instanceof ApiError) && err.res) return err.res;
     if (wantsHtml(c) && c.get("cfg")) {
       const framed = c.get("framed") === true;
-      setPageHeaders(c, framed);
+      applyPolicy(c, framed ? "framedPage" : "page");
       const home = new URL(framed ? "/form" : "/", c.get("cfg").publicUrl).toString();
       return render(
         c,
@@ -91,7 +104,7 @@ app.onError((err, c) => {
     return c.json({ error: { code, message: err.message } }, status);
   }
   // Paths of personal links carry tokens: logs get the route shape only.
-  const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|manage)\/[^/]+/, "/$1/:token");
+  const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|resubscribe|manage)\/[^/]+/, "/$1/:token");
   console.error("unhandled error", { path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return c.json(
     { error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } },

@@ -36,6 +36,10 @@ ${f.turnstileSiteKey ? html`<div class="cf-turnstile" data-sitekey="${f.turnstil
 </form>`;
 }
 
+/** Turnstile's widget script for the form page's <head>, under the page's CSP nonce. */
+export const turnstileScript = (nonce: string): Html =>
+  html`<script nonce="${nonce}" src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>`;
+
 export const thanksPage = (home: string): Html => html`<h1>Check your inbox</h1>
 <p>${DEFAULT_TEXT.success}</p>
 <p class="muted">The link works for 7 days. Nothing arrived? Look in the spam folder, or <a href="${home}">try again</a> in a few minutes.</p>`;

@@ -19,6 +19,21 @@ export class ApiError extends HTTPException {
   }
 }
 
+/**
+ * A client error that is always answered with a page, whatever the client asked for: personal links are opened from
+ * an email, in a browser. `message` is the page's paragraph; `retry` a way to start over, as a path on PUBLIC_URL.
+ */
+export class PageError extends ApiError {
+  constructor(
+    status: ContentfulStatusCode,
+    code: string,
+    readonly page: { title: string; heading: string; retry: { path: string; label: string } },
+    message: string,
+  ) {
+    super(status, code, message);
+  }
+}
+
 /** A browser submitting a plain HTML form wants a page back; fetch() callers asking for JSON get JSON. */
 export function wantsHtml(c: Context): boolean {
   const accept = c.req.header("accept") ?? "";
@@ -37,6 +52,23 @@ export const limitBody = (maxSize: number, what = "The request body") =>
       throw new ApiError(413, "body_too_large", `${what} must be under ${size}.`);
     },
   });
+
+/**
+ * A middleware whose options come from the configuration, built once per config object (config() keeps one per env,
+ * so in practice once per isolate) instead of on every request.
+ */
+export function perConfig(build: (cfg: Config) => MiddlewareHandler): MiddlewareHandler<AppEnv> {
+  const built = new WeakMap<Config, MiddlewareHandler>();
+  return (c, next) => {
+    const cfg = c.get("cfg");
+    let middleware = built.get(cfg);
+    if (!middleware) {
+      middleware = build(cfg);
+      built.set(cfg, middleware);
+    }
+    return middleware(c, next);
+  };
+}
 
 export const clientIp = (c: Context) => c.req.header("cf-connecting-ip") ?? "unknown";
 
@@ -74,56 +106,6 @@ export function limitByIp(pick: (env: Env) => RateLimit, periodSec = 60): Middle
     await next();
   };
 }
-
-/** The origins allowed to frame our frameable pages, as a CSP source list. */
-function frameAncestors(cfg: Config): string {
-  return cfg.allowedOrigins === "*" ? "*" : cfg.allowedOrigins.length ? cfg.allowedOrigins.join(" ") : "'none'";
-}
-
-/**
- * Security headers for an HTML page: a strict CSP whose per-response nonce covers the one inline style and
- * script, nosniff, no referrer. Pages refuse framing unless they belong to the embeddable form.
- * Used by pageSecurity() and by the error handler, which renders pages outside any route's middleware.
- */
-export function setPageHeaders(c: Ctx, frameable: boolean): string {
-  const cfg = c.get("cfg");
-  const nonce = b64(crypto.getRandomValues(new Uint8Array(16)));
-  const self = `'self' ${cfg.publicUrl.origin}`;
-  const turnstile = cfg.turnstileSiteKey ? " https://challenges.cloudflare.com" : "";
-  c.set("secureHeadersNonce", nonce);
-  c.header(
-    "Content-Security-Policy",
-    [
-      "default-src 'none'",
-      "base-uri 'none'",
-      `style-src 'nonce-${nonce}'`,
-      `script-src 'nonce-${nonce}' ${self}${turnstile}`,
-      `img-src ${self} data:`,
-      `connect-src ${self}`,
-      `frame-src ${turnstile ? turnstile.trim() : "'none'"}`,
-      `form-action ${self}`,
-      `frame-ancestors ${frameable ? frameAncestors(cfg) : "'none'"}`,
-    ].join("; "),
-  );
-  if (frameable) c.res.headers.delete("X-Frame-Options");
-  c.header("X-Frame-Options", frameable ? undefined : "DENY");
-  c.header("Cross-Origin-Resource-Policy", frameable ? "cross-origin" : "same-origin");
-  c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
-  if (!isLocalRequest(c)) c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
-  return nonce;
-}
-
-const b64 = (u8: Uint8Array) => btoa(String.fromCharCode(...u8));
-
-export function pageSecurity(opts: { frameable: boolean }): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    setPageHeaders(c, opts.frameable);
-    await next();
-  };
-}
-
-export const noStore = (c: Context) => c.header("Cache-Control", "no-store");
 
 /** Origin of the page a signup came from (consent evidence), or null. */
 export function sourceOrigin(c: Ctx): string | null {

@@ -1,9 +1,11 @@
 import { Hono } from "hono";
-import { confirmedPage, confirmPrompt, errorPage } from "../../templates/pages";
+import { confirmedPage, confirmPrompt } from "../../templates/pages";
 import { confirmSubscriber, database } from "../db/subscribers";
-import { type AppEnv, limitByIp, pageSecurity } from "../lib/http";
+import { secure } from "../lib/headers";
+import type { AppEnv } from "../lib/http";
 import { manageUrl } from "../lib/links";
-import { render, subscriberFromLink } from "../lib/render";
+import { goneLink, personalLink } from "./guards";
+import { render } from "./render";
 
 /**
  * Double opt-in. A GET never changes state (mail scanners open every link, some run its scripts): it shows a page
@@ -12,30 +14,9 @@ import { render, subscriberFromLink } from "../lib/render";
  */
 export const confirm = new Hono<AppEnv>();
 
-confirm.use(
-  "/confirm/*",
-  limitByIp((env) => env.TOKEN_LIMITER),
-  pageSecurity({ frameable: false }),
-);
+confirm.use(secure("page"));
 
-const gone = (c: Parameters<typeof render>[0]) =>
-  render(
-    c,
-    "Link no longer valid",
-    errorPage(
-      "This link is no longer valid",
-      "This subscription was cancelled, removed or asked for again since the link was sent. You can sign up again at any time.",
-      {
-        href: new URL("/", c.get("cfg").publicUrl).toString(),
-        label: "Subscribe again",
-      },
-    ),
-    { status: 410 },
-  );
-
-confirm.get("/confirm/:token", async (c) => {
-  const link = await subscriberFromLink(c, "confirm");
-  if (link instanceof Response) return link;
+confirm.get("/:token", personalLink("confirm"), async (c) => {
   const cfg = c.get("cfg");
   return render(
     c,
@@ -44,13 +25,11 @@ confirm.get("/confirm/:token", async (c) => {
   );
 });
 
-confirm.post("/confirm/:token", async (c) => {
-  const link = await subscriberFromLink(c, "confirm");
-  if (link instanceof Response) return link;
+confirm.post("/:token", personalLink("confirm"), async (c) => {
   const cfg = c.get("cfg");
-  const { sub, claims } = link;
+  const { sub, claims } = c.get("link");
   // Only the latest confirmation email's link counts (an already active subscriber's link just says so).
-  if (sub.confirmSentAt !== claims.iat) return gone(c);
+  if (sub.confirmSentAt !== claims.iat) throw goneLink();
   const changed = await confirmSubscriber(database(c.env.DB), sub.id, claims.iat, Date.now());
   if (changed) {
     // The subscription stands even if the welcome email cannot be queued; it is a courtesy.
@@ -61,5 +40,5 @@ confirm.post("/confirm/:token", async (c) => {
   }
   if (sub.status === "active")
     return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, true));
-  return gone(c);
+  throw goneLink();
 });

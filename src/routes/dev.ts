@@ -1,19 +1,15 @@
 import { desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
+import { validator } from "hono/validator";
 import { outboxItem, outboxList } from "../../templates/outbox";
 import { outbox } from "../db/schema";
 import { database } from "../db/subscribers";
-import { ApiError, type AppEnv, isLocalRequest, pageSecurity } from "../lib/http";
-import { render } from "../lib/render";
+import { applyPolicy, secure } from "../lib/headers";
+import { ApiError, type AppEnv } from "../lib/http";
+import { render } from "./render";
 
-/** The local outbox viewer. Exists only in local development without a Resend key; 404 everywhere else. */
+/** The local outbox viewer, mounted at /dev behind localOnly (src/routes/guards.ts). */
 export const dev = new Hono<AppEnv>();
-
-dev.use("/dev/*", async (c, next) => {
-  const cfg = c.get("cfg");
-  if (!isLocalRequest(c) || cfg.resendApiKey) throw new ApiError(404, "not_found", "Not found.");
-  await next();
-});
 
 /** 1–1000 whole rows; anything else (fractions, negatives, junk) means the default 100. */
 const pageSize = (raw: string | undefined) => {
@@ -21,7 +17,7 @@ const pageSize = (raw: string | undefined) => {
   return n >= 1 ? Math.min(n, 1000) : 100;
 };
 
-dev.get("/dev/outbox.json", async (c) => {
+dev.get("/outbox.json", async (c) => {
   const to = c.req.query("to");
   const db = database(c.env.DB);
   const rows = await db
@@ -33,30 +29,32 @@ dev.get("/dev/outbox.json", async (c) => {
   return c.json({ emails: rows });
 });
 
-dev.get("/dev/outbox", pageSecurity({ frameable: false }), async (c) => {
+dev.get("/outbox", secure("page"), async (c) => {
   const rows = await database(c.env.DB).select().from(outbox).orderBy(desc(outbox.id)).limit(200);
   return render(c, "Outbox", outboxList(rows));
 });
 
-const byId = async (c: { env: Env; req: { param: (k: "id") => string } }) => {
-  const id = Number(c.req.param("id"));
-  const row = Number.isSafeInteger(id)
-    ? await database(c.env.DB).select().from(outbox).where(eq(outbox.id, id)).get()
-    : undefined;
-  if (!row) throw new ApiError(404, "not_found", "No such email in the outbox.");
+const missing = () => new ApiError(404, "not_found", "No such email in the outbox.");
+
+const emailId = validator("param", ({ id }) => {
+  const n = Number(id);
+  if (!Number.isSafeInteger(n)) throw missing();
+  return { id: n };
+});
+
+const byId = async (db: D1Database, id: number) => {
+  const row = await database(db).select().from(outbox).where(eq(outbox.id, id)).get();
+  if (!row) throw missing();
   return row;
 };
 
-dev.get("/dev/outbox/:id", pageSecurity({ frameable: false }), async (c) =>
-  render(c, "Outbox", outboxItem(await byId(c))),
+dev.get("/outbox/:id", secure("page"), emailId, async (c) =>
+  render(c, "Outbox", outboxItem(await byId(c.env.DB, c.req.valid("param").id))),
 );
 
-// The email's own HTML, as a mail client would show it; sandboxed so nothing in it can run.
-dev.get("/dev/outbox/:id/html", async (c) => {
-  const row = await byId(c);
-  c.header(
-    "Content-Security-Policy",
-    "sandbox allow-popups allow-popups-to-escape-sandbox allow-top-navigation-by-user-activation; default-src 'none'; style-src 'unsafe-inline'; img-src * data:",
-  );
+// The email's own HTML, as a mail client would show it.
+dev.get("/outbox/:id/html", emailId, async (c) => {
+  const row = await byId(c.env.DB, c.req.valid("param").id);
+  applyPolicy(c, "devOutbox");
   return c.html(row.html);
 });

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { validator } from "hono/validator";
 import { pickPapers, renderIssue } from "../digest/build";
 import {
   cancel,
@@ -14,16 +15,14 @@ import {
 import { MeteredDb } from "../digest/store";
 import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
+import { applyPolicy } from "../lib/headers";
 import { ApiError, type AppEnv, type Ctx, limitBody } from "../lib/http";
 import { formatWeek, parseWeek, previousWeek } from "../lib/week";
 import { mailerFor } from "../mail";
 import { freezeItems, sendMailBatch } from "../mail/batches";
-import { adminAuth } from "./admin";
 
-/** Operator tools for the weekly issues: run records, preview, test send, send now. */
+/** Operator tools for the weekly issues, mounted at /admin/digests (behind adminAuth): run records, preview, test send, send now, and the controls of a running send. */
 export const digests = new Hono<AppEnv>();
-
-digests.use("/admin/digests/*", adminAuth);
 
 /** The run record the admin API answers: the issue's state, counters and D1 cost. */
 export function runRecord(r: Issue) {
@@ -55,14 +54,12 @@ export function runRecord(r: Issue) {
 }
 
 /** A week that has ended: the only kind an issue can be about. */
-function endedWeek(c: Ctx): string {
-  const week = c.req.param("week") ?? "";
-  const w = parseWeek(week);
-  if (!w) throw new ApiError(400, "invalid_week", "Weeks are written like 2026-W47 (ISO 8601).");
+const endedWeek = validator("param", ({ week = "" }) => {
+  if (!parseWeek(week)) throw new ApiError(400, "invalid_week", "Weeks are written like 2026-W47 (ISO 8601).");
   if (week > formatWeek(previousWeek(new Date())))
     throw new ApiError(422, "week_not_over", `${week} has not ended yet.`);
-  return week;
-}
+  return { week };
+});
 
 /**
  * The issue's content with non-personal links: from its frozen papers when it exists (as its emails are rendered),
@@ -77,27 +74,24 @@ async function content(c: Ctx, week: string) {
   return renderIssue(cfg, week, papers);
 }
 
-digests.get("/admin/digests", async (c) => {
+digests.get("/", async (c) => {
   return c.json({ issues: (await listIssues(c.env.DB)).map(runRecord) });
 });
 
-digests.get("/admin/digests/:week", async (c) => {
-  const issue = await getIssue(c.env.DB, endedWeek(c));
+digests.get("/:week", endedWeek, async (c) => {
+  const issue = await getIssue(c.env.DB, c.req.valid("param").week);
   if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
   return c.json(runRecord(issue));
 });
 
-digests.get("/admin/digests/:week/preview", async (c) => {
-  const { html } = await content(c, endedWeek(c));
-  c.header(
-    "Content-Security-Policy",
-    "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'",
-  );
+digests.get("/:week/preview", endedWeek, async (c) => {
+  const { html } = await content(c, c.req.valid("param").week);
+  applyPolicy(c, "emailPreview");
   return c.html(html);
 });
 
-digests.post("/admin/digests/:week/test", limitBody(4096), async (c) => {
-  const week = endedWeek(c);
+digests.post("/:week/test", endedWeek, limitBody(4096), async (c) => {
+  const week = c.req.valid("param").week;
   const cfg = c.get("cfg");
   const check = checkEmail((await readFields(c)).email, new Set());
   if (!check.ok) throw new ApiError(422, check.code, check.message);
@@ -140,8 +134,8 @@ digests.post("/admin/digests/:week/test", limitBody(4096), async (c) => {
   );
 });
 
-digests.post("/admin/digests/:week/send", async (c) => {
-  const issue = await startIssue(c.env, endedWeek(c));
+digests.post("/:week/send", endedWeek, async (c) => {
+  const issue = await startIssue(c.env, c.req.valid("param").week);
   return c.json(runRecord(issue), 202);
 });
 
@@ -152,24 +146,24 @@ function answer(t: Transition, allowedFrom: string): Issue {
   throw new ApiError(409, "invalid_state", `The issue is ${t.issue.status}; this needs it ${allowedFrom}.`);
 }
 
-digests.post("/admin/digests/:week/pause", async (c) =>
-  c.json(runRecord(answer(await pause(c.env.DB, endedWeek(c)), "sending"))),
+digests.post("/:week/pause", endedWeek, async (c) =>
+  c.json(runRecord(answer(await pause(c.env.DB, c.req.valid("param").week), "sending"))),
 );
 
-digests.post("/admin/digests/:week/resume", async (c) =>
-  c.json(runRecord(answer(await resume(c.env, endedWeek(c)), "paused")), 202),
+digests.post("/:week/resume", endedWeek, async (c) =>
+  c.json(runRecord(answer(await resume(c.env, c.req.valid("param").week), "paused")), 202),
 );
 
-digests.post("/admin/digests/:week/cancel", async (c) =>
-  c.json(runRecord(answer(await cancel(c.env.DB, endedWeek(c)), "building, sending or paused"))),
+digests.post("/:week/cancel", endedWeek, async (c) =>
+  c.json(runRecord(answer(await cancel(c.env.DB, c.req.valid("param").week), "building, sending or paused"))),
 );
 
 /**
  * Puts an issue's failed batches back in the queue (once: a second call finds none). A batch that Resend refused is
  * re-checked and frozen under a new key; one that may have gone out is resent under its own key.
  */
-digests.post("/admin/digests/:week/retry-failed", async (c) => {
-  const week = endedWeek(c);
+digests.post("/:week/retry-failed", endedWeek, async (c) => {
+  const week = c.req.valid("param").week;
   const issue = await getIssue(c.env.DB, week);
   if (!issue) throw new ApiError(404, "not_found", "No issue for that week yet.");
   if (issue.status === "cancelled") throw new ApiError(409, "invalid_state", "The issue was cancelled.");

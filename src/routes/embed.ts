@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { html } from "hono/html";
 import { embedScript } from "../../templates/embed";
-import { landingPage, subscribeForm, thanksPage } from "../../templates/pages";
-import { type AppEnv, isLocalRequest, pageSecurity, setPageHeaders } from "../lib/http";
+import { landingPage, subscribeForm, thanksPage, turnstileScript } from "../../templates/pages";
+import { applyPolicy, noStore, secure } from "../lib/headers";
+import { type AppEnv, isLocalRequest } from "../lib/http";
 import { formToken } from "../lib/links";
-import { render } from "../lib/render";
+import { render } from "./render";
 
 /** The three ways to put the signup form on a site (script, iframe, plain form) and the pages around them. */
 export const embed = new Hono<AppEnv>();
@@ -14,9 +14,8 @@ const endpoint = (url: URL) => new URL("/api/subscribe", url).toString();
 embed.get("/embed.js", async (c) => {
   const cfg = c.get("cfg");
   // Fresh per load: the script carries the signed render time of the form it draws.
-  c.header("Cache-Control", "no-store");
-  c.header("Cross-Origin-Resource-Policy", "cross-origin");
-  c.header("X-Content-Type-Options", "nosniff");
+  noStore(c);
+  applyPolicy(c, "script");
   return c.body(
     embedScript({
       endpoint: endpoint(cfg.publicUrl),
@@ -30,15 +29,9 @@ embed.get("/embed.js", async (c) => {
   );
 });
 
-const turnstileHead = (siteKey: string | undefined, nonce: string) =>
-  siteKey
-    ? html`<script nonce="${nonce}" src="https://challenges.cloudflare.com/turnstile/v0/api.js" async defer></script>`
-    : undefined;
-
 /** Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable). */
-embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
+embed.get("/form", secure("framedPage"), async (c) => {
   const cfg = c.get("cfg");
-  const nonce = c.get("secureHeadersNonce") ?? "";
   return render(
     c,
     "Subscribe",
@@ -50,21 +43,21 @@ embed.get("/form", pageSecurity({ frameable: true }), async (c) => {
     }),
     {
       framed: true,
-      head: turnstileHead(cfg.turnstileSiteKey, nonce),
+      head: cfg.turnstileSiteKey ? turnstileScript(c.get("secureHeadersNonce") ?? "") : undefined,
     },
   );
 });
 
 embed.get("/thanks", (c) => {
   const framed = c.req.query("frame") === "1";
-  setPageHeaders(c, framed);
+  applyPolicy(c, framed ? "framedPage" : "page");
   const cfg = c.get("cfg");
   return render(c, "Check your inbox", thanksPage(new URL(framed ? "/form" : "/", cfg.publicUrl).toString()), {
     framed,
   });
 });
 
-embed.get("/", pageSecurity({ frameable: false }), (c) => {
+embed.get("/", secure("page"), (c) => {
   const cfg = c.get("cfg");
   const outbox = isLocalRequest(c) && !cfg.resendApiKey ? "/dev/outbox" : null;
   return render(

@@ -1,11 +1,13 @@
-import { Hono } from "hono";
-import { erasedPage, errorPage, managePage } from "../../templates/pages";
+import { type Context, Hono } from "hono";
+import { erasedPage, managePage } from "../../templates/pages";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import type { Subscriber } from "../db/schema";
 import { type DB, database, getSubscriber, resubscribe, setPause, unsubscribe } from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { ApiError, type AppEnv, type Ctx, limitBody, limitByIp, pageSecurity } from "../lib/http";
-import { render, subscriberFromLink } from "../lib/render";
+import { noStore, secure } from "../lib/headers";
+import { ApiError, type AppEnv, limitBody, PageError } from "../lib/http";
+import { type LinkEnv, personalLink, type TokenParam } from "./guards";
+import { render } from "./render";
 
 /** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
 export const manage = new Hono<AppEnv>();
@@ -13,31 +15,22 @@ export const manage = new Hono<AppEnv>();
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 export const MAX_PAUSE_WEEKS = 12;
 
-manage.use(
-  "/manage/*",
-  limitByIp((env) => env.TOKEN_LIMITER),
-  pageSecurity({ frameable: false }),
-);
+manage.use(secure("page"));
 
 /** The page for a subscriber: the row the link check already read, or (after an action) read again. */
-async function show(c: Ctx, db: DB, who: number | Subscriber, notice?: string) {
+async function show(c: Context<LinkEnv, string, TokenParam>, db: DB, who: number | Subscriber, notice?: string) {
   const cfg = c.get("cfg");
   const sub = typeof who === "number" ? await getSubscriber(db, who) : who;
   if (!sub)
-    return render(
-      c,
-      "Not found",
-      errorPage("Subscription not found", "This subscription no longer exists. You can sign up again at any time.", {
-        href: new URL("/", cfg.publicUrl).toString(),
-        label: "Subscribe",
-      }),
-      {
-        status: 404,
-      },
+    throw new PageError(
+      404,
+      "not_found",
+      { title: "Not found", heading: "Subscription not found", retry: { path: "/", label: "Subscribe" } },
+      "This subscription no longer exists. You can sign up again at any time.",
     );
   // Built from PUBLIC_URL and the token alone: whatever query string the link was opened with, the forms and the data
   // link point at the page itself.
-  const action = new URL(`/manage/${c.req.param("token")}`, cfg.publicUrl).toString();
+  const action = new URL(`/manage/${c.req.valid("param").token}`, cfg.publicUrl).toString();
   return render(
     c,
     "Your subscription",
@@ -52,26 +45,19 @@ async function show(c: Ctx, db: DB, who: number | Subscriber, notice?: string) {
   );
 }
 
-manage.get("/manage/:token", async (c) => {
-  const link = await subscriberFromLink(c, "manage");
-  if (link instanceof Response) return link;
-  return show(c, database(c.env.DB), link.sub);
-});
+manage.get("/:token", personalLink("manage"), async (c) => show(c, database(c.env.DB), c.get("link").sub));
 
 /** Download my data: a GET that changes nothing. */
-manage.get("/manage/:token/data.json", async (c) => {
-  const link = await subscriberFromLink(c, "manage");
-  if (link instanceof Response) return link;
-  const data = await exportSubscriber(c.env.DB, link.sub.id);
+manage.get("/:token/data.json", personalLink("manage"), async (c) => {
+  const data = await exportSubscriber(c.env.DB, c.get("link").sub.id);
   if (!data) throw new ApiError(404, "not_found", "This subscription no longer exists.");
-  c.header("Cache-Control", "no-store");
+  noStore(c);
   c.header("Content-Disposition", 'attachment; filename="my-newsletter-data.json"');
   return c.json(data);
 });
 
-manage.post("/manage/:token", limitBody(4096), async (c) => {
-  const link = await subscriberFromLink(c, "manage");
-  if (link instanceof Response) return link;
+manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
+  const { sub } = c.get("link");
   const fields = await readFields(c);
   const db = database(c.env.DB);
   const now = Date.now();
@@ -80,22 +66,22 @@ manage.post("/manage/:token", limitBody(4096), async (c) => {
       const weeks = Number(fields.weeks);
       if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS)
         throw new ApiError(422, "invalid_weeks", `Choose a pause between 1 and ${MAX_PAUSE_WEEKS} weeks.`);
-      await setPause(db, link.sub.id, now + weeks * WEEK_MS);
-      return show(c, db, link.sub.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
+      await setPause(db, sub.id, now + weeks * WEEK_MS);
+      return show(c, db, sub.id, `Paused for ${weeks} week${weeks > 1 ? "s" : ""}.`);
     }
     case "resume":
-      await setPause(db, link.sub.id, null);
-      return show(c, db, link.sub.id, "Welcome back: the digest resumes next Monday.");
+      await setPause(db, sub.id, null);
+      return show(c, db, sub.id, "Welcome back: the digest resumes next Monday.");
     case "unsubscribe":
-      await unsubscribe(db, link.sub.id, now);
-      return show(c, db, link.sub.id, "You are unsubscribed.");
+      await unsubscribe(db, sub.id, now);
+      return show(c, db, sub.id, "You are unsubscribed.");
     case "resubscribe":
-      await resubscribe(db, link.sub.id, now);
-      return show(c, db, link.sub.id, "You are subscribed again.");
+      await resubscribe(db, sub.id, now);
+      return show(c, db, sub.id, "You are subscribed again.");
     case "erase":
       if (fields.confirm !== "yes")
         throw new ApiError(422, "confirm_required", "Tick the box to confirm that everything should be deleted.");
-      await eraseSubscriber(c.env.DB, link.sub.id, now);
+      await eraseSubscriber(c.env.DB, sub.id, now);
       return render(c, "Data erased", erasedPage(new URL("/", c.get("cfg").publicUrl).toString()));
     default:
       throw new ApiError(

@@ -13,6 +13,7 @@ import {
   isLocalRequest,
   limitBody,
   limitByIp,
+  perConfig,
   sourceOrigin,
   wantsHtml,
 } from "../lib/http";
@@ -20,29 +21,34 @@ import { keyedHash, verifyToken } from "../lib/tokens";
 
 export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
 
+/** The signup API, mounted at /api: callable from the sites in ALLOWED_ORIGINS (CORS). */
 export const subscribe = new Hono<AppEnv>();
 
-subscribe.use("/api/*", async (c, next) => {
-  const { allowedOrigins } = c.get("cfg");
-  return cors({
-    origin: allowedOrigins === "*" ? "*" : allowedOrigins,
-    allowMethods: ["POST", "OPTIONS"],
-    allowHeaders: ["Content-Type", "Accept"],
-    maxAge: 86400,
-  })(c, next);
-});
+subscribe.use(
+  perConfig(({ allowedOrigins }) =>
+    cors({
+      origin: allowedOrigins === "*" ? "*" : allowedOrigins,
+      allowMethods: ["POST", "OPTIONS"],
+      allowHeaders: ["Content-Type", "Accept"],
+      maxAge: 86400,
+    }),
+  ),
+);
 
 /**
  * Cross-site form posts: with ALLOWED_ORIGINS listing the sites that embed the form, a form post (a "simple"
  * request, which CORS does not stop) from any other site is refused. Hono's csrf middleware checks Origin and
  * Sec-Fetch-Site; JSON posts are already preflighted (CORS). With the default "*", any site may post.
  */
-subscribe.use("/api/subscribe", async (c, next) => {
-  const cfg = c.get("cfg");
-  if (cfg.allowedOrigins === "*") return next();
-  const allowed = [cfg.publicUrl.origin, ...cfg.allowedOrigins];
+const sameSiteForms = perConfig(({ allowedOrigins, publicUrl }) =>
+  allowedOrigins === "*"
+    ? (_c, next) => next()
+    : csrf({ origin: [publicUrl.origin, ...allowedOrigins], secFetchSite: "same-origin" }),
+);
+
+subscribe.use("/subscribe", async (c, next) => {
   try {
-    return await csrf({ origin: allowed, secFetchSite: "same-origin" })(c, next);
+    return await sameSiteForms(c, next);
   } catch (err) {
     if (err instanceof HTTPException && !(err instanceof ApiError) && err.status === 403)
       throw new ApiError(
@@ -55,7 +61,7 @@ subscribe.use("/api/subscribe", async (c, next) => {
 });
 
 subscribe.post(
-  "/api/subscribe",
+  "/subscribe",
   limitByIp((env) => env.SUBSCRIBE_LIMITER),
   limitBody(SUBSCRIBE_BODY_LIMIT),
   async (c) => {

@@ -1,10 +1,16 @@
 import { Hono } from "hono";
 import { resubscribedPage, resubscribePrompt, unsubscribedPage, unsubscribePrompt } from "../../templates/pages";
-import { database, resubscribe, unsubscribe as unsubscribeSubscriber } from "../db/subscribers";
+import {
+  database,
+  resubscribe as resubscribeSubscriber,
+  unsubscribe as unsubscribeSubscriber,
+} from "../db/subscribers";
 import { readFields } from "../lib/body";
-import { type AppEnv, limitBody, limitByIp, pageSecurity } from "../lib/http";
+import { noStore, secure } from "../lib/headers";
+import { type AppEnv, limitBody } from "../lib/http";
 import { resubscribeUrl } from "../lib/links";
-import { render, subscriberFromLink } from "../lib/render";
+import { personalLink } from "./guards";
+import { render } from "./render";
 
 /**
  * Each subscriber's unsubscribe URL, also used in the List-Unsubscribe header (RFC 8058).
@@ -15,28 +21,25 @@ import { render, subscriberFromLink } from "../lib/render";
  */
 export const unsubscribe = new Hono<AppEnv>();
 
-unsubscribe.use("/unsubscribe/*", pageSecurity({ frameable: false }));
+unsubscribe.use(secure("page"));
 
-unsubscribe.get("/unsubscribe/:token", async (c) => {
-  const link = await subscriberFromLink(c, "unsubscribe");
-  if (link instanceof Response) return link;
+unsubscribe.get("/:token", personalLink("unsubscribe"), async (c) => {
   const cfg = c.get("cfg");
   return render(c, "Unsubscribe", unsubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post("/unsubscribe/:token", limitBody(4096), async (c) => {
-  const link = await subscriberFromLink(c, "unsubscribe");
-  if (link instanceof Response) return link;
+unsubscribe.post("/:token", limitBody(4096), personalLink("unsubscribe"), async (c) => {
+  const { sub } = c.get("link");
   const type = c.req.header("content-type") ?? "";
   // An empty body (some clients) is treated like the one-click POST; the token is the authority.
   const fields = type ? await readFields(c).catch(() => ({}) as Record<string, string>) : {};
-  await unsubscribeSubscriber(database(c.env.DB), link.sub.id, Date.now());
+  await unsubscribeSubscriber(database(c.env.DB), sub.id, Date.now());
   if (fields["List-Unsubscribe"] === "One-Click" || !fields.confirm) {
-    c.header("Cache-Control", "no-store");
+    noStore(c);
     return c.text("You have been unsubscribed.", 200);
   }
   const cfg = c.get("cfg");
-  return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, link.sub), cfg.newsletterName));
+  return render(c, "Unsubscribed", unsubscribedPage(await resubscribeUrl(cfg, sub), cfg.newsletterName));
 });
 
 /**
@@ -44,22 +47,16 @@ unsubscribe.post("/unsubscribe/:token", limitBody(4096), async (c) => {
  * unsubscribe (the manage link, which can erase or export, never appears on the unsubscribe path). GET shows the
  * button, POST acts.
  */
-unsubscribe.use(
-  "/resubscribe/*",
-  limitByIp((env) => env.TOKEN_LIMITER),
-  pageSecurity({ frameable: false }),
-);
+export const resubscribe = new Hono<AppEnv>();
 
-unsubscribe.get("/resubscribe/:token", async (c) => {
-  const link = await subscriberFromLink(c, "resubscribe");
-  if (link instanceof Response) return link;
+resubscribe.use(secure("page"));
+
+resubscribe.get("/:token", personalLink("resubscribe"), async (c) => {
   const cfg = c.get("cfg");
   return render(c, "Resubscribe", resubscribePrompt(new URL(c.req.path, cfg.publicUrl).toString(), cfg.newsletterName));
 });
 
-unsubscribe.post("/resubscribe/:token", limitBody(1024), async (c) => {
-  const link = await subscriberFromLink(c, "resubscribe");
-  if (link instanceof Response) return link;
-  await resubscribe(database(c.env.DB), link.sub.id, Date.now());
+resubscribe.post("/:token", limitBody(1024), personalLink("resubscribe"), async (c) => {
+  await resubscribeSubscriber(database(c.env.DB), c.get("link").sub.id, Date.now());
   return render(c, "Subscribed again", resubscribedPage(c.get("cfg").newsletterName));
 });

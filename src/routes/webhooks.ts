@@ -24,7 +24,7 @@ const recipients = (to: unknown): string[] =>
     .filter((a): a is string => typeof a === "string" && a.includes("@") && a.length <= 320)
     .slice(0, 50);
 
-webhooks.post("/webhooks/resend", limitBody(256 * 1024, "Webhook bodies"), async (c) => {
+webhooks.post("/resend", limitBody(256 * 1024, "Webhook bodies"), async (c) => {
   const cfg = c.get("cfg");
   if (!cfg.resendWebhookSecret) throw new ApiError(404, "not_found", "Not found.");
   const id = c.req.header("svix-id") ?? "";

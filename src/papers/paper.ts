@@ -1,4 +1,5 @@
 import type { IsoWeek } from "../lib/week";
+import { classify, type TopicId } from "./topics";
 
 /** The port every paper source implements (Hugging Face, the bundled sample week). */
 export interface PaperSource {
@@ -21,6 +22,12 @@ export interface Paper {
   githubRepo: string | null;
   githubStars: number | null;
   projectPage: string | null;
+  /** Hugging Face's `ai_keywords`: lower case, deduplicated, at most KEYWORDS_MAX of at most KEYWORD_CHARS each. */
+  keywords: string[];
+  /** Hugging Face's one-line `ai_summary`, at most TLDR_CHARS; null when it has none. */
+  tldr: string | null;
+  /** From classify() over the title, abstract and keywords (src/papers/topics.ts). */
+  topics: TopicId[];
 }
 
 /**
@@ -43,6 +50,29 @@ const httpUrl = (v: unknown): string | null => {
 const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
+export const KEYWORDS_MAX = 12;
+export const KEYWORD_CHARS = 60;
+export const TLDR_CHARS = 300;
+
+/** Strings only, cleaned like every other text field; a "keyword" longer than KEYWORD_CHARS is not a keyword phrase. */
+const keywordList = (v: unknown): string[] => {
+  const out = new Set<string>();
+  for (const k of Array.isArray(v) ? v : []) {
+    const s = str(k)?.replace(/\s+/g, " ").toLowerCase();
+    if (s && s.length <= KEYWORD_CHARS) out.add(s);
+    if (out.size === KEYWORDS_MAX) break;
+  }
+  return [...out];
+};
+
+/** Cut at a word boundary with an ellipsis, so the text stays at most `max` characters. */
+const cap = (s: string, max: number) => {
+  if (s.length <= max) return s;
+  const cut = s.slice(0, max - 1);
+  const word = cut.lastIndexOf(" ");
+  return `${(word > max / 2 ? cut.slice(0, word) : cut).replace(/[\s,;:.-]+$/, "")}…`;
+};
+
 /** arXiv ids: new style 2611.14207 (optionally vN) or old style hep-th/9901001. */
 const PAPER_ID = /^(?:\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?\/\d{7})(?:v\d+)?$/;
 
@@ -61,10 +91,13 @@ export function parsePaper(item: unknown): Paper | null {
     .filter((a) => a.hidden !== true)
     .map((a) => str(a.name) ?? str(obj(a.user).fullname))
     .filter((n): n is string => n !== null);
+  const summary = (str(p.summary) ?? str(top.summary) ?? "").replace(/\s+/g, " ");
+  const keywords = keywordList(p.ai_keywords);
+  const tldr = str(p.ai_summary)?.replace(/\s+/g, " ");
   return {
     id,
     title,
-    summary: (str(p.summary) ?? str(top.summary) ?? "").replace(/\s+/g, " "),
+    summary,
     authors,
     upvotes: num(p.upvotes),
     numComments: num(top.numComments),
@@ -74,6 +107,9 @@ export function parsePaper(item: unknown): Paper | null {
     githubRepo: httpUrl(p.githubRepo),
     githubStars: typeof p.githubStars === "number" ? num(p.githubStars) : null,
     projectPage: httpUrl(p.projectPage),
+    keywords,
+    tldr: tldr ? cap(tldr, TLDR_CHARS) : null,
+    topics: classify({ title, summary, keywords }),
   };
 }
 

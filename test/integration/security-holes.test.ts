@@ -157,6 +157,9 @@ describe("personal links are placed by the template, never by replacing text in 
       githubRepo: "https://github.com/evil/{{unsubscribe_url}}",
       githubStars: null,
       projectPage: "https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}",
+      keywords: ["{{manage_url}}"],
+      tldr: "{{unsubscribe_url}}",
+      topics: [],
     };
     const email = "holes-reader@example.com";
     await env.DB.prepare(

@@ -18,6 +18,9 @@ const paper = (over: Partial<Paper>): Paper => ({
   githubRepo: null,
   githubStars: null,
   projectPage: null,
+  keywords: [],
+  tldr: null,
+  topics: [],
   ...over,
 });
 
@@ -92,6 +95,53 @@ describe("parsePaper (lenient)", () => {
       githubRepo: null,
       authors: ["B"],
     });
+  });
+
+  it("reads ai_keywords and ai_summary as data, and classifies the paper", () => {
+    const p = parsePaper({
+      paper: {
+        id: "2611.00006",
+        title: "Gaussian Splatting in Real Time",
+        ai_summary: "  One\nline\u0007 TL;DR.  ",
+        ai_keywords: [
+          " Gaussian\tSplatting ",
+          "gaussian splatting",
+          42,
+          null,
+          "",
+          "Novel\u0000View Synthesis",
+          "x".repeat(61),
+          ...Array.from({ length: 20 }, (_, i) => `kw ${i}`),
+        ],
+      },
+    })!;
+    expect(p.keywords).toEqual([
+      "gaussian splatting",
+      "novel view synthesis",
+      ...Array.from({ length: 10 }, (_, i) => `kw ${i}`),
+    ]);
+    expect(p.tldr).toBe("One line TL;DR.");
+    expect(p.topics).toEqual(["3d"]);
+
+    const long = parsePaper({
+      paper: { id: "2611.00007", title: "T", ai_summary: "word ".repeat(100), ai_keywords: "not a list" },
+    })!;
+    expect(long.tldr!.length).toBeLessThanOrEqual(300);
+    expect(long.tldr!.endsWith("word…")).toBe(true);
+    expect(long.keywords).toEqual([]);
+    expect(parsePaper({ paper: { id: "2611.00008", title: "T", ai_summary: " \n " } })).toMatchObject({
+      tldr: null,
+      keywords: [],
+      topics: [],
+    });
+  });
+
+  it("the sample week carries keywords, TL;DRs and topics, and one paper without them", async () => {
+    const papers = await sampleSource.week({ year: 2026, week: 47 });
+    const live = papers.filter((p) => !p.withdrawn);
+    expect(live.filter((p) => p.keywords.length === 0 && p.tldr === null).length).toBeGreaterThanOrEqual(1);
+    expect(live.filter((p) => p.topics.length > 0).length).toBeGreaterThan(live.length * 0.9);
+    expect(papers.find((p) => p.title.startsWith("Diffusion Policies"))!.topics).toEqual(["robotics"]);
   });
 
   it("marks withdrawn papers and joins summary lines", () => {

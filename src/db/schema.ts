@@ -39,6 +39,10 @@ export const subscribers = sqliteTable(
      * no other, and stops working when the row goes. Empty for rows from before it existed (their links still work).
      */
     linkKey: text("link_key").notNull().default(""),
+    /** Topics the reader picked (ids of src/papers/topics.ts); null or empty: none. Read by the fan-out with the row. */
+    topics: text("topics", { mode: "json" }).$type<string[]>(),
+    /** What their ratings taught (src/digest/taste.ts, bounded to ~1.5 KB); null: nothing yet. */
+    taste: text("taste"),
   },
   // Partial index: the digest walks active subscribers by id; pending signups never touch it.
   (t) => [index("subscribers_active_id").on(t.id).where(sql`status = 'active'`)],
@@ -102,6 +106,11 @@ export const issues = sqliteTable("issues", {
   complained: integer("complained").notNull().default(0),
   /** Why the send was paused (the complaint circuit breaker, or an operator). */
   pausedReason: text("paused_reason"),
+  /**
+   * The week's other new papers (after the top ones), from which each reader with preferences gets "For you";
+   * frozen with the issue like `papers`.
+   */
+  pool: text("pool", { mode: "json" }).$type<import("../papers/paper").Paper[]>(),
   startedAt: integer("started_at").notNull(),
   finishedAt: integer("finished_at"),
 });
@@ -213,3 +222,21 @@ export const webhookEvents = sqliteTable("webhook_events", {
   type: text("type").notNull(),
   receivedAt: integer("received_at").notNull(),
 });
+
+/**
+ * A reader's "more like this" / "less like this" on one paper: the last one counts (one row per reader and paper).
+ * Kept so a change of mind undoes the previous rating's effect on the taste exactly once. Erased with the reader.
+ */
+export const ratings = sqliteTable(
+  "ratings",
+  {
+    subscriberId: integer("subscriber_id").notNull(),
+    paperId: text("paper_id").notNull(),
+    /** 1: more like this, -1: less like this. */
+    direction: integer("direction").notNull(),
+    /** The issue whose email carried the link (where the paper's topics and keywords are read from). */
+    week: text("week").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.subscriberId, t.paperId] })],
+);

@@ -57,31 +57,34 @@ export type TokenParam = { in: { param: { token: string } }; out: { param: { tok
 
 const startOver = { path: "/", label: "Subscribe again" };
 
-/** A tampered link, or one whose subscriber is gone: the same page for both (nothing tells the two apart). */
-export const invalidLink = () =>
-  new PageError(
-    400,
-    "invalid_link",
-    { title: "Invalid link", heading: "This link is not valid", retry: startOver },
-    "The link may have been cut off or changed, or the subscription it was for no longer exists. Copy the whole link from the email, or start over.",
-  );
+const linkError = (status: 400 | 410, code: string, title: string, heading: string, message: string) => () =>
+  new PageError(status, code, { title, heading, retry: startOver }, message);
 
-export const expiredLink = () =>
-  new PageError(
-    410,
-    "link_expired",
-    { title: "Link expired", heading: "This link has expired", retry: startOver },
-    "Confirmation links work for 7 days. Sign up again and we will send you a fresh one.",
-  );
+/** A tampered link, or one whose subscriber is gone: the same page for both (nothing tells the two apart). */
+export const invalidLink = linkError(
+  400,
+  "invalid_link",
+  "Invalid link",
+  "This link is not valid",
+  "The link may have been cut off or changed, or the subscription it was for no longer exists. Copy the whole link from the email, or start over.",
+);
+
+export const expiredLink = linkError(
+  410,
+  "link_expired",
+  "Link expired",
+  "This link has expired",
+  "Confirmation links work for 7 days. Sign up again and we will send you a fresh one.",
+);
 
 /** A genuine link that no longer applies (the subscription was cancelled, removed or asked for again since). */
-export const goneLink = () =>
-  new PageError(
-    410,
-    "link_gone",
-    { title: "Link no longer valid", heading: "This link is no longer valid", retry: startOver },
-    "This subscription was cancelled, removed or asked for again since the link was sent. You can sign up again at any time.",
-  );
+export const goneLink = linkError(
+  410,
+  "link_gone",
+  "Link no longer valid",
+  "This link is no longer valid",
+  "This subscription was cancelled, removed or asked for again since the link was sent. You can sign up again at any time.",
+);
 
 /**
  * Guards a personal link (/confirm, /unsubscribe, /resubscribe, /manage): validates its :token against the subscriber

@@ -1,16 +1,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  consoleOf,
-  hostPage,
-  hostUrl,
-  humanDelay,
-  launch,
-  poll,
-  subscriberRow,
-  uniqueEmail,
-  waitForEmail,
-} from "./helpers";
+import { waitFor } from "../support/poll";
+import { consoleOf, hostPage, hostUrl, humanDelay, launch, subscriberRow, uniqueEmail, waitForEmail } from "./helpers";
 
 /** The script embed, dropped into a page on another origin whose stylesheet attacks everything it can. */
 describe("script embed on a hostile host page", () => {
@@ -157,7 +148,7 @@ describe("script embed on a hostile host page", () => {
       expect(page.url()).toBe(startUrl);
       expect(navigations).toEqual([]);
 
-      const row = await poll(() => subscriberRow(email), `no subscriber row for ${email}`, 10_000);
+      const row = (await waitFor(`a subscriber row for ${email}`, () => subscriberRow(email), Boolean, 10_000))!;
       expect(row.status).toBe("pending");
       expect(row.source).toBe("api");
       expect(row.consentOrigin).toBe(hostUrl());

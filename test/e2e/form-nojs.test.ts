@@ -1,11 +1,11 @@
 import type { Browser, Response } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/poll";
 import {
   apiSubscribe,
   humanDelay,
   launch,
   outboxFor,
-  poll,
   subscriberRow,
   uniqueEmail,
   waitForEmail,
@@ -89,7 +89,7 @@ describe("/form without JavaScript", () => {
     try {
       await page.goto(worker("/form"));
       const hp = page.locator("#website");
-      const box = await poll(() => hp.boundingBox(), "no box for the honeypot", 5_000);
+      const box = (await waitFor("a box for the honeypot", () => hp.boundingBox(), Boolean, 5_000))!;
       expect(box.x + box.width <= 0 || box.width === 0 || box.height === 0, JSON.stringify(box)).toBe(true);
       expect(await hp.getAttribute("tabindex")).toBe("-1");
     } finally {

@@ -14,6 +14,7 @@ import { type AddressInfo, createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
+import { waitFor } from "../support/poll";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -180,22 +181,21 @@ export default async function setup(project: TestProject) {
   };
 
   try {
-    const deadline = Date.now() + HEALTH_TIMEOUT_MS;
-    for (;;) {
-      if (exited !== null)
-        throw new Error(`e2e: wrangler dev exited (${exited}) before answering /health. Its output:\n${output}`);
-      try {
-        const res = await fetch(`${workerUrl}/health`, { signal: AbortSignal.timeout(3_000) });
-        if (res.status === 200) break;
-      } catch {
-        /* not listening yet */
-      }
-      if (Date.now() > deadline)
-        throw new Error(
-          `e2e: wrangler dev did not answer GET /health with 200 within ${HEALTH_TIMEOUT_MS / 1000} s. Its output:\n${output}`,
-        );
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await waitFor(
+      () => `wrangler dev to answer GET /health with 200 (for ${HEALTH_TIMEOUT_MS / 1000} s). Its output:\n${output}`,
+      async () => {
+        if (exited !== null)
+          throw new Error(`e2e: wrangler dev exited (${exited}) before answering /health. Its output:\n${output}`);
+        try {
+          return (await fetch(`${workerUrl}/health`, { signal: AbortSignal.timeout(3_000) })).status === 200;
+        } catch {
+          return false; // not listening yet
+        }
+      },
+      Boolean,
+      HEALTH_TIMEOUT_MS,
+      250,
+    );
 
     const started = await startHostServer(workerUrl);
     host = started.server;

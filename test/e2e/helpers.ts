@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { inject } from "vitest";
+import { waitFor } from "../support/poll";
 
 export const workerUrl = () => inject("workerUrl");
 export const hostUrl = () => inject("hostUrl");
@@ -32,30 +33,6 @@ export function launch(): Promise<Browser> {
 export const uniqueEmail = (tag = "e2e") =>
   `${tag}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}@example.com`;
 
-/** Polls fn until it returns a truthy value, or fails after timeoutMs with the message. */
-export async function poll<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  message: string | (() => string),
-  timeoutMs = 20_000,
-  intervalMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `Timed out after ${timeoutMs} ms: ${typeof message === "function" ? message() : message}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
 export interface OutboxEmail {
   id: number;
   to: string;
@@ -75,12 +52,13 @@ export async function outboxFor(to: string): Promise<OutboxEmail[]> {
 const kindOf = (e: OutboxEmail) => e.tags?.find((t) => t.name === "kind")?.value;
 
 /** Waits until an email of that kind (confirm | welcome) to that address is in the local outbox. */
-export const waitForEmail = (to: string, kind: "confirm" | "welcome", timeoutMs = 30_000) =>
-  poll(
+export const waitForEmail = async (to: string, kind: "confirm" | "welcome", timeoutMs = 30_000) =>
+  (await waitFor(
+    `a ${kind} email to ${to} in the outbox`,
     async () => (await outboxFor(to)).find((e) => kindOf(e) === kind),
-    `no ${kind} email to ${to} in the outbox`,
+    Boolean,
     timeoutMs,
-  );
+  ))!;
 
 /** The first link in an email's text that points at the Worker path prefix (/confirm/, /manage/, /unsubscribe/). */
 export function linkIn(email: OutboxEmail, prefix: string): string {

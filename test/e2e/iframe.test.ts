@@ -1,21 +1,17 @@
 import type { Browser, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  consoleOf,
-  hostPage,
-  humanDelay,
-  launch,
-  poll,
-  subscriberRow,
-  uniqueEmail,
-  waitForEmail,
-  worker,
-} from "./helpers";
+import { waitFor } from "../support/poll";
+import { consoleOf, hostPage, humanDelay, launch, subscriberRow, uniqueEmail, waitForEmail, worker } from "./helpers";
 
 const FRAMING_ERROR = /frame-ancestors|X-Frame-Options|Refused to (display|frame)/i;
 
 async function childFrame(page: Page): Promise<Frame> {
-  return poll(async () => page.frames().find((f) => f !== page.mainFrame()), "the iframe never attached", 10_000);
+  return (await waitFor(
+    "the iframe to attach",
+    async () => page.frames().find((f) => f !== page.mainFrame()),
+    Boolean,
+    10_000,
+  ))!;
 }
 
 /** The iframe embed: /form and its thank-you page in a frame on another origin. */
@@ -49,9 +45,10 @@ describe("iframe embed", () => {
       const res = await post;
       expect(res.status()).toBe(303);
 
-      await poll(
+      await waitFor(
+        () => `the frame to reach /thanks?frame=1 (at ${frame.url()})`,
         async () => frame.url() === worker("/thanks?frame=1"),
-        `the frame did not reach /thanks?frame=1 (at ${frame.url()})`,
+        Boolean,
         10_000,
       );
       await expect
@@ -105,12 +102,10 @@ describe("iframe embed", () => {
     try {
       await page.goto(hostPage("/iframe-refused.html"));
       // Chromium names only the origin of a cross-origin frame in the message: one refusal per frame.
-      const refusals = await poll(
-        async () => {
-          const found = console.filter((m) => FRAMING_ERROR.test(m));
-          return found.length >= 2 ? found : null;
-        },
-        () => `not two console errors about frame-ancestors / X-Frame-Options:\n${console.join("\n")}`,
+      const refusals = await waitFor(
+        () => `two console errors about frame-ancestors / X-Frame-Options:\n${console.join("\n")}`,
+        async () => console.filter((m) => FRAMING_ERROR.test(m)),
+        (found) => found.length >= 2,
         10_000,
       );
       for (const r of refusals) expect(r).toContain(`'${worker("/")}'`);

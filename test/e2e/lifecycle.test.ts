@@ -1,16 +1,7 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  consoleOf,
-  humanDelay,
-  launch,
-  linkIn,
-  poll,
-  subscriberRow,
-  uniqueEmail,
-  waitForEmail,
-  worker,
-} from "./helpers";
+import { waitFor } from "../support/poll";
+import { consoleOf, humanDelay, launch, linkIn, subscriberRow, uniqueEmail, waitForEmail, worker } from "./helpers";
 
 /** A whole subscription in a real browser: signup on the landing page, confirm, manage, unsubscribe, resubscribe. */
 describe("subscription lifecycle in the browser", () => {
@@ -108,9 +99,10 @@ describe("subscription lifecycle in the browser", () => {
       expect(await resubscribe.isVisible()).toBe(true);
       await resubscribe.click();
       await page.getByRole("heading", { name: "You're subscribed again" }).waitFor({ timeout: 10_000 });
-      await poll(
+      await waitFor(
+        "the subscriber to be active again after resubscribing",
         async () => (await subscriberRow(email))?.status === "active",
-        "not active again after resubscribing",
+        Boolean,
         5_000,
       );
 

@@ -1,21 +1,27 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { config } from "../../src/config";
-import { handleDigestJob } from "../../src/digest/consume";
 import type { DigestJob } from "../../src/digest/jobs";
-import worker from "../../src/index";
 import type { StoredEmail } from "../emulators/resend";
-import { BASE, call } from "../support/helpers";
+import {
+  ADMIN,
+  activeEmails,
+  expectExactlyOnce,
+  importActive,
+  issueEmails,
+  type RunRecord,
+  record,
+} from "../support/digests";
+import { BASE, call, fetchWith } from "../support/helpers";
 import { waitFor } from "../support/poll";
+import { consume, holdingQueue, release, startHeld } from "../support/queues";
 import { resendEmulator } from "../support/resend-emulator";
 import { webhookSender } from "../support/svix";
 
-// The Worker of this project sends through the Resend emulator and its digest queue runs for real. The emulator
-// team (the API key) is shared with the other digest test files, which may run at the same time: this file never
-// resets or reconfigures it, and only looks at emails tagged with its own weeks.
+// The operator's side of a digest: preview, test send, pause, resume, cancel, and the complaint breaker that pauses
+// on its own. The Worker of this project sends through the Resend emulator and its digest queue runs for real; the
+// tests hold an issue's batch messages and release them when they want, so it stays "sending" as long as needed.
+// Sending itself, end to end: digest-sending.test.ts.
 const resend = resendEmulator(env.RESEND_API_KEY);
-const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 // ---- Resend webhooks, signed the Svix way; the breaker's minimum sample is lowered to 200 deliveries for this file ----
 const sendWebhook = webhookSender({ BREAKER_MIN_DELIVERIES: "200" });
@@ -32,98 +38,24 @@ async function hook(type: string, email: StoredEmail) {
   return res;
 }
 
-// ---- Issue helpers ----
-async function importActive(prefix: string, n: number) {
-  const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
-  const res = await call("/admin/subscribers/import", {
-    method: "POST",
-    headers: { ...auth, "content-type": "text/csv" },
-    body: csv,
-  });
-  expect(res.status).toBe(200);
-}
-
-async function activeEmails() {
-  const { results } = await env.DB.prepare(
-    "SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)",
-  )
-    .bind(Date.now())
-    .all<{ email: string }>();
-  return results.map((r) => r.email).sort();
-}
-
-type RunRecord = Record<string, unknown> & {
-  status: string;
-  sent: number;
-  recipients: number;
-  batches: number;
-  batches_sent: number;
-  delivered: number;
-  complained: number;
-  paused_reason: string | null;
-};
-const record = async (week: string) => {
-  const res = await call(`/admin/digests/${week}`, { headers: auth });
-  expect(res.status).toBe(200);
-  return (await res.json()) as RunRecord;
-};
 const control = (week: string, action: "pause" | "resume" | "cancel" | "send") =>
-  call(`/admin/digests/${week}/${action}`, { method: "POST", headers: auth });
+  call(`/admin/digests/${week}/${action}`, { method: "POST", headers: ADMIN });
+const emailsOf = (week: string) => issueEmails(resend, week);
 
-/** Delivers messages to the digest consumer the way the queue would, and waits for it to finish with them. */
-async function consume(jobs: DigestJob[]) {
-  const batch = createMessageBatch<DigestJob>(
-    "papers-digest",
-    jobs.map((body, i) => ({ id: `d${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue!(batch as never, env, ctx);
-  const result = await getQueueResult(batch, ctx);
-  expect(result.explicitAcks).toHaveLength(jobs.length); // done with, not retried
+/** Delivers messages to the digest consumer the way the queue would; each is done with (acked), not retried. */
+async function consumeAcked(jobs: DigestJob[]) {
+  const result = await consume("papers-digest", jobs);
+  expect(result.explicitAcks).toHaveLength(jobs.length);
   return result;
 }
 
-/** The week's emails seen at the emulator so far, kept across calls (merged by email id). */
-const seen = new Map<string, StoredEmail>();
-async function emailsOf(week: string) {
-  for (const e of await resend.emails())
-    if (e.tags.some((t) => t.name === "issue" && t.value === week)) seen.set(e.id, e);
-  return [...seen.values()].filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
+/** Starts a week through the admin "send" endpoint and runs its fan-out, holding its batch messages back. */
+async function startHeldBatches(week: string) {
+  const { jobs, fanout } = await startHeld(week);
+  expect(fanout).toEqual({ kind: "fanout", week, requeue: false });
+  expect(jobs.every((j) => j.kind === "batch" && j.week === week)).toBe(true);
+  return jobs;
 }
-
-function expectExactlyOnce(emails: StoredEmail[], expected: string[]) {
-  const to = emails.flatMap((e) => {
-    expect(e.to).toHaveLength(1);
-    return e.to;
-  });
-  expect(to.sort()).toEqual(expected);
-}
-
-/**
- * Starts a week through the admin "send" endpoint and runs its fan-out, holding the batch messages back instead of
- * queuing them: the test then releases them onto the real queue when it wants, so the issue stays "sending"
- * for as long as the test needs without slowing the emulator shared with other files.
- */
-async function startHeld(week: string) {
-  const held: DigestJob[] = [];
-  const holdingQueue = {
-    send: async (body: DigestJob) => void held.push(body),
-    sendBatch: async (msgs: { body: DigestJob }[]) => void held.push(...msgs.map((m) => m.body)),
-  };
-  const heldEnv = { ...env, DIGEST_QUEUE: holdingQueue as never };
-  const res = await worker.fetch!(
-    new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never,
-    heldEnv,
-    createExecutionContext(),
-  );
-  expect(res.status).toBe(202);
-  expect(held).toEqual([{ kind: "fanout", week, requeue: false }]);
-  await handleDigestJob(held.shift()!, 1, heldEnv, config(heldEnv));
-  expect(held.every((j) => j.kind === "batch" && j.week === week)).toBe(true);
-  return held as Extract<DigestJob, { kind: "batch" }>[];
-}
-
-const release = (jobs: DigestJob[]) => env.DIGEST_QUEUE.sendBatch(jobs.map((body) => ({ body })));
 
 const batchStatuses = async (week: string) =>
   Object.fromEntries(
@@ -134,6 +66,32 @@ const batchStatuses = async (week: string) =>
     ).results.map((r) => [r.status, r.n]),
   );
 
+describe("admin digest tools", () => {
+  it("previews without sending, test-sends to one address, validates weeks", async () => {
+    const preview = await call("/admin/digests/2026-W40/preview", { headers: ADMIN });
+    expect(preview.status).toBe(200);
+    expect(await preview.text()).toContain("most upvoted papers");
+    expect((await call("/admin/digests/2026-W40", { headers: ADMIN })).status).toBe(404); // preview stored nothing
+
+    await resend.reset();
+    const test = await call("/admin/digests/2026-W40/test", {
+      method: "POST",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: JSON.stringify({ email: "editor@example.com" }),
+    });
+    expect(test.status).toBe(200);
+    const sent = await resend.emails();
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.to).toEqual(["editor@example.com"]);
+    expect(sent[0]!.subject).toMatch(/^\[Test\] /);
+    expect(sent[0]!.html).toContain("most upvoted papers"); // the issue itself, as the preview shows it
+
+    expect((await call("/admin/digests/2026-47", { headers: ADMIN })).status).toBe(400);
+    expect((await call("/admin/digests/2099-W01/send", { method: "POST", headers: ADMIN })).status).toBe(422);
+    expect((await call("/admin/digests/2026-W40/send", { method: "POST" })).status).toBe(401);
+  });
+});
+
 describe("complaint circuit breaker, end to end", () => {
   it("pauses a sending issue when complaints pass 0.1 % of deliveries; resume then sends everyone exactly once", async () => {
     const week = "2026-W35";
@@ -141,7 +99,7 @@ describe("complaint circuit breaker, end to end", () => {
     const expected = await activeEmails();
     expect(expected.length).toBeGreaterThanOrEqual(1050);
 
-    const jobs = await startHeld(week);
+    const jobs = await startHeldBatches(week);
     expect(jobs).toHaveLength(Math.ceil(expected.length / 100));
     expect(await record(week)).toMatchObject({
       status: "sending",
@@ -181,7 +139,7 @@ describe("complaint circuit breaker, end to end", () => {
     expect(paused.paused_reason).toMatch(/complaint rate 1\.00% \(2 of 200 delivered\)/);
 
     // The remaining batch messages reach the consumer while paused: none is sent, all stay queued.
-    await consume(jobs.slice(2));
+    await consumeAcked(jobs.slice(2));
     expect(await emailsOf(week)).toHaveLength(200);
     expect(await record(week)).toMatchObject({ status: "paused", batches_sent: 2, sent: 200 });
     expect(await batchStatuses(week)).toEqual({ sent: 2, queued: jobs.length - 2 });
@@ -210,7 +168,7 @@ describe("operator controls", () => {
   it("pause stops a sending issue (409 when it is not sending); cancel ends it and nothing more is sent", async () => {
     const week = "2026-W36";
     await importActive("ops-", 300);
-    const jobs = await startHeld(week);
+    const jobs = await startHeldBatches(week);
     expect(jobs.length).toBeGreaterThanOrEqual(3);
 
     await release(jobs.slice(0, 1));
@@ -229,7 +187,7 @@ describe("operator controls", () => {
     expect(await again.json()).toMatchObject({ error: { code: "invalid_state" } });
 
     // A batch consumed while paused is not sent.
-    await consume(jobs.slice(1, 2));
+    await consumeAcked(jobs.slice(1, 2));
     expect(await emailsOf(week)).toHaveLength(100);
 
     // Cancel: the issue ends, its queued batches are cancelled.
@@ -241,30 +199,22 @@ describe("operator controls", () => {
     expect(await batchStatuses(week)).toEqual({ sent: 1, cancelled: jobs.length - 1 });
 
     // The rest of the messages reach the consumer: nothing is sent.
-    await consume(jobs.slice(2));
+    await consumeAcked(jobs.slice(2));
     expect(await emailsOf(week)).toHaveLength(100);
 
     // A cancelled issue cannot be paused, resumed or cancelled again, and "send" does not bring it back.
     for (const action of ["pause", "resume", "cancel"] as const)
       expect((await control(week, action)).status, action).toBe(409);
     // (Its fan-out message is held, then delivered to the consumer by the test, so it knows when it was consumed.)
-    const held: DigestJob[] = [];
-    const heldEnv = {
-      ...env,
-      DIGEST_QUEUE: {
-        send: async (body: DigestJob) => void held.push(body),
-        sendBatch: async () => undefined,
-      } as never,
-    };
-    const send = await worker.fetch!(
-      new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: auth }) as never,
-      heldEnv,
-      createExecutionContext(),
+    const hold = holdingQueue<DigestJob>();
+    const send = await fetchWith(
+      { DIGEST_QUEUE: hold.queue },
+      new Request(new URL(`/admin/digests/${week}/send`, BASE), { method: "POST", headers: ADMIN }),
     );
     expect(send.status).toBe(202);
     expect(await send.json()).toMatchObject({ status: "cancelled" });
-    expect(held).toEqual([{ kind: "fanout", week, requeue: true }]);
-    await consume(held);
+    expect(hold.held).toEqual([{ kind: "fanout", week, requeue: true }]);
+    await consumeAcked(hold.held);
     expect(await record(week)).toMatchObject({ status: "cancelled", batches_sent: 1, sent: 100 });
     expect(await batchStatuses(week)).toEqual({ sent: 1, cancelled: jobs.length - 1 });
     expect(await emailsOf(week)).toHaveLength(100);

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import {
   call,
   confirmJobFor,
+  fetchWith,
+  freshIp,
   outboxFor,
   runMailQueue,
   subscribeForm,
@@ -39,6 +41,27 @@ describe("POST /api/subscribe (JSON)", () => {
     expect(new Set(bodies.map((b) => JSON.stringify(b))).size).toBe(1);
     expect((await subscriberRow("act@example.com"))!.status).toBe("active");
     expect((await subscriberRow("sup@example.com"))!.status).toBe("suppressed");
+  });
+
+  it("makes the same binding calls whether the address is new, pending, active or suppressed", async () => {
+    const sends: unknown[] = [];
+    const queue = { send: async (body: unknown) => void sends.push(body), sendBatch: async () => undefined };
+    await env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, link_key) VALUES ('known-active@example.com', 'known-active@example.com', 'active', 'api', 0, 0, 'k')",
+    ).run();
+    for (const email of ["brand-new@example.com", "known-active@example.com", "brand-new@example.com"]) {
+      sends.length = 0;
+      const res = await fetchWith(
+        { MAIL_QUEUE: queue as never },
+        new Request("http://127.0.0.1:8787/api/subscribe", {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json", "cf-connecting-ip": freshIp() },
+          body: JSON.stringify({ email }),
+        }),
+      );
+      expect(res.status).toBe(202);
+      expect(sends, email).toHaveLength(1);
+    }
   });
 
   it("queues exactly one confirmation email with one /confirm link", async () => {

@@ -316,6 +316,16 @@ describe("Resend webhooks: authenticity", () => {
     }
   });
 
+  it("a seen svix-id applies nothing at all, even with another payload", async () => {
+    const id = "msg_replayed_with_another_payload";
+    expect((await hook(event("email.delivered", "first@example.com", null), { id })).status).toBe(200);
+    const before = await counts();
+    const again = await hook(event("email.complained", "innocent@example.com", null), { id });
+    expect(await again.json()).toMatchObject({ status: "duplicate" });
+    expect(await counts()).toEqual(before);
+    expect(await suppressionOf("innocent@example.com")).toBeNull();
+  });
+
   it("a signed body that is not JSON is 400; an oversize body is 413; no secret configured is 404", async () => {
     const notJson = await hook("this is not json {");
     expect(notJson.status).toBe(400);

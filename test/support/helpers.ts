@@ -6,9 +6,15 @@ import type { MailJob } from "../../src/mail/jobs";
 
 export const BASE = "http://127.0.0.1:8787";
 
-let ipCounter = 0;
+// Each test file starts at a random place among the 62,500 addresses, so files running at the same time do not walk
+// the same ones.
+let ipCounter = Math.floor(Math.random() * 62_500);
 /** A fresh client IP per call, so the per-IP rate limit does not leak between tests. */
 export const freshIp = () => `198.51.${Math.floor(++ipCounter / 250) % 250}.${(ipCounter % 250) + 1}`;
+
+/** Calls the Worker as deployed with some bindings overridden. */
+export const fetchWith = (overrides: Partial<Env>, req: Request) =>
+  worker.fetch!(req as never, { ...env, ...overrides }, createExecutionContext());
 
 export function call(path: string, init: RequestInit & { ip?: string } = {}) {
   const headers = new Headers(init.headers);

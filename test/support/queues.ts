@@ -59,7 +59,7 @@ export async function startHeld(week: string) {
     hold.held.splice(hold.held.indexOf(job), 1);
     await handleDigestJob(job, 1, heldEnv, config(heldEnv));
   }
-  return { jobs: hold.held as Extract<DigestJob, { kind: "batch" }>[], sizes: hold.sizes };
+  return { jobs: hold.held as Extract<DigestJob, { kind: "batch" }>[], sizes: hold.sizes, fanout };
 }
 
 export const release = (jobs: DigestJob[]) => env.DIGEST_QUEUE.sendBatch(jobs.map((body) => ({ body })));

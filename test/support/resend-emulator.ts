@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import type { EmulatorConfig, EmulatorStats, StoredEmail } from "../emulators/resend";
+import { waitFor } from "./poll";
 
 export type { EmulatorStats };
 
@@ -47,13 +48,15 @@ export function resendEmulator(apiKey = `re_test_${crypto.randomUUID().replaceAl
         body: typeof body === "string" ? body : JSON.stringify(body),
         headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", ...headers },
       }),
-    /** Waits (by polling, no clock assertions) until n requests are held in flight. */
+    /** Waits until n requests are held in flight. */
     async untilInFlight(n: number) {
-      for (let i = 0; i < 500; i++) {
-        if ((await this.stats()).inFlight >= n) return;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      throw new Error(`never saw ${n} request(s) in flight`);
+      await waitFor(
+        `${n} request(s) in flight`,
+        () => this.stats(),
+        (s) => s.inFlight >= n,
+        5_000,
+        10,
+      );
     },
   };
 }

@@ -6,66 +6,23 @@ import { handleDigestJob } from "../../src/digest/consume";
 import { startIssue } from "../../src/digest/issues";
 import type { DigestJob } from "../../src/digest/jobs";
 import worker from "../../src/index";
+import {
+  ADMIN,
+  activeEmails,
+  expectExactlyOnce,
+  importActive,
+  issueEmails,
+  record,
+  untilSettled,
+} from "../support/digests";
 import { BASE, call } from "../support/helpers";
-import { waitFor } from "../support/poll";
 import { consume, holdingQueue } from "../support/queues";
 import { resendEmulator } from "../support/resend-emulator";
 
-// This project's Worker sends through the Resend emulator (see vitest.config.ts), so the queues run for real:
-// scheduled handler → fan-out message → batch messages → Resend batch endpoint.
+// The weekly digest end to end. This project's Worker sends through the Resend emulator (see vitest.config.ts), so
+// the queues run for real: scheduled handler → fan-out message → batch messages → Resend batch endpoint.
+// The operator's controls (preview, test send, pause, resume, cancel, the complaint breaker): digest-operations.test.ts.
 const resend = resendEmulator(env.RESEND_API_KEY);
-const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
-
-async function importActive(prefix: string, n: number) {
-  const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
-  const res = await call("/admin/subscribers/import", {
-    method: "POST",
-    headers: { ...auth, "content-type": "text/csv" },
-    body: csv,
-  });
-  expect(res.status).toBe(200);
-}
-
-type RunRecord = Record<string, unknown> & {
-  status: string;
-  sent: number;
-  recipients: number;
-  batches: number;
-  api_calls: number;
-  retries: number;
-  failures: number;
-};
-const record = async (week: string) =>
-  (await (await call(`/admin/digests/${week}`, { headers: auth })).json()) as RunRecord;
-
-const untilSettled = (week: string, timeoutMs = 50_000) =>
-  waitFor(
-    `issue ${week} settled`,
-    () => record(week),
-    (r) => ["sent", "skipped", "failed"].includes(r?.status),
-    timeoutMs,
-  );
-
-const emailsOf = async (week: string) =>
-  (await resend.emails()).filter((e) => e.tags.some((t) => t.name === "issue" && t.value === week));
-
-/** Recipients expected for an issue: every active, unpaused subscriber at the time its batches are cut. */
-async function activeEmails() {
-  const { results } = await env.DB.prepare(
-    "SELECT email FROM subscribers WHERE status = 'active' AND (paused_until IS NULL OR paused_until <= ?)",
-  )
-    .bind(Date.now())
-    .all<{ email: string }>();
-  return results.map((r) => r.email).sort();
-}
-
-function expectExactlyOnce(emails: { to: string[] }[], expected: string[]) {
-  const to = emails.flatMap((e) => {
-    expect(e.to).toHaveLength(1); // each email is addressed to one subscriber only
-    return e.to;
-  });
-  expect(to.sort()).toEqual(expected);
-}
 
 describe("weekly digest, end to end", () => {
   it("the Monday cron sends the week just ended to every active subscriber exactly once", async () => {
@@ -106,7 +63,7 @@ describe("weekly digest, end to end", () => {
     expect(rec.started_at).toMatch(/^\d{4}-/);
     expect(rec.finished_at).toMatch(/^\d{4}-/);
 
-    const emails = await emailsOf("2026-W47");
+    const emails = await issueEmails(resend, "2026-W47");
     expectExactlyOnce(emails, expected);
     const keys = new Set(emails.map((e) => e.idempotencyKey));
     expect([...keys].sort()).toEqual(["digest/2026-W47/1", "digest/2026-W47/2", "digest/2026-W47/3"]);
@@ -135,13 +92,13 @@ describe("weekly digest, end to end", () => {
   });
 
   it("triggering the same week again sends nothing new", async () => {
-    const before = await emailsOf("2026-W47");
+    const before = await issueEmails(resend, "2026-W47");
     // Whatever a re-trigger queues is caught here: a sent week must queue nothing at all.
     const hold = holdingQueue<DigestJob>();
     const rec = await startIssue({ ...env, DIGEST_QUEUE: hold.queue }, "2026-W47");
     expect(rec.status).toBe("sent");
     const again = await worker.fetch!(
-      new Request(`${BASE}/admin/digests/2026-W47/send`, { method: "POST", headers: auth }) as never,
+      new Request(`${BASE}/admin/digests/2026-W47/send`, { method: "POST", headers: ADMIN }) as never,
       { ...env, DIGEST_QUEUE: hold.queue },
       createExecutionContext(),
     );
@@ -149,7 +106,7 @@ describe("weekly digest, end to end", () => {
     expect(hold.held).toEqual([]);
     // And a fan-out message delivered anyway (a stray duplicate) cuts and sends nothing.
     await consume("papers-digest", [{ kind: "fanout", week: "2026-W47", requeue: true }]);
-    expect((await emailsOf("2026-W47")).length).toBe(before.length);
+    expect((await issueEmails(resend, "2026-W47")).length).toBe(before.length);
     expect((await record("2026-W47")).api_calls).toBe(3);
   });
 
@@ -168,7 +125,7 @@ describe("weekly digest, end to end", () => {
     const rec = await untilSettled("2026-W46");
     expect(rec.status).toBe("skipped");
     expect(rec.sent).toBe(0);
-    expect(await emailsOf("2026-W46")).toHaveLength(0);
+    expect(await issueEmails(resend, "2026-W46")).toHaveLength(0);
   });
 
   it("Resend answering 30 % 429 and 10 % 500 (half of them after sending): every subscriber still gets it exactly once", async () => {
@@ -187,7 +144,7 @@ describe("weekly digest, end to end", () => {
     expect(rec.failures).toBe(0);
     expect(rec.retries).toBeGreaterThan(0);
     expect(rec.sent).toBe(expected.length);
-    expectExactlyOnce(await emailsOf("2026-W45"), expected);
+    expectExactlyOnce(await issueEmails(resend, "2026-W45"), expected);
     expect((await resend.stats()).replays).toBeGreaterThan(0); // the lost answer was resent under its key, not sent twice
   });
 
@@ -221,7 +178,7 @@ describe("weekly digest, end to end", () => {
     await startIssue(env, "2026-W44");
     const rec = await untilSettled("2026-W44");
     expect(rec).toMatchObject({ status: "sent", failures: 0, sent: expected.length });
-    expectExactlyOnce(await emailsOf("2026-W44"), expected);
+    expectExactlyOnce(await issueEmails(resend, "2026-W44"), expected);
     const stats = await resend.stats();
     for (const [key, s] of Object.entries(stats.byIdempotencyKey))
       if (key.startsWith("digest/2026-W44/")) expect(s.accepted).toBeLessThanOrEqual(100);
@@ -235,30 +192,5 @@ describe("weekly digest, end to end", () => {
     expect(rec.failures).toBe(1);
     expect(rec.last_error).toContain("validation_error");
     expect(rec.api_calls).toBe(rec.batches);
-  });
-});
-
-describe("admin digest tools", () => {
-  it("previews without sending, test-sends to one address, validates weeks", async () => {
-    const preview = await call("/admin/digests/2026-W40/preview", { headers: auth });
-    expect(preview.status).toBe(200);
-    expect(await preview.text()).toContain("most upvoted papers");
-    expect((await call("/admin/digests/2026-W40", { headers: auth })).status).toBe(404); // preview stored nothing
-
-    await resend.reset();
-    const test = await call("/admin/digests/2026-W40/test", {
-      method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({ email: "editor@example.com" }),
-    });
-    expect(test.status).toBe(200);
-    const sent = await resend.emails();
-    expect(sent).toHaveLength(1);
-    expect(sent[0]!.to).toEqual(["editor@example.com"]);
-    expect(sent[0]!.subject).toMatch(/^\[Test\] /);
-
-    expect((await call("/admin/digests/2026-47", { headers: auth })).status).toBe(400);
-    expect((await call("/admin/digests/2099-W01/send", { method: "POST", headers: auth })).status).toBe(422);
-    expect((await call("/admin/digests/2026-W40/send", { method: "POST" })).status).toBe(401);
   });
 });

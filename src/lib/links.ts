@@ -40,5 +40,17 @@ export async function resubscribeUrl(cfg: Config, who: LinkOwner) {
   );
 }
 
+/**
+ * A reader's rating link for one paper of one issue: "more like this" or "less like this". The token (purpose "rate",
+ * never expiring, like unsubscribe) names the reader; the week, paper and direction ride in the query, checked by
+ * the route against the issue's frozen papers. Opening it shows a page with one button; only its POST rates.
+ */
+export async function rateBase(cfg: Config, who: LinkOwner) {
+  return url(cfg, `/rate/${await signToken(cfg.tokenSecret, "rate", { sub: who.id, iat: 0, exp: 0 }, who.linkKey)}`);
+}
+
+export const rateUrl = (base: string, week: string, paperId: string, direction: "more" | "less") =>
+  `${base}?w=${encodeURIComponent(week)}&p=${encodeURIComponent(paperId)}&d=${direction}`;
+
 export const formToken = (cfg: Config, now = Date.now()) =>
   signToken(cfg.tokenSecret, "form", { sub: 0, iat: now, exp: now + 7 * 24 * 3600 * 1000 });

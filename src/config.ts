@@ -94,6 +94,11 @@ const schema = v.pipe(
       "",
     ),
     DIGEST_SIZE: number(10, (n) => whole(n, 1, 50), "DIGEST_SIZE must be a whole number from 1 to 50"),
+    FOR_YOU_SIZE: number(
+      5,
+      (n) => whole(n, 0, 20),
+      "FOR_YOU_SIZE must be a whole number from 0 to 20 (0 = no For you)",
+    ),
     RESEND_MAX_RPS: number(
       2,
       (n) => Number.isFinite(n) && n >= 0,
@@ -164,6 +169,8 @@ const schema = v.pipe(
     hfApiUrl: env.HF_API_URL || "https://huggingface.co",
     hfToken: env.HF_TOKEN || undefined,
     digestSize: env.DIGEST_SIZE,
+    /** Papers in a reader's "For you" section (readers with topics or ratings); the top section shrinks to make room. */
+    forYouSize: env.FOR_YOU_SIZE,
     postalAddress: env.MAIL_POSTAL_ADDRESS || undefined,
     /** Resend calls per second the send budget starts from, until Resend's own ratelimit-limit header says otherwise; 0 = none. */
     resendMaxRps: env.RESEND_MAX_RPS,

@@ -30,6 +30,7 @@ declare global {
       HF_API_URL?: string;
       HF_TOKEN?: string;
       DIGEST_SIZE?: string;
+      FOR_YOU_SIZE?: string;
       MAIL_POSTAL_ADDRESS?: string;
       BREAKER_MIN_DELIVERIES?: string;
       CONFIRM_DOMAIN_HOURLY_CAP?: string;

@@ -26,7 +26,17 @@ export interface DigestModel {
    * The recipient's own links, placed by the template like any other value (escaped, in their own elements): third-party
    * text that looks like a placeholder stays text, and no personal link lands inside someone else's URL.
    */
-  links: { unsubscribe: string; manage: string };
+  links: {
+    unsubscribe: string;
+    manage: string;
+    /** The reader's "more like this" / "less like this" link for a paper (absent: no rating links, as in previews). */
+    rate?: (paper: Paper, direction: "more" | "less") => string;
+  };
+  /**
+   * A reader's own section, after the (shorter) top: papers picked for them from the week's other new papers, each
+   * with why (topic names or keywords it matched). Absent: the global edition.
+   */
+  forYou?: { paper: Paper; why: string[] }[];
 }
 
 export const ABSTRACT_MAX = 320;
@@ -57,12 +67,14 @@ export function digestSubject(m: Pick<DigestModel, "name" | "week" | "papers">):
   return subject.length > 110 ? `${subject.slice(0, 107).replace(/\s+\S*$/, "")}…` : subject;
 }
 
-const preheader = (m: Pick<DigestModel, "papers" | "dateRange">) =>
-  `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}.`;
+const preheader = (m: Pick<DigestModel, "papers" | "dateRange" | "forYou">) =>
+  `The ${m.papers.length} most upvoted papers on Hugging Face, ${m.dateRange}${m.forYou?.length ? `, and ${m.forYou.length} picked for you` : ""}.`;
 
 const LINK = "color:#1d4ed8;text-decoration:underline;";
 
-function paperBlock(p: Paper, rank: number): Html {
+type Rate = DigestModel["links"]["rate"];
+
+function paperBlock(p: Paper, rank: number | null, rate: Rate, why?: string[]): Html {
   const l = paperLinks(p.id);
   const extra: Html[] = [
     html`<a href="${l.arxiv}" style="${LINK}">arXiv</a>`,
@@ -74,15 +86,22 @@ function paperBlock(p: Paper, rank: number): Html {
     );
   if (p.projectPage) extra.push(html`<a href="${p.projectPage}" style="${LINK}">Project page</a>`);
   return html`<tr><td style="padding:0 0 24px 0;${FONT}">
-<p style="margin:0 0 4px 0;font-size:13px;line-height:18px;color:#4b5563;">#${rank} · ▲ ${fmt(p.upvotes)} upvotes · ${fmt(p.numComments)} comment${p.numComments === 1 ? "" : "s"}</p>
+<p style="margin:0 0 4px 0;font-size:13px;line-height:18px;color:#4b5563;">${rank ? `#${rank} · ` : ""}▲ ${fmt(p.upvotes)} upvotes · ${fmt(p.numComments)} comment${p.numComments === 1 ? "" : "s"}</p>
 <h2 style="margin:0 0 6px 0;font-size:18px;line-height:24px;font-weight:bold;"><a href="${l.hf}" style="color:#111827;text-decoration:none;">${p.title}</a></h2>
 ${p.authors.length ? html`<p style="margin:0 0 8px 0;font-size:14px;line-height:20px;color:#374151;">${authorLine(p.authors)}</p>` : ""}
+${why?.length ? html`<p style="margin:0 0 8px 0;font-size:14px;line-height:20px;color:#065f46;">Picked for you: ${why.join(", ")}</p>` : ""}
+${p.tldr ? html`<p style="margin:0 0 8px 0;font-size:15px;line-height:22px;color:#1f2937;"><strong>TL;DR</strong> ${p.tldr}</p>` : ""}
 ${p.summary ? html`<p style="margin:0 0 8px 0;font-size:15px;line-height:22px;color:#1f2937;">${shorten(p.summary)}</p>` : ""}
 <p style="margin:0;font-size:14px;line-height:20px;color:#374151;">${extra.map((e, i) => (i ? html` · ${e}` : e))}</p>
+${rate ? html`<p style="margin:8px 0 0 0;font-size:13px;line-height:18px;color:#4b5563;"><a href="${rate(p, "more")}" style="color:#4b5563;text-decoration:underline;">More like this</a> · <a href="${rate(p, "less")}" style="color:#4b5563;text-decoration:underline;">Less like this</a></p>` : ""}
 </td></tr>`;
 }
 
-function layout(m: Omit<DigestModel, "links">, footer: Html): Html {
+const heading = (text: string) =>
+  html`<tr><td style="padding:8px 0 16px 0;${FONT}"><h2 style="margin:0;font-size:20px;line-height:26px;color:#111827;">${text}</h2></td></tr>`;
+
+function layout(m: Omit<DigestModel, "links"> & { rate?: Rate }, footer: Html): Html {
+  const forYou = m.forYou?.length ? m.forYou : null;
   return emailShell({
     title: digestSubject(m),
     preheader: preheader(m),
@@ -92,7 +111,9 @@ function layout(m: Omit<DigestModel, "links">, footer: Html): Html {
 </td></tr>
 <tr><td style="padding:16px 24px 0 24px;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
-${m.papers.map((p, i) => paperBlock(p, i + 1))}
+${forYou ? heading("Top of the week") : ""}
+${m.papers.map((p, i) => paperBlock(p, i + 1, m.rate))}
+${forYou ? [heading("For you"), ...forYou.map((f) => paperBlock(f.paper, null, m.rate, f.why))] : ""}
 </table>
 </td></tr>
 <tr><td style="padding:16px 24px 24px 24px;border-top:1px solid #e5e7eb;${FONT}font-size:13px;line-height:19px;color:#4b5563;">
@@ -109,7 +130,11 @@ export async function digestEmail(m: DigestModel): Promise<{ subject: string; ht
   const footer = html`<p style="margin:0;">You get this email because you subscribed to ${m.name}, a weekly digest of trending machine-learning papers.</p>
 <p style="margin:8px 0 0 0;"><a href="${m.archiveUrl}" style="color:#4b5563;text-decoration:underline;">View in browser</a> · <a href="${m.links.manage}" style="color:#4b5563;text-decoration:underline;">Manage preferences</a> · <a href="${m.links.unsubscribe}" style="color:#4b5563;text-decoration:underline;">Unsubscribe</a></p>
 ${address(m)}`;
-  return { subject: digestSubject(m), html: (await layout(m, footer)).toString(), text: digestText(m) };
+  return {
+    subject: digestSubject(m),
+    html: (await layout({ ...m, rate: m.links.rate }, footer)).toString(),
+    text: digestText(m),
+  };
 }
 
 /** The archive page: the same issue without personal links (`m.links` is not used). */
@@ -126,17 +151,30 @@ export function digestText(m: DigestModel): string {
     `This week's ${m.papers.length} most upvoted papers on Hugging Face`,
     "",
   ];
-  m.papers.forEach((p, i) => {
+  const paper = (p: Paper, label: string, why?: string[]) => {
     const l = paperLinks(p.id);
-    lines.push(`${i + 1}. ${p.title}`);
+    lines.push(`${label}${p.title}`);
     if (p.authors.length) lines.push(`   ${authorLine(p.authors)}`);
     lines.push(`   ▲ ${fmt(p.upvotes)} upvotes · ${fmt(p.numComments)} comments`);
+    if (why?.length) lines.push(`   Picked for you: ${why.join(", ")}`);
+    if (p.tldr) lines.push(`   TL;DR ${p.tldr}`);
     if (p.summary) lines.push(`   ${shorten(p.summary)}`);
     lines.push(`   Paper: ${l.hf}`, `   arXiv: ${l.arxiv}  PDF: ${l.pdf}`);
     if (p.githubRepo) lines.push(`   Code: ${p.githubRepo}${p.githubStars ? ` (★ ${fmt(p.githubStars)})` : ""}`);
     if (p.projectPage) lines.push(`   Project page: ${p.projectPage}`);
+    if (m.links.rate)
+      lines.push(`   More like this: ${m.links.rate(p, "more")}`, `   Less like this: ${m.links.rate(p, "less")}`);
     lines.push("");
+  };
+  const forYou = m.forYou?.length ? m.forYou : null;
+  if (forYou) lines.push("TOP OF THE WEEK", "");
+  m.papers.forEach((p, i) => {
+    paper(p, `${i + 1}. `);
   });
+  if (forYou) {
+    lines.push("FOR YOU", "");
+    for (const f of forYou) paper(f.paper, "* ", f.why);
+  }
   lines.push(
     "--",
     `You get this email because you subscribed to ${m.name}.`,

@@ -1,27 +1,29 @@
-import { digestEmail } from "../../templates/digest";
+import { type DigestModel, digestEmail } from "../../templates/digest";
 import type { Config } from "../config";
 import { dateRange, parseWeek } from "../lib/week";
 import type { Paper } from "../papers/paper";
 import { paperSource } from "../papers/source";
 import { markBuilt, markSkipped } from "./issues";
-import { selectPapers } from "./select";
+import { rankPapers } from "./select";
 import { type MeteredDb, sentPaperIds } from "./store";
 
 /** An issue's content: which papers it picks, how it reads, and freezing both on the issue. No sending here. */
 
 /**
  * The issue as an email. Without `links` (the stored copy, previews, test sends) the personal links point at the
- * newsletter's home page; a recipient's email gets their own (src/digest/batch.ts).
+ * newsletter's home page and there are no rating links; a recipient's email gets their own (src/digest/emails.ts),
+ * and a reader with preferences their "For you" section.
  */
 export async function renderIssue(
   cfg: Config,
   week: string,
   papers: Paper[],
-  links?: { unsubscribe: string; manage: string },
+  opts: { links?: DigestModel["links"]; forYou?: DigestModel["forYou"] } = {},
 ) {
   const home = cfg.publicUrl.toString();
   return digestEmail({
-    links: links ?? { unsubscribe: home, manage: home },
+    links: opts.links ?? { unsubscribe: home, manage: home },
+    forYou: opts.forYou,
     name: cfg.newsletterName,
     week,
     dateRange: dateRange(week),
@@ -32,10 +34,18 @@ export async function renderIssue(
   });
 }
 
+/** At most this many of the week's other papers are kept for "For you" (it bounds the issue row and the fan-out's work). */
+export const POOL_SIZE = 100;
+
 /** The week's papers as the issue would pick them now (used by the build and by previews). */
 export async function pickPapers(cfg: Config, db: MeteredDb, week: string) {
-  const all = await paperSource(cfg).week(parseWeek(week)!);
-  return selectPapers(all, { alreadySent: await sentPaperIds(db, week), size: cfg.digestSize });
+  return (await pickIssue(cfg, db, week)).papers;
+}
+
+/** The issue's papers (the global top) and its pool: the week's next best new papers, for "For you" sections. */
+export async function pickIssue(cfg: Config, db: MeteredDb, week: string) {
+  const ranked = rankPapers(await paperSource(cfg).week(parseWeek(week)!), await sentPaperIds(db, week));
+  return { papers: ranked.slice(0, cfg.digestSize), pool: ranked.slice(cfg.digestSize, cfg.digestSize + POOL_SIZE) };
 }
 
 /**
@@ -43,11 +53,11 @@ export async function pickPapers(cfg: Config, db: MeteredDb, week: string) {
  * archive and the feed all show what was sent. False when the week has no papers (the issue is skipped).
  */
 export async function buildIssue(cfg: Config, db: MeteredDb, week: string): Promise<boolean> {
-  const papers = await pickPapers(cfg, db, week);
+  const { papers, pool } = await pickIssue(cfg, db, week);
   if (papers.length === 0) {
     await db.batch([markSkipped(week, Date.now())]);
     return false;
   }
-  await db.batch([markBuilt(week, await renderIssue(cfg, week, papers), papers)]);
+  await db.batch([markBuilt(week, await renderIssue(cfg, week, papers), papers, pool)]);
   return true;
 }

@@ -1,9 +1,12 @@
 import type { Config } from "../config";
+import type { Paper } from "../papers/paper";
 import { buildIssue } from "./build";
-import { type IssueRow, reopenFailed } from "./issues";
+import { personalTopSize } from "./emails";
+import { frozenPapers, type IssueRow, reopenFailed } from "./issues";
 import type { DigestJob } from "./jobs";
 import { CUT_MARGIN_MS } from "./send";
-import { activePage, type MeteredDb, type Statement } from "./store";
+import { activePage, type ForYouPick, type MeteredDb, type Recipient, type Statement } from "./store";
+import { hasPreferences, parseTaste, pickForYou } from "./taste";
 
 export const BATCH_SIZE = 100; // Resend's batch endpoint takes up to 100 emails
 const BATCHES_PER_CUT = 5; // one read and one D1 transaction cut 500 subscribers into 5 batches
@@ -93,6 +96,7 @@ export async function fanout(
     );
   }
 
+  const forYou = await forYouPicker(cfg, db, week);
   const now = Date.now();
   let { cursor, batches } = issue;
   let done = issue.fanout_done === 1;
@@ -101,7 +105,12 @@ export async function fanout(
     // The cut time is taken before the read (less a margin for clock skew with D1): whoever leaves after it is
     // dropped from the batch before it is sent (departures, src/digest/send.ts).
     const cutAt = Date.now() - CUT_MARGIN_MS;
-    const recipients = await activePage(db, cursor, now, BATCH_SIZE * BATCHES_PER_CUT);
+    const page = await activePage(db, cursor, now, BATCH_SIZE * BATCHES_PER_CUT);
+    // Each reader's "For you" is chosen here and frozen with them, so every retry of their batch sends the same email.
+    const recipients = page.map(({ topics, taste, ...r }): Recipient => {
+      const f = forYou?.(topics, taste);
+      return f?.length ? { ...r, f } : r;
+    });
     if (recipients.length === 0) {
       await db.batch([markFanoutDone(week, cursor)]);
       done = true;
@@ -126,6 +135,47 @@ export async function fanout(
   }
   await enqueue(env, pending);
   if (!done) await env.DIGEST_QUEUE.send({ kind: "fanout", week }); // more subscribers than one invocation should cut
+}
+
+/**
+ * Chooses a reader's "For you" from the issue's papers after the (shorter) personal top: null when For you is off
+ * (FOR_YOU_SIZE=0) or the issue has nothing beyond its top. A reader without topics or ratings gets no picks (the
+ * global edition); so does one whom nothing in the week matches.
+ */
+async function forYouPicker(cfg: Config, db: MeteredDb, week: string) {
+  if (cfg.forYouSize === 0) return null;
+  const frozen = await frozenPapers(db, week);
+  if (!frozen?.papers) return null;
+  const papers = JSON.parse(frozen.papers) as Paper[];
+  const all = [...papers, ...(frozen.pool ? (JSON.parse(frozen.pool) as Paper[]) : [])].map((p) => ({
+    ...p,
+    keywords: p.keywords ?? [],
+    topics: p.topics ?? [],
+  }));
+  const top = personalTopSize(cfg, papers.length);
+  const candidates = all.slice(top);
+  if (candidates.length === 0) return null;
+  const index = new Map(candidates.map((p, i) => [p, top + i]));
+  const exclude = new Set(all.slice(0, top).map((p) => p.id));
+  return (topicsJson: string | null, tasteJson: string | null): ForYouPick[] => {
+    const topics = parseTopics(topicsJson);
+    const taste = parseTaste(tasteJson);
+    if (!hasPreferences({ topics, taste })) return [];
+    return pickForYou(candidates, { topics, taste }, { exclude, size: cfg.forYouSize }).map(
+      ({ paper, why }): ForYouPick => [index.get(paper)!, ...why],
+    );
+  };
+}
+
+/** The reader's topics as stored (JSON text of ids); anything else reads as none. */
+function parseTopics(json: string | null): string[] {
+  if (!json) return [];
+  try {
+    const v: unknown = JSON.parse(json);
+    return Array.isArray(v) ? v.filter((t): t is string => typeof t === "string").slice(0, 32) : [];
+  } catch {
+    return [];
+  }
 }
 
 async function enqueue(env: Env, jobs: DigestJob[]) {

@@ -78,11 +78,17 @@ export async function startIssue(env: Env, week: string, now = Date.now()): Prom
 }
 
 /** building → sending, with the content frozen; or → skipped when the week has no papers to send. */
-export const markBuilt = (week: string, content: { subject: string; html: string; text: string }, papers: unknown) =>
+export const markBuilt = (
+  week: string,
+  content: { subject: string; html: string; text: string },
+  papers: unknown[],
+  pool: unknown[],
+) =>
   [
-    "UPDATE issues SET status = 'sending', subject = ?, papers = ?, html = ?, text = ? WHERE week = ? AND status = 'building'",
+    "UPDATE issues SET status = 'sending', subject = ?, papers = ?, pool = ?, html = ?, text = ? WHERE week = ? AND status = 'building'",
     content.subject,
     JSON.stringify(papers),
+    JSON.stringify(pool),
     content.html,
     content.text,
     week,
@@ -108,9 +114,12 @@ export const reopenFailed = (week: string) =>
 export const issueStatus = async (db: MeteredDb, week: string) =>
   (await db.first<Pick<IssueRow, "status">>("SELECT status FROM issues WHERE week = ?", week))?.status;
 
-/** The papers frozen at build, from which every recipient's email is rendered. */
+/** The papers frozen at build (the top and the pool), from which every recipient's email is rendered. */
 export const frozenPapers = (db: MeteredDb, week: string) =>
-  db.first<Pick<IssueRow, "papers">>("SELECT papers FROM issues WHERE week = ? AND papers IS NOT NULL", week);
+  db.first<Pick<IssueRow, "papers" | "pool">>(
+    "SELECT papers, pool FROM issues WHERE week = ? AND papers IS NOT NULL",
+    week,
+  );
 
 /** Recipients taken out of frozen batches before their send (they left after the cut). */
 export const countDropped = (week: string, n: number) =>

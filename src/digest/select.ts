@@ -11,6 +11,11 @@ export function selectPapers(
   papers: Paper[],
   opts: { alreadySent?: ReadonlySet<string>; size?: number } = {},
 ): Paper[] {
+  return rankPapers(papers, opts.alreadySent).slice(0, opts.size ?? DEFAULT_DIGEST_SIZE);
+}
+
+/** Every paper of the week that may go out, best first (the top of the list is the issue; the rest its pool). */
+export function rankPapers(papers: Paper[], alreadySent?: ReadonlySet<string>): Paper[] {
   const byId = new Map<string, Paper>();
   for (const p of papers) {
     const prev = byId.get(p.id);
@@ -19,13 +24,12 @@ export function selectPapers(
     byId.set(p.id, { ...best, withdrawn: p.withdrawn || (prev?.withdrawn ?? false) });
   }
   return [...byId.values()]
-    .filter((p) => !p.withdrawn && !opts.alreadySent?.has(p.id))
+    .filter((p) => !p.withdrawn && !alreadySent?.has(p.id))
     .sort(
       (a, b) =>
         b.upvotes - a.upvotes ||
         b.numComments - a.numComments ||
         (a.submittedOnDailyAt ?? "").localeCompare(b.submittedOnDailyAt ?? "") ||
         a.id.localeCompare(b.id),
-    )
-    .slice(0, opts.size ?? DEFAULT_DIGEST_SIZE);
+    );
 }

@@ -1,11 +1,9 @@
 import type { Config } from "../config";
-import { type Email, mailerFor } from "../mail";
+import { mailerFor } from "../mail";
 import { type Delivery, deliver } from "../mail/deliver";
 import { quotaReason } from "../mail/parked";
-import { type PersonalLinks, personalEmail, personalLinks } from "../mail/personal";
-import type { Paper } from "../papers/paper";
-import { renderIssue } from "./build";
-import { countDropped, finalize, frozenPapers, issueStatus, pauseSending, settleBatch } from "./issues";
+import { emailsFor, issueEmails } from "./emails";
+import { countDropped, finalize, issueStatus, pauseSending, settleBatch } from "./issues";
 import type { MeteredDb, Recipient, Statement } from "./store";
 
 /*
@@ -23,50 +21,6 @@ export const DIGEST_MAX_ATTEMPTS = 100;
 
 export const batchKey = (week: string, batchNo: number, version: number) =>
   `digest/${week}/${batchNo}${version > 0 ? `/v${version}` : ""}`;
-
-/**
- * An issue's email, ready to take each recipient's links. It is rendered from the frozen papers once per isolate, with
- * two random markers (unguessable, so no paper text can contain them) standing for the personal links, and cut at
- * them: filling the gaps gives exactly what rendering with the recipient's links would. The links are placed by the
- * template, never by searching third-party text for a placeholder.
- */
-interface IssueParts {
-  week: string;
-  subject: string;
-  html: string[];
-  text: string[];
-}
-const partsCache = new Map<string, IssueParts>();
-
-async function issueParts(cfg: Config, db: MeteredDb, week: string): Promise<IssueParts | null> {
-  let parts = partsCache.get(week);
-  if (!parts) {
-    const issue = await frozenPapers(db, week);
-    if (!issue?.papers) return null;
-    const marker = crypto.randomUUID().replaceAll("-", "");
-    const links = { unsubscribe: `https://${marker}.invalid/u`, manage: `https://${marker}.invalid/m` };
-    const content = await renderIssue(cfg, week, JSON.parse(issue.papers!) as Paper[], links);
-    const cut = (s: string) => s.split(new RegExp(`(https://${marker}\\.invalid/[um])`));
-    parts = { week, subject: content.subject, html: cut(content.html), text: cut(content.text) };
-    if (partsCache.size > 8) partsCache.clear();
-    partsCache.set(week, parts);
-  }
-  return parts;
-}
-
-/** Odd pieces are the markers (the split kept them): each becomes the recipient's link of that kind. */
-const fill = (pieces: string[], links: PersonalLinks) =>
-  pieces.map((p, i) => (i % 2 ? (p.endsWith("/u") ? links.unsubscribe : links.manage) : p)).join("");
-
-async function personalEmails(cfg: Config, issue: IssueParts, recipients: Recipient[]): Promise<Email[]> {
-  return Promise.all(
-    recipients.map(async (r) => {
-      const links = await personalLinks(cfg, { id: r.id, linkKey: r.key ?? "" });
-      const content = { subject: issue.subject, html: fill(issue.html, links), text: fill(issue.text, links) };
-      return personalEmail(cfg, r.email, content, { kind: "digest", week: issue.week, unsubscribe: links.unsubscribe });
-    }),
-  );
-}
 
 interface BatchRow {
   id: number;
@@ -96,7 +50,7 @@ export async function sendIssueBatches(
   const result = new Map<number, number | undefined>(jobs.map((j) => [j.batchId, undefined]));
   // Paused (complaint breaker, quota, operator) or cancelled: leave the batches queued; a resume re-queues them.
   if ((await issueStatus(db, week)) !== "sending") return result;
-  const issue = await issueParts(cfg, db, week);
+  const issue = await issueEmails(cfg, db, week);
   if (!issue) return result;
 
   // Each batch is read, then claimed: the claim marks it attempted before anything is sent (a crash from here on
@@ -174,7 +128,7 @@ export async function sendIssueBatches(
       const attempts = jobs.find((j) => j.batchId === c.id)!.attempts;
       try {
         // Rendered before the slot is asked for: a slot counts from its grant, so it should cover the call only.
-        const prepared = { key: batchKey(week, c.batch_no, c.version), emails: await personalEmails(cfg, issue, list) };
+        const prepared = { key: batchKey(week, c.batch_no, c.version), emails: await emailsFor(cfg, issue, list) };
         const outcome: Delivery =
           list.length === 0
             ? { kind: "skipped", why: "empty" }

@@ -41,11 +41,18 @@ export class MeteredDb {
   }
 }
 
-/** One recipient of a frozen batch; `key` is their link key (absent in lists cut before link keys). */
+/** A "For you" pick frozen with its reader: the paper's index in the issue's papers + pool, then why it was picked. */
+export type ForYouPick = [index: number, ...why: string[]];
+
+/**
+ * One recipient of a frozen batch; `key` is their link key (absent in lists cut before link keys), `f` their "For you"
+ * picks (absent: the global edition).
+ */
 export interface Recipient {
   id: number;
   email: string;
   key?: string;
+  f?: ForYouPick[];
 }
 
 /** Paper ids of every earlier issue that went out, so no paper is sent twice. */
@@ -61,8 +68,8 @@ export async function sentPaperIds(db: MeteredDb, exceptWeek: string): Promise<S
 
 /** Active, not paused subscribers after `cursor`, in id order (keyset pagination on the partial index). */
 export const activePage = (db: MeteredDb, cursor: number, now: number, limit: number) =>
-  db.all<Recipient>(
-    "SELECT id, email, link_key AS key FROM subscribers WHERE status = 'active' AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?",
+  db.all<Recipient & { topics: string | null; taste: string | null }>(
+    "SELECT id, email, link_key AS key, topics, taste FROM subscribers WHERE status = 'active' AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?",
     cursor,
     now,
     limit,

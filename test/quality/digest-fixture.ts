@@ -30,7 +30,7 @@ export async function renderSampleDigest() {
   const cfg = qualityConfig();
   const papers = selectPapers(await sampleSource.week(parseWeek(WEEK)!), { size: 10 });
   const links = { unsubscribe: await unsubscribeUrl(cfg, SUBSCRIBER), manage: await manageUrl(cfg, SUBSCRIBER) };
-  const issue = await renderIssue(cfg, WEEK, papers, links);
+  const issue = await renderIssue(cfg, WEEK, papers, { links });
   return { papers, links, subject: issue.subject, html: issue.html, text: issue.text };
 }
 

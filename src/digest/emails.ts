@@ -100,9 +100,10 @@ function fill(pieces: string[], e: IssueEmails, links: PersonalLinks & { rate: s
   return pieces
     .map((p, i) => {
       if (i % 2 === 0) return p;
-      if (p.endsWith("/u")) return links.unsubscribe;
-      if (p.endsWith("/m")) return links.manage;
-      const [index, d] = p.slice(p.lastIndexOf("/r/") + 3).split("/");
+      const kind = p.slice(p.indexOf(".invalid/") + 9); // "u", "m" or "r/<index>/<m|l>"
+      if (kind === "u") return links.unsubscribe;
+      if (kind === "m") return links.manage;
+      const [, index, d] = kind.split("/");
       const url = rateUrl(links.rate, e.week, e.all[Number(index)]!.id, d === "m" ? "more" : "less");
       return html ? url.replaceAll("&", "&amp;") : url;
     })

@@ -5,9 +5,11 @@
  */
 import { loadConfig } from "../../src/config";
 import { renderIssue } from "../../src/digest/build";
-import { selectPapers } from "../../src/digest/select";
-import { confirmUrl, manageUrl, unsubscribeUrl } from "../../src/lib/links";
+import { rankPapers } from "../../src/digest/select";
+import { emptyTaste, pickForYou, rate as rate1 } from "../../src/digest/taste";
+import { confirmUrl, manageUrl, rateBase, rateUrl, unsubscribeUrl } from "../../src/lib/links";
 import { parseWeek } from "../../src/lib/week";
+import type { Paper } from "../../src/papers/paper";
 import { sampleSource } from "../../src/papers/sample";
 import { confirmationEmail, welcomeEmail } from "../../templates/emails";
 
@@ -26,12 +28,38 @@ export const qualityConfig = () =>
     MAIL_POSTAL_ADDRESS: "Trending Papers, 12 Example Street, 10115 Berlin, Germany",
   } as unknown as Parameters<typeof loadConfig>[0]);
 
-export async function renderSampleDigest() {
+/**
+ * The global edition, or (`personal`) the edition of a reader who picked robotics and 3D and liked a diffusion
+ * paper: a top of 5 and 5 papers "For you", chosen by the production model from the rest of the sample week.
+ */
+export async function renderSampleDigest(opts: { personal?: boolean } = {}) {
   const cfg = qualityConfig();
-  const papers = selectPapers(await sampleSource.week(parseWeek(WEEK)!), { size: 10 });
-  const links = { unsubscribe: await unsubscribeUrl(cfg, SUBSCRIBER), manage: await manageUrl(cfg, SUBSCRIBER) };
-  const issue = await renderIssue(cfg, WEEK, papers, { links });
-  return { papers, links, subject: issue.subject, html: issue.html, text: issue.text };
+  const ranked = rankPapers(await sampleSource.week(parseWeek(WEEK)!));
+  const rate = await rateBase(cfg, SUBSCRIBER);
+  const links = {
+    unsubscribe: await unsubscribeUrl(cfg, SUBSCRIBER),
+    manage: await manageUrl(cfg, SUBSCRIBER),
+    rate: (p: Paper, d: "more" | "less") => rateUrl(rate, WEEK, p.id, d),
+  };
+  if (!opts.personal) {
+    const papers = ranked.slice(0, 10);
+    const issue = await renderIssue(cfg, WEEK, papers, { links });
+    return { papers, links, subject: issue.subject, html: issue.html, text: issue.text };
+  }
+  const top = ranked.slice(0, 5);
+  const liked = { id: "x", topics: ["generation"], keywords: ["diffusion"], upvotes: 1 };
+  const reader = { topics: ["robotics", "3d"], taste: rate1(emptyTaste(), liked, 1) };
+  const forYou = pickForYou(ranked.slice(5), reader, { exclude: new Set(top.map((p) => p.id)), size: 5 }).map(
+    ({ paper, why }) => ({ paper, why: why.map((w) => w.replace(/^(topic|keyword):/, "")) }),
+  );
+  const issue = await renderIssue(cfg, WEEK, top, { links, forYou });
+  return {
+    papers: [...top, ...forYou.map((f) => f.paper)],
+    links,
+    subject: issue.subject,
+    html: issue.html,
+    text: issue.text,
+  };
 }
 
 export async function renderLifecycleEmails() {

@@ -37,12 +37,15 @@ function lint(html: string) {
   };
 }
 
+/** The global edition, and a reader's personal one ("Top of the week" + "For you"). */
+const EDITIONS = ["global", "personal"] as const;
+
 describe("caniemail lint (Gmail, Outlook, Apple Mail, Yahoo)", () => {
-  it("the digest has no unsupported feature beyond the allowlist", async () => {
-    const { html } = await renderSampleDigest();
+  it.each(EDITIONS)("the %s digest has no unsupported feature beyond the allowlist", async (edition) => {
+    const { html } = await renderSampleDigest({ personal: edition === "personal" });
     const r = lint(html);
     console.log(
-      `digest: ${r.errors.length} errors, ${r.allowlisted.length} allowlisted (${ALLOWED.map((a) => a.feature).join(", ")}), ${r.warnings} partial-support warnings`,
+      `${edition} digest: ${r.errors.length} errors, ${r.allowlisted.length} allowlisted (${ALLOWED.map((a) => a.feature).join(", ")}), ${r.warnings} partial-support warnings`,
     );
     expect(r.errors).toEqual([]);
   });
@@ -60,12 +63,15 @@ describe("caniemail lint (Gmail, Outlook, Apple Mail, Yahoo)", () => {
 });
 
 describe("HTML size", () => {
-  it("the 10-paper digest stays under Gmail's 102 KB clipping limit", async () => {
-    const { html, papers } = await renderSampleDigest();
-    expect(papers).toHaveLength(10);
+  it.each(EDITIONS)("the %s digest stays under Gmail's 102 KB clipping limit", async (edition) => {
+    const { html, papers } = await renderSampleDigest({ personal: edition === "personal" });
+    if (edition === "personal") {
+      expect(html).toContain("For you");
+      expect(papers.length).toBeGreaterThan(5); // the top 5 and what the sample week has for this reader
+    } else expect(papers).toHaveLength(10);
     const bytes = Buffer.byteLength(html, "utf8");
     console.log(
-      `digest HTML (${papers.length} papers): ${(bytes / 1024).toFixed(1)} KB — aim 40 KB, Gmail clips at 102 KB`,
+      `${edition} digest HTML (${papers.length} papers): ${(bytes / 1024).toFixed(1)} KB — aim 40 KB, Gmail clips at 102 KB`,
     );
     expect(bytes).toBeLessThan(102 * 1024);
   });
@@ -191,8 +197,8 @@ function spamassassin(message: string) {
 }
 
 describe("SpamAssassin (local rules only)", () => {
-  it(`scores the digest at most ${MAX_SCORE}`, async () => {
-    const { subject, html, text, links } = await renderSampleDigest();
+  it.each(EDITIONS)(`scores the %s digest at most ${MAX_SCORE}`, async (edition) => {
+    const { subject, html, text, links } = await renderSampleDigest({ personal: edition === "personal" });
     const message = digestMessage({ subject, html, text, unsubscribe: links.unsubscribe, date: new Date() });
     // The message is what we mean it to be: both parts decode back to the rendered email.
     const parts = message.split(/\r\n--=_papers_alt_6f1d2c(?:--)?\r\n/);

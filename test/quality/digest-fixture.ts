@@ -11,6 +11,7 @@ import { confirmUrl, manageUrl, rateBase, rateUrl, unsubscribeUrl } from "../../
 import { parseWeek } from "../../src/lib/week";
 import type { Paper } from "../../src/papers/paper";
 import { sampleSource } from "../../src/papers/sample";
+import { TOPICS } from "../../src/papers/topics";
 import { confirmationEmail, welcomeEmail } from "../../templates/emails";
 
 export const WEEK = "2026-W47";
@@ -50,7 +51,10 @@ export async function renderSampleDigest(opts: { personal?: boolean } = {}) {
   const liked = { id: "x", topics: ["generation"], keywords: ["diffusion"], upvotes: 1 };
   const reader = { topics: ["robotics", "3d"], taste: rate1(emptyTaste(), liked, 1) };
   const forYou = pickForYou(ranked.slice(5), reader, { exclude: new Set(top.map((p) => p.id)), size: 5 }).map(
-    ({ paper, why }) => ({ paper, why: why.map((w) => w.replace(/^(topic|keyword):/, "")) }),
+    ({ paper, why }) => ({
+      paper,
+      why: why.map((w) => TOPICS.find((t) => `topic:${t.id}` === w)?.name ?? w.replace(/^keyword:/, "")),
+    }),
   );
   const issue = await renderIssue(cfg, WEEK, top, { links, forYou });
   return {

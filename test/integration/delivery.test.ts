@@ -184,7 +184,13 @@ describe("transactional mail in batches", () => {
       (s) => s.acceptedEmails >= 300,
       120_000,
     );
-    await new Promise((r) => setTimeout(r, 1500)); // a wrong resend would arrive now
+    // Every mail batch settled: nothing is left that could call Resend again, so a duplicate would be in the log now.
+    await waitFor(
+      "every mail batch settled",
+      () => env.DB.prepare("SELECT count(*) AS n FROM mail_batches WHERE status = 'queued'").first<{ n: number }>(),
+      (r) => r!.n === 0,
+      60_000,
+    );
     const log = await emu.requests();
     expect(log.some((r) => r.status === 429)).toBe(true);
     expect(log.some((r) => r.status === 500)).toBe(true);
@@ -485,6 +491,7 @@ describe("quota, failures and recovery", () => {
       30_000,
     );
     const calls = (await emu.stats()).requests;
+    // A negative check needs a wait: a queue retry would come within a second or two; parked work makes none.
     await new Promise((r) => setTimeout(r, 3000));
     expect((await emu.stats()).requests).toBe(calls);
 

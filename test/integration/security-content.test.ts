@@ -63,10 +63,14 @@ describe("third-party paper text", () => {
     // Every URL that carries a personal token points at this newsletter, nowhere else.
     const urls = [...mail.html.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll("&amp;", "&"));
     for (const url of urls)
-      if (/\/(manage|unsubscribe)\/[\w-]+\.[\w-]+/.test(url))
+      if (/\/(manage|unsubscribe|rate)\/[\w-]+\.[\w-]+/.test(url))
         expect(new URL(url).origin, url).toBe("http://127.0.0.1:8787");
     expect(urls.filter((u) => u.includes("/manage/"))).toHaveLength(1);
     expect(urls.filter((u) => u.includes("/unsubscribe/"))).toHaveLength(1);
+    // The rating links: two per paper shown, each naming a paper of this issue.
+    const rating = urls.filter((u) => u.includes("/rate/"));
+    expect(rating.length).toBeGreaterThan(0);
+    for (const u of rating) expect(new URL(u).searchParams.get("w")).toBe(week);
   });
 
   it("paper text is data: control characters stripped, strings well-formed; the feed stays valid XML", async () => {

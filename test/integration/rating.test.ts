@@ -3,11 +3,13 @@
  * the POST records the rating (the last one counts) into the reader's taste; export and erasure cover ratings, topics
  * and taste. Readers and issues are written straight into D1; every request goes through the real Worker.
  */
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { config } from "../../src/config";
 import { RATE_ATTEMPTS, recordRating } from "../../src/digest/ratings";
 import { parseTaste, pickForYou, score, type Taste } from "../../src/digest/taste";
+import worker from "../../src/index";
 import { manageUrl, rateBase, rateUrl, unsubscribeUrl } from "../../src/lib/links";
 import { call } from "../support/helpers";
 
@@ -15,6 +17,7 @@ const cfg = config(env);
 const WEEK = "2026-W40";
 const OLD_WEEK = "2026-W20";
 const BUILDING_WEEK = "2026-W41";
+const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 const paper = (id: string, topics: string[], keywords: string[], upvotes = 10) => ({
   id,
@@ -451,5 +454,84 @@ describe("what ratings teach (issue 10's proof, through the real routes)", () =>
 
     const picks = pickForYou([NEXT_DIFFUSION, NEXT_ROBOTICS], { topics: [], taste }, { exclude: new Set(), size: 5 });
     expect(picks.map((p) => p.paper.id)).toEqual([NEXT_ROBOTICS.id]);
+  });
+});
+
+describe("privacy: export and erasure cover topics, taste and ratings", () => {
+  async function rated() {
+    const r = await reader({ topics: ["robotics", "code"] });
+    await press(r, ROBOTICS[0]!.id, "more");
+    await press(r, DIFFUSION[0]!.id, "less");
+    return r;
+  }
+
+  it("the data export (manage and admin) includes topics, the taste and every rating", async () => {
+    const r = await rated();
+    const { ratings } = await stored(r.id);
+    const mine = await call(`${r.manage}/data.json`);
+    expect(mine.status).toBe(200);
+    const data = (await mine.json()) as Record<string, unknown>;
+    expect(data.topics).toEqual(["robotics", "code"]);
+    expect(data.taste).toEqual(await tasteOf(r.id));
+    expect(data.taste).toMatchObject({ v: 1, t: { robotics: 1, generation: -1 } });
+    expect(data.ratings).toEqual(
+      ratings
+        .map((x) => ({
+          paper_id: x.paper_id,
+          direction: x.direction === 1 ? "more" : "less",
+          week: WEEK,
+          at: new Date(x.at).toISOString(),
+        }))
+        .sort((a, b) => a.at.localeCompare(b.at) || a.paper_id.localeCompare(b.paper_id)),
+    );
+    expect(data.ratings).toHaveLength(2);
+
+    const admin = await call(`/admin/subscribers?email=${encodeURIComponent(r.email)}`, { headers: ADMIN });
+    expect(admin.status).toBe(200);
+    expect(((await admin.json()) as { subscriber: unknown }).subscriber).toEqual(data);
+
+    // A reader who chose and rated nothing: empty, not missing.
+    const none = await reader();
+    const empty = (await (await call(`${none.manage}/data.json`)).json()) as Record<string, unknown>;
+    expect(empty).toMatchObject({ topics: [], taste: null, ratings: [] });
+  });
+
+  const ratingsOf = async (id: number) =>
+    (await env.DB.prepare("SELECT count(*) AS n FROM ratings WHERE subscriber_id = ?").bind(id).first<{ n: number }>())!
+      .n;
+
+  it("erasure (preferences page or admin) deletes the ratings with the row; others keep theirs", async () => {
+    const byPage = await rated();
+    const byAdmin = await rated();
+    const bystander = await rated();
+    expect(await ratingsOf(byPage.id)).toBe(2);
+
+    expect((await post(byPage.manage, { action: "erase", confirm: "yes" })).status).toBe(200);
+    expect((await call(`/admin/subscribers/${byAdmin.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(204);
+
+    for (const gone of [byPage, byAdmin]) {
+      expect(await ratingsOf(gone.id)).toBe(0);
+      expect(await stored(gone.id)).toMatchObject({ taste: null, status: undefined });
+      // And the rating link died with the row.
+      expect((await press(gone, ROBOTICS[1]!.id, "more")).status).toBe(400);
+    }
+    expect(await ratingsOf(bystander.id)).toBe(2);
+  });
+
+  it("housekeeping deletes the ratings of a reader whose new signup was never confirmed", async () => {
+    const r = await rated();
+    const kept = await rated();
+    // Unsubscribed, signed up again, never confirmed: the row is pending and goes after 7 days.
+    await env.DB.prepare("UPDATE subscribers SET status = 'pending', consent_at = ? WHERE id = ?")
+      .bind(Date.now() - 8 * 86_400_000, r.id)
+      .run();
+    await worker.scheduled!(
+      createScheduledController({ cron: "0 3 * * *", scheduledTime: Date.now() }),
+      env,
+      createExecutionContext(),
+    );
+    expect((await stored(r.id)).status).toBeUndefined();
+    expect(await ratingsOf(r.id)).toBe(0);
+    expect(await ratingsOf(kept.id)).toBe(2);
   });
 });

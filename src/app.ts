@@ -12,6 +12,7 @@ import { digests } from "./routes/digests";
 import { embed } from "./routes/embed";
 import { adminAuth, localOnly, tokenLimit } from "./routes/guards";
 import { manage } from "./routes/manage";
+import { rate } from "./routes/rate";
 import { render } from "./routes/render";
 import { subscribe } from "./routes/subscribe";
 import { resubscribe, unsubscribe } from "./routes/unsubscribe";
@@ -51,6 +52,8 @@ app.use("/resubscribe/*", tokenLimit);
 app.route("/resubscribe", resubscribe);
 app.use("/manage/*", tokenLimit);
 app.route("/manage", manage);
+app.use("/rate/*", tokenLimit);
+app.route("/rate", rate);
 
 app.use("/admin/*", adminAuth);
 app.route("/admin", admin);
@@ -104,7 +107,10 @@ app.onError((err, c) => {
     return c.json({ error: { code, message: err.message } }, status);
   }
   // Paths of personal links carry tokens: logs get the route shape only.
-  const path = new URL(c.req.url).pathname.replace(/^\/(confirm|unsubscribe|resubscribe|manage)\/[^/]+/, "/$1/:token");
+  const path = new URL(c.req.url).pathname.replace(
+    /^\/(confirm|unsubscribe|resubscribe|manage|rate)\/[^/]+/,
+    "/$1/:token",
+  );
   console.error("unhandled error", { path, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   return c.json(
     { error: { code: "internal_error", message: "Something went wrong on our side. Please try again later." } },

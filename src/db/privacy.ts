@@ -1,4 +1,4 @@
-import { and, eq, lt, ne, sql } from "drizzle-orm";
+import { and, asc, eq, lt, ne, sql } from "drizzle-orm";
 import { addressKeys } from "../lib/email";
 import {
   confirmDomainHours,
@@ -6,6 +6,7 @@ import {
   issueBatches,
   mailBatches,
   mailItems,
+  ratings,
   subscribers,
   webhookEvents,
 } from "./schema";
@@ -30,6 +31,11 @@ export async function exportSubscriber(d1: D1Database, id: number) {
     .prepare("SELECT DISTINCT week FROM issue_batches WHERE status = 'sent' AND instr(recipients, ?) > 0 ORDER BY week")
     .bind(`{"id":${id},`)
     .all<{ week: string }>();
+  const rated = await database(d1)
+    .select({ paperId: ratings.paperId, direction: ratings.direction, week: ratings.week, at: ratings.at })
+    .from(ratings)
+    .where(eq(ratings.subscriberId, id))
+    .orderBy(asc(ratings.at), asc(ratings.paperId));
   return {
     email: s.email,
     status: s.status,
@@ -44,12 +50,37 @@ export async function exportSubscriber(d1: D1Database, id: number) {
     unsubscribed_at: iso(s.unsubscribedAt),
     paused_until: iso(s.pausedUntil),
     issues_received: issues.map((r) => r.week),
-    notes: "ip_hash is a keyed hash of the IP address your signup came from; the address itself is never stored.",
+    topics: s.topics ?? [],
+    taste: storedJson(s.taste),
+    ratings: rated.map((r) => ({
+      paper_id: r.paperId,
+      direction: r.direction > 0 ? "more" : "less",
+      week: r.week,
+      at: iso(r.at),
+    })),
+    notes: [
+      "ip_hash is a keyed hash of the IP address your signup came from; the address itself is never stored.",
+      "taste is what your ratings taught the For you section: weights per topic (t) and per keyword (k); keywords are stored as an 8-hex-digit hash of their text.",
+    ].join(" "),
   };
 }
 
 /**
- * Erases a subscriber: the row, their address in captured mail and in the recipient lists of batches. A suppressed
+ * A JSON column as stored (the taste is written by src/digest/taste.ts's serializeTaste, so it is always JSON); should
+ * it ever not be, the person gets the text itself: an export shows what is held, not what the model would make of it.
+ */
+function storedJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Erases a subscriber: the row (with their topics and taste), their ratings, their address in captured mail and in the
+ * recipient lists of batches. A suppressed
  * address keeps only its hashed suppression entry, so it is never mailed again.
  * The one list kept is that of a batch whose last call may have gone out without an answer: only that very body may
  * be sent again (exactly once). The person is not mailed by any later call, and the list goes once the batch is
@@ -66,6 +97,7 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
   // Raw SQL from here: the recipient lists are JSON text, edited in place with json_each in the same transaction.
   const statements = [
     d1.prepare("DELETE FROM subscribers WHERE id = ?").bind(id),
+    d1.prepare("DELETE FROM ratings WHERE subscriber_id = ?").bind(id),
     d1
       .prepare("DELETE FROM outbox WHERE lower(to_address) IN (SELECT value FROM json_each(?))")
       .bind(JSON.stringify(keys)),
@@ -98,10 +130,13 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
 /** Daily housekeeping: what we no longer need, we no longer keep. */
 export async function prune(d1: D1Database, now = Date.now()) {
   const db = database(d1);
-  const [pending, webhooks, batches, mail] = await db.batch([
+  const stalePending = and(eq(subscribers.status, "pending"), lt(subscribers.consentAt, now - PENDING_TTL_MS));
+  const [, pending, webhooks, batches, mail] = await db.batch([
+    // A pending row may have ratings from before an unsubscribe and a new signup: they go with it.
     db
-      .delete(subscribers)
-      .where(and(eq(subscribers.status, "pending"), lt(subscribers.consentAt, now - PENDING_TTL_MS))),
+      .delete(ratings)
+      .where(sql`${ratings.subscriberId} IN (SELECT ${subscribers.id} FROM ${subscribers} WHERE ${stalePending})`),
+    db.delete(subscribers).where(stalePending),
     db.delete(webhookEvents).where(lt(webhookEvents.receivedAt, now - WEBHOOK_ID_TTL_MS)),
     db
       .update(issueBatches)

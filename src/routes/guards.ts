@@ -38,7 +38,7 @@ export const localOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 /**
- * Personal links (/confirm, /resubscribe, /manage), per client network. Not /unsubscribe: mailbox providers send every
+ * Personal links (/confirm, /resubscribe, /manage, /rate), per client network. Not /unsubscribe: mailbox providers send every
  * one-click unsubscribe from a few addresses.
  */
 export const tokenLimit = limitByIp((env) => env.TOKEN_LIMITER);
@@ -87,7 +87,7 @@ export const goneLink = linkError(
 );
 
 /**
- * Guards a personal link (/confirm, /unsubscribe, /resubscribe, /manage): validates its :token against the subscriber
+ * Guards a personal link (/confirm, /unsubscribe, /resubscribe, /manage, /rate): validates its :token against the subscriber
  * it names (whose link key is inside the MAC) for this purpose, and puts the subscriber's row and the token's claims on
  * the context as `link`. A link that does not verify throws a PageError that app.onError renders.
  */

@@ -5,9 +5,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { ADMIN, importActive, importCsv } from "../support/admin";
 import { call, subscribeJson, subscriberRow } from "../support/helpers";
 
-const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 const DAY = 86_400_000;
 
 /** ISO 8601 week key (2026-W48) of a UTC instant, computed independently of the app's week helpers. */
@@ -18,15 +18,6 @@ function isoWeekKey(ms: number) {
   const year = new Date(thursday).getUTCFullYear();
   const week = 1 + Math.floor((thursday - Date.UTC(year, 0, 1)) / (7 * DAY)); // week 1 holds the first Thursday
   return `${year}-W${String(week).padStart(2, "0")}`;
-}
-
-async function importActive(...emails: string[]) {
-  const res = await call("/admin/subscribers/import", {
-    method: "POST",
-    headers: { ...auth, "content-type": "text/csv" },
-    body: ["email", ...emails].join("\n"),
-  });
-  expect(res.status).toBe(200);
 }
 
 type Stats = {
@@ -44,7 +35,7 @@ type Stats = {
   }[];
 };
 const stats = async () => {
-  const res = await call("/admin/stats", { headers: auth });
+  const res = await call("/admin/stats", { headers: ADMIN });
   expect(res.status).toBe(200);
   return (await res.json()) as Stats;
 };
@@ -76,7 +67,7 @@ describe("admin authentication", () => {
 
   it("/admin does not exist when no token is configured", async () => {
     const res = await worker.fetch!(
-      new Request("http://127.0.0.1:8787/admin/stats", { headers: auth }) as never,
+      new Request("http://127.0.0.1:8787/admin/stats", { headers: ADMIN }) as never,
       { ...env, ADMIN_TOKEN: "" },
       {} as never,
     );
@@ -174,9 +165,6 @@ describe("GET /admin/stats", () => {
 });
 
 describe("import", () => {
-  const importCsv = (csv: string) =>
-    call("/admin/subscribers/import", { method: "POST", headers: { ...auth, "content-type": "text/csv" }, body: csv });
-
   it("imports 10,000 rows in one request as active, source import", async () => {
     const imported = async () =>
       (await env.DB.prepare(
@@ -208,7 +196,7 @@ describe("import", () => {
     expect((await importCsv("name\nBob\n")).status).toBe(422);
     const json = await call("/admin/subscribers/import", {
       method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
+      headers: { ...ADMIN, "content-type": "application/json" },
       body: "{}",
     });
     expect(json.status).toBe(415);
@@ -218,7 +206,7 @@ describe("import", () => {
 describe("export", () => {
   it("streams every subscriber as CSV", async () => {
     await subscribeJson("exp1@example.com");
-    const res = await call("/admin/subscribers/export", { headers: auth });
+    const res = await call("/admin/subscribers/export", { headers: ADMIN });
     expect(res.headers.get("content-type")).toContain("text/csv");
     const lines = (await res.text()).trim().split("\n");
     expect(lines[0]).toBe("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin");
@@ -240,7 +228,7 @@ describe("subscriber lookup and deletion", () => {
       "Lookup.Me@Example.Com",
       "  lookup.me@example.com ",
     ]) {
-      const res = await call(`/admin/subscribers?email=${encodeURIComponent(q)}`, { headers: auth });
+      const res = await call(`/admin/subscribers?email=${encodeURIComponent(q)}`, { headers: ADMIN });
       expect(res.status, q).toBe(200);
       const body = (await res.json()) as { id: number; subscriber: Record<string, unknown>; suppression: unknown };
       expect(body.id).toBe(row!.id);
@@ -248,10 +236,10 @@ describe("subscriber lookup and deletion", () => {
       expect(body.suppression).toBeNull();
     }
     const unknown = await call(`/admin/subscribers?email=${encodeURIComponent("nobody-here@example.com")}`, {
-      headers: auth,
+      headers: ADMIN,
     });
     expect(unknown.status).toBe(404);
-    expect((await call("/admin/subscribers", { headers: auth })).status).toBe(400);
+    expect((await call("/admin/subscribers", { headers: ADMIN })).status).toBe(400);
   });
 
   it("finds an address with an internationalized domain as the subscriber wrote it", async () => {
@@ -262,7 +250,7 @@ describe("subscriber lookup and deletion", () => {
     }>();
     expect(row!.email_key).toBe("reader@xn--bcher-kva.example"); // stored in ASCII (punycode) form
     for (const q of ["reader@xn--bcher-kva.example", "reader@bücher.example", "Reader@BÜCHER.example"]) {
-      const res = await call(`/admin/subscribers?email=${encodeURIComponent(q)}`, { headers: auth });
+      const res = await call(`/admin/subscribers?email=${encodeURIComponent(q)}`, { headers: ADMIN });
       expect(res.status, q).toBe(200);
       expect(((await res.json()) as { id: number }).id).toBe(row!.id);
     }
@@ -283,14 +271,14 @@ describe("subscriber lookup and deletion", () => {
       "UPDATE subscribers SET status = 'suppressed' WHERE email_key = 'lookup-supp@example.com'",
     ).run();
 
-    const res = await call("/admin/subscribers?email=Lookup-Supp@Example.com", { headers: auth });
+    const res = await call("/admin/subscribers?email=Lookup-Supp@Example.com", { headers: ADMIN });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { id: number; subscriber: { status: string }; suppression: unknown };
     expect(body.subscriber.status).toBe("suppressed");
     expect(body.suppression).toEqual({ reason: "bounce", since: "2026-11-02T10:00:00.000Z" });
 
-    expect((await call(`/admin/subscribers/${body.id}`, { method: "DELETE", headers: auth })).status).toBe(204);
-    const gone = await call("/admin/subscribers?email=lookup-supp@example.com", { headers: auth });
+    expect((await call(`/admin/subscribers/${body.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(204);
+    const gone = await call("/admin/subscribers?email=lookup-supp@example.com", { headers: ADMIN });
     expect(gone.status).toBe(200);
     expect(await gone.json()).toEqual({
       subscriber: null,
@@ -301,14 +289,14 @@ describe("subscriber lookup and deletion", () => {
   it("DELETE /admin/subscribers/<id> erases (204), then 404", async () => {
     await importActive("delete-me@example.com", "delete-bystander@example.com");
     const row = await subscriberRow("delete-me@example.com");
-    const res = await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: auth });
+    const res = await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: ADMIN });
     expect(res.status).toBe(204);
     expect(await res.text()).toBe("");
     expect(await subscriberRow("delete-me@example.com")).toBeNull();
     expect(await subscriberRow("delete-bystander@example.com")).not.toBeNull();
-    expect((await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: auth })).status).toBe(404);
-    expect((await call("/admin/subscribers?email=delete-me@example.com", { headers: auth })).status).toBe(404);
-    expect((await call("/admin/subscribers/999999999", { method: "DELETE", headers: auth })).status).toBe(404);
+    expect((await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(404);
+    expect((await call("/admin/subscribers?email=delete-me@example.com", { headers: ADMIN })).status).toBe(404);
+    expect((await call("/admin/subscribers/999999999", { method: "DELETE", headers: ADMIN })).status).toBe(404);
   });
 });
 
@@ -327,7 +315,7 @@ describe("GET /admin/digests", () => {
         "INSERT INTO issues (week, status, started_at, paused_reason, delivered, complained) VALUES ('2026-W43', 'paused', ?, 'paused by an operator', 10, 0)",
       ).bind(started + 7 * DAY),
     ]);
-    const res = await call("/admin/digests", { headers: auth });
+    const res = await call("/admin/digests", { headers: ADMIN });
     expect(res.status).toBe(200);
     const { issues } = (await res.json()) as { issues: Record<string, unknown>[] };
     const weeks = issues.map((i) => i.week as string);

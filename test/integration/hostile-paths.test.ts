@@ -10,6 +10,45 @@ import { check, expectSane } from "../support/hostile/responses";
 import { RUNS, total } from "../support/hostile/runs";
 import { ADMIN, hostileWorld, T } from "../support/hostile/world";
 
+/** Path segments of the routes, and odd ones (escapes, dots, separators): both random-path properties use them. */
+const ROUTE_SEGMENTS = [
+  "confirm",
+  "unsubscribe",
+  "manage",
+  "api",
+  "subscribe",
+  "admin",
+  "dev",
+  "outbox",
+  "outbox.json",
+  "html",
+  "stats",
+  "form",
+  "thanks",
+];
+const ODD_SEGMENTS = ["%", "%00", "%2e%2e", "%2f", "%ff", "%c0%af", "😀", "a.b", "", ";", "\\", "MS4wLjA"];
+
+/** Random paths: fast-check's web paths, one to six segments (`segment`) joined, or raw text after the slash. */
+const randomPaths = (segment: fc.Arbitrary<string>) => [
+  fc.webPath(),
+  fc.array(segment, { minLength: 1, maxLength: 6 }).map((s) => `/${s.join("/")}`),
+  fc.string({ unit: "binary", maxLength: 120 }).map((s) => `/${s.toWellFormed().replace(/^\/+/, "")}`),
+];
+
+/** Joined as text: new URL("//x", BASE) would move to another host instead of requesting the path "//x". */
+const urlOf = (path: string) => `${BASE}${path.startsWith("/") ? path : `/${path}`}`;
+
+/** Sends `method` to the path, with `accept` if any and, for a POST, `body` as JSON. */
+function send(path: string, method: string, accept: string, body: Record<string, string>) {
+  const headers: Record<string, string> = accept ? { accept } : {};
+  const init: RequestInit = { method, headers, redirect: "manual" };
+  if (method === "POST") {
+    init.body = JSON.stringify(body);
+    headers["content-type"] = "application/json";
+  }
+  return call(urlOf(path), init);
+}
+
 const world = hostileWorld();
 const runs = RUNS.paths;
 beforeAll(world.seed, T);
@@ -18,60 +57,17 @@ describe("random paths and query strings", () => {
   it(
     `random paths with a valid address in the body never 5xx and store nothing (${runs.random} cases)`,
     () => {
-      const SEGMENTS = [
-        "confirm",
-        "unsubscribe",
-        "manage",
-        "api",
-        "subscribe",
-        "admin",
-        "dev",
-        "outbox",
-        "outbox.json",
-        "html",
-        "stats",
-        "form",
-        "thanks",
-        "%",
-        "%00",
-        "..",
-        "%2e%2e",
-        "%2f",
-        "%ff",
-        "%c0%af",
-        "😀",
-        "a.b",
-        "",
-        ";",
-        "?x=1",
-        "#f",
-        "\\",
-        "MS4wLjA",
-      ];
-      const path = fc.oneof(
-        fc.webPath(),
-        fc
-          .array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.webSegment()), { minLength: 1, maxLength: 6 })
-          .map((s) => `/${s.join("/")}`),
-        fc.string({ unit: "binary", maxLength: 120 }).map((s) => `/${s.toWellFormed().replace(/^\/+/, "")}`),
-      );
+      const segment = fc.constantFrom(...ROUTE_SEGMENTS, ...ODD_SEGMENTS, "..", "?x=1", "#f");
+      const path = fc.oneof(...randomPaths(fc.oneof(segment, fc.webSegment())));
       const arb = fc.tuple(
         path,
         fc.constantFrom("GET", "GET", "POST", "HEAD", "OPTIONS"),
         fc.constantFrom("application/json", "text/html", ""),
       );
       return world.property("random", arb, runs.random, async ([p, method, accept]) => {
-        // Joined as text: new URL("//x", BASE) would move to another host instead of requesting the path "//x".
-        const url = `${BASE}${p.startsWith("/") ? p : `/${p}`}`;
         // The one path where the valid address below is a real signup, meant to be stored.
-        fc.pre(!(method === "POST" && new URL(url).pathname === "/api/subscribe"));
-        const headers: Record<string, string> = accept ? { accept } : {};
-        const init: RequestInit = { method, headers, redirect: "manual" };
-        if (method === "POST") {
-          init.body = JSON.stringify({ email: "random-path@example.com", action: "unsubscribe" });
-          headers["content-type"] = "application/json";
-        }
-        const res = await call(url, init);
+        fc.pre(!(method === "POST" && new URL(urlOf(p)).pathname === "/api/subscribe"));
+        const res = await send(p, method, accept, { email: "random-path@example.com", action: "unsubscribe" });
         if (method === "HEAD") expect(res.status).toBeLessThan(500);
         else await expectSane(res);
       });
@@ -82,44 +78,21 @@ describe("random paths and query strings", () => {
   it(
     `random paths, encodings and archive weeks (${runs.randomAndWeeks} cases)`,
     async () => {
-      const SEGMENTS = [
-        "confirm",
-        "unsubscribe",
-        "manage",
-        "api",
-        "subscribe",
-        "admin",
-        "dev",
-        "outbox",
-        "outbox.json",
-        "html",
-        "stats",
-        "form",
-        "thanks",
+      const segment = fc.constantFrom(
+        ...ROUTE_SEGMENTS,
         "archive",
         "feed.xml",
         "webhooks",
         "resend",
         "digests",
         "data.json",
-        "%",
-        "%00",
-        "%2e%2e",
-        "%2f",
-        "%ff",
-        "%c0%af",
-        "😀",
-        "a.b",
-        "",
-        ";",
-        "\\",
-        "MS4wLjA",
+        ...ODD_SEGMENTS,
         "%E2%80%AE",
         "%0d%0a",
         "2026-W47",
         "2026-W99",
         "..%2f..%2f",
-      ];
+      );
       const WEEKS = [
         "2026-W99",
         "2026-W00",
@@ -141,14 +114,7 @@ describe("random paths and query strings", () => {
         "2026-W47%E2%80%8B",
       ];
       const path = fc.oneof(
-        fc.webPath(),
-        fc
-          .array(fc.oneof(fc.constantFrom(...SEGMENTS), fc.webSegment(), hostile.map(enc)), {
-            minLength: 1,
-            maxLength: 6,
-          })
-          .map((s) => `/${s.join("/")}`),
-        fc.string({ unit: "binary", maxLength: 120 }).map((s) => `/${s.toWellFormed().replace(/^\/+/, "")}`),
+        ...randomPaths(fc.oneof(segment, fc.webSegment(), hostile.map(enc))),
         fc.oneof(fc.constantFrom(...WEEKS), hostile.map(enc)).map((w) => `/archive/${w}`),
       );
       const arb = fc.record({
@@ -157,14 +123,12 @@ describe("random paths and query strings", () => {
         accept: fc.constantFrom("application/json", "text/html", ""),
       });
       await world.property("randomAndWeeks", arb, runs.randomAndWeeks, async (c) => {
-        const headers: Record<string, string> = c.accept ? { accept: c.accept } : {};
-        const init: RequestInit = { method: c.method, headers, redirect: "manual" };
-        if (c.method === "POST") {
-          // A body no route accepts: an address the Worker refuses, an unknown action, a CSV without valid rows.
-          init.body = JSON.stringify({ email: "not an address", action: "nothing", confirm: "no" });
-          headers["content-type"] = "application/json";
-        }
-        const res = await call(`${BASE}${c.path.startsWith("/") ? c.path : `/${c.path}`}`, init);
+        // If a POST, a body no route accepts: an address the Worker refuses, an unknown action, a CSV without valid rows.
+        const res = await send(c.path, c.method, c.accept, {
+          email: "not an address",
+          action: "nothing",
+          confirm: "no",
+        });
         await check(res, { head: c.method === "HEAD", what: `${c.method} ${c.path}` });
         if (c.method === "POST" || c.method === "DELETE")
           expect(res.status, `${c.method} ${c.path}`).toBeGreaterThanOrEqual(400);

@@ -1,44 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signToken } from "../../src/lib/tokens";
-import {
-  call,
-  confirmJobFor,
-  firstLink,
-  outboxFor,
-  runMailQueue,
-  subscribeJson,
-  subscriberRow,
-} from "../support/helpers";
-
-/** Subscribes an address through the API and returns the confirmation link from its email. */
-async function signup(email: string) {
-  expect((await subscribeJson(email)).status).toBe(202);
-  await runMailQueue([await confirmJobFor(email)]);
-  const [mail] = await outboxFor(email);
-  return firstLink(mail!.text, "/confirm/");
-}
-
-const postForm = (url: string, fields: Record<string, string>) =>
-  call(url, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields).toString(),
-  });
-
-async function confirmed(email: string) {
-  const link = await signup(email);
-  expect((await call(link, { method: "POST" })).status).toBe(200);
-  const row = await subscriberRow(email);
-  await runMailQueue([{ kind: "welcome", subscriberId: Number(row!.id) }]);
-  const welcome = (await outboxFor(email)).find((m) => m.subject.startsWith("Welcome"))!;
-  return {
-    id: Number(row!.id),
-    welcome,
-    manage: firstLink(welcome.text, "/manage/"),
-    unsubscribe: firstLink(welcome.text, "/unsubscribe/"),
-  };
-}
+import { call, outboxFor, sendConfirmation, subscribeJson, subscriberRow } from "../support/helpers";
+import { confirmed, postForm, signup } from "../support/subscribers";
 
 describe("confirm", () => {
   it("GET shows a page that confirms by POST and changes nothing", async () => {
@@ -166,7 +130,7 @@ describe("unsubscribe (RFC 8058)", () => {
     expect((await subscribeJson("again@example.com")).status).toBe(202);
     const row = await subscriberRow("again@example.com");
     expect(row).toMatchObject({ status: "pending", confirmed_at: null });
-    await runMailQueue([await confirmJobFor("again@example.com")]);
+    await sendConfirmation("again@example.com");
     expect((await outboxFor("again@example.com")).filter((m) => m.subject.startsWith("Confirm"))).toHaveLength(2);
   });
 });

@@ -2,43 +2,13 @@ import { createExecutionContext, createScheduledController } from "cloudflare:te
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import {
-  BASE,
-  call,
-  confirmJobFor,
-  firstLink,
-  outboxFor,
-  runMailQueue,
-  subscribeJson,
-  subscriberRow,
-} from "../support/helpers";
+import { BASE, call, outboxFor, subscribeJson, subscriberRow } from "../support/helpers";
+import { confirmed, confirmLink, postForm, signup } from "../support/subscribers";
 
 const DAY = 86_400_000;
 
-/** Subscribes an address through the API (from a known IP and origin) and returns the confirmation link from its email. */
-async function signup(email: string, ip = "203.0.113.77") {
-  expect((await subscribeJson(email, {}, { ip, headers: { origin: "https://blog.example.org" } })).status).toBe(202);
-  await runMailQueue([await confirmJobFor(email)]);
-  const mails = await outboxFor(email);
-  return firstLink(mails.at(-1)!.text, "/confirm/");
-}
-
-const postForm = (url: string, fields: Record<string, string>) =>
-  call(url, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields).toString(),
-  });
-
-/** A confirmed subscriber and the links of its welcome email. */
-async function confirmed(email: string, ip?: string) {
-  const link = await signup(email, ip);
-  expect((await call(link, { method: "POST" })).status).toBe(200);
-  const row = await subscriberRow(email);
-  await runMailQueue([{ kind: "welcome", subscriberId: Number(row!.id) }]);
-  const welcome = (await outboxFor(row!.email as string)).find((m) => m.subject.startsWith("Welcome"))!;
-  return { id: Number(row!.id), manage: firstLink(welcome.text, "/manage/") };
-}
+/** Every signup here comes from a known IP and origin: the consent evidence an export shows. */
+const CONSENT = { ip: "203.0.113.77", headers: { origin: "https://blog.example.org" } };
 
 async function insertBatch(
   week: string,
@@ -83,7 +53,7 @@ async function whereStored(address: string) {
 
 describe("download my data", () => {
   it("GET /manage/<token>/data.json returns the subscription and its consent evidence, and changes nothing", async () => {
-    const { id, manage } = await confirmed("export-me@example.com", "203.0.113.77");
+    const { id, manage } = await confirmed("export-me@example.com", CONSENT);
     const sentBatch = await insertBatch("2026-W10", 1, "sent", [{ id, email: "export-me@example.com" }], Date.now());
     await insertBatch("2026-W11", 1, "queued", [{ id, email: "export-me@example.com" }], null);
     expect(sentBatch).toBeGreaterThan(0);
@@ -113,7 +83,7 @@ describe("download my data", () => {
   });
 
   it("a tampered token is 400 and reveals nothing", async () => {
-    const { manage } = await confirmed("export-tamper@example.com");
+    const { manage } = await confirmed("export-tamper@example.com", CONSENT);
     const token = manage.split("/manage/")[1]!;
     const flipped = token.slice(0, -2) + (token.at(-2) === "A" ? "B" : "A") + token.at(-1);
     const res = await call(`/manage/${flipped}/data.json`);
@@ -124,7 +94,7 @@ describe("download my data", () => {
 
 describe("erase my data", () => {
   it("without confirm=yes it is 422 and nothing is erased", async () => {
-    const { manage } = await confirmed("erase-unconfirmed@example.com");
+    const { manage } = await confirmed("erase-unconfirmed@example.com", CONSENT);
     const before = await subscriberRow("erase-unconfirmed@example.com");
     const outboxBefore = await outboxFor("erase-unconfirmed@example.com");
     for (const fields of [
@@ -140,8 +110,8 @@ describe("erase my data", () => {
   });
 
   it("with confirm=yes it removes the row, its mail and its place in finished batch lists, and shows the erased page", async () => {
-    const { id, manage } = await confirmed("erase-me@example.com");
-    const { id: otherId } = await confirmed("erase-bystander@example.com");
+    const { id, manage } = await confirmed("erase-me@example.com", CONSENT);
+    const { id: otherId } = await confirmed("erase-bystander@example.com", CONSENT);
     expect((await outboxFor("erase-me@example.com")).length).toBeGreaterThanOrEqual(2);
     const me = { id, email: "erase-me@example.com" };
     const other = { id: otherId, email: "erase-bystander@example.com" };
@@ -175,25 +145,21 @@ describe("erase my data", () => {
   it("erases mail sent under an earlier spelling of the address too", async () => {
     // Signed up as "Case-Erase@…", then (after the throttle interval) again as "case-erase@…": the row now holds
     // the new spelling, but the first confirmation email went to the old one.
-    await signup("Case-Erase@example.com");
+    await signup("Case-Erase@example.com", CONSENT);
     await env.DB.prepare(
       "UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'case-erase@example.com'",
     ).run();
-    const link = await signup("case-erase@example.com");
-    expect((await call(link, { method: "POST" })).status).toBe(200);
-    const row = await subscriberRow("case-erase@example.com");
-    await runMailQueue([{ kind: "welcome", subscriberId: Number(row!.id) }]);
-    const welcome = (await outboxFor("case-erase@example.com")).find((m) => m.subject.startsWith("Welcome"))!;
+    const { manage } = await confirmLink(await signup("case-erase@example.com", CONSENT), "case-erase@example.com");
     expect(await outboxFor("Case-Erase@example.com")).toHaveLength(1);
 
-    const res = await postForm(firstLink(welcome.text, "/manage/"), { action: "erase", confirm: "yes" });
+    const res = await postForm(manage, { action: "erase", confirm: "yes" });
     expect(res.status).toBe(200);
     expect(await subscriberRow("case-erase@example.com")).toBeNull();
     expect(await whereStored("case-erase@example.com")).toEqual([]);
   });
 
   it("a suppressed subscriber erased keeps only the hashed suppression entry", async () => {
-    const { id, manage } = await confirmed("Suppressed-Erase@example.com");
+    const { id, manage } = await confirmed("Suppressed-Erase@example.com", CONSENT);
     // Suppressed the way production does it: the address complained.
     await env.DB.prepare("INSERT INTO suppressions (email_hash, reason, created_at) VALUES (?, 'complaint', ?)")
       .bind(await suppressionKey("suppressed-erase@example.com"), Date.now())
@@ -217,7 +183,7 @@ describe("erase my data", () => {
   });
 
   it("an erased subscriber that was suppressed without a list entry gets one (hashed)", async () => {
-    const { manage, id } = await confirmed("suppressed-nolist@example.com");
+    const { manage, id } = await confirmed("suppressed-nolist@example.com", CONSENT);
     await env.DB.prepare("UPDATE subscribers SET status = 'suppressed' WHERE id = ?").bind(id).run();
     expect((await postForm(manage, { action: "erase", confirm: "yes" })).status).toBe(200);
     expect(

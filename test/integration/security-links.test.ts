@@ -6,42 +6,29 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signToken } from "../../src/lib/tokens";
-import {
-  call,
-  confirmJobFor,
-  firstLink,
-  outboxFor,
-  runMailQueue,
-  subscribeJson,
-  subscriberRow,
-} from "../support/helpers";
+import { call, firstLink, subscriberRow } from "../support/helpers";
+import { postForm, signup } from "../support/subscribers";
 
-const signupWithLinks = async (email: string) => {
-  expect((await subscribeJson(email)).status).toBe(202);
-  await runMailQueue([await confirmJobFor(email)]);
-  return firstLink((await outboxFor(email)).at(-1)!.text, "/confirm/");
-};
+/** Signs up and confirms; the manage link is the one on the confirmation page. */
 const confirmAndManage = async (email: string) => {
-  const confirm = await signupWithLinks(email);
+  const confirm = await signup(email);
   const page = await (await call(confirm, { method: "POST" })).text();
   return { confirm, manage: firstLink(page, "/manage/") };
 };
-const form = (url: string, body: string) =>
-  call(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
 
 describe("links are bound to one subscriber, for good", () => {
   it("after erasure, an old manage or confirm link controls nobody, not even whoever signs up next", async () => {
     const attacker = await confirmAndManage("holes-attacker@example.com");
     const attackerId = Number((await subscriberRow("holes-attacker@example.com"))!.id);
-    expect((await form(attacker.manage, "action=erase&confirm=yes")).status).toBe(200);
+    expect((await postForm(attacker.manage, { action: "erase", confirm: "yes" })).status).toBe(200);
 
-    await signupWithLinks("holes-victim@example.com");
+    await signup("holes-victim@example.com");
     const victim = (await subscriberRow("holes-victim@example.com"))!;
     expect(Number(victim.id)).toBeGreaterThan(attackerId); // ids are never reused
     for (const res of [
       await call(attacker.manage),
       await call(`${attacker.manage}/data.json`),
-      await form(attacker.manage, "action=unsubscribe"),
+      await postForm(attacker.manage, { action: "unsubscribe" }),
       await call(attacker.confirm, { method: "POST" }),
     ])
       expect(res.status).toBe(400);
@@ -58,16 +45,16 @@ describe("links are bound to one subscriber, for good", () => {
       .bind(id)
       .run();
     expect((await call(old.manage)).status).toBe(400);
-    expect((await form(old.manage, "action=unsubscribe")).status).toBe(400);
+    expect((await postForm(old.manage, { action: "unsubscribe" })).status).toBe(400);
     expect((await subscriberRow("holes-new-owner@example.com"))!.status).toBe("active");
   });
 
   it("a confirm link is bound to the confirmation it was sent in: a newer request makes it useless", async () => {
-    const first = await signupWithLinks("holes-twice@example.com");
+    const first = await signup("holes-twice@example.com");
     await env.DB.prepare(
       "UPDATE subscribers SET confirm_sent_at = confirm_sent_at - 11 * 60 * 1000 WHERE email_key = 'holes-twice@example.com'",
     ).run();
-    const second = await signupWithLinks("holes-twice@example.com");
+    const second = await signup("holes-twice@example.com");
     expect(second).not.toBe(first);
     expect((await call(first, { method: "POST" })).status).toBe(410);
     expect((await subscriberRow("holes-twice@example.com"))!.status).toBe("pending");

@@ -2,12 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   call,
-  confirmJobFor,
-  fetchWith,
   freshIp,
   outboxFor,
-  runMailQueue,
+  sendConfirmation,
   subscribeForm,
+  subscribeFrom,
   subscribeJson,
   subscriberRow,
 } from "../support/helpers";
@@ -51,14 +50,7 @@ describe("POST /api/subscribe (JSON)", () => {
     ).run();
     for (const email of ["brand-new@example.com", "known-active@example.com", "brand-new@example.com"]) {
       sends.length = 0;
-      const res = await fetchWith(
-        { MAIL_QUEUE: queue as never },
-        new Request("http://127.0.0.1:8787/api/subscribe", {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json", "cf-connecting-ip": freshIp() },
-          body: JSON.stringify({ email }),
-        }),
-      );
+      const res = await subscribeFrom(email, freshIp(), { MAIL_QUEUE: queue as never });
       expect(res.status).toBe(202);
       expect(sends, email).toHaveLength(1);
     }
@@ -66,7 +58,7 @@ describe("POST /api/subscribe (JSON)", () => {
 
   it("queues exactly one confirmation email with one /confirm link", async () => {
     await subscribeJson("grace@example.com");
-    const result = await runMailQueue([await confirmJobFor("grace@example.com")]);
+    const result = await sendConfirmation("grace@example.com");
     expect(result.explicitAcks.length).toBe(1);
     const mails = await outboxFor("grace@example.com");
     expect(mails).toHaveLength(1);

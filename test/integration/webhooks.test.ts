@@ -2,13 +2,13 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { ADMIN, importActive, importCsv } from "../support/admin";
 import { BASE, call, outboxFor, runMailQueue, subscribeJson, subscriberRow } from "../support/helpers";
 
 // Resend's webhooks are signed the Svix way. The test signs them itself (crypto.subtle), exactly as Svix does,
 // so nothing of the library under test takes part in producing the signature it checks.
 const SECRET = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
 const OTHER_SECRET = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
-const auth = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
 
 const nowSec = () => Math.floor(Date.now() / 1000);
 
@@ -87,15 +87,8 @@ async function suppressionOf(email: string) {
     .first<{ email_hash: string; reason: string; created_at: number }>();
 }
 
-async function importActive(...emails: string[]) {
-  const res = await call("/admin/subscribers/import", {
-    method: "POST",
-    headers: { ...auth, "content-type": "text/csv" },
-    body: ["email", ...emails].join("\n"),
-  });
-  expect(res.status).toBe(200);
-  expect(((await res.json()) as { imported: number }).imported).toBe(emails.length);
-}
+/** Imports the addresses as active subscribers, each one new. */
+const importNew = async (...emails: string[]) => expect((await importActive(...emails)).imported).toBe(emails.length);
 
 async function newIssue(week: string, status = "sent", counters: { delivered?: number; complained?: number } = {}) {
   await env.DB.prepare("INSERT INTO issues (week, status, started_at, delivered, complained) VALUES (?, ?, ?, ?, ?)")
@@ -121,7 +114,7 @@ const counts = async () => ({
 
 describe("Resend webhooks: effects", () => {
   it("a permanent bounce suppresses the address (hashed) and counts on the issue named by the tag object", async () => {
-    await importActive("hard-bounce@example.com", "bystander-1@example.com");
+    await importNew("hard-bounce@example.com", "bystander-1@example.com");
     await newIssue("2026-W20");
     const res = await hook(
       event("email.bounced", "Hard-Bounce@Example.com", "2026-W20", {
@@ -141,7 +134,7 @@ describe("Resend webhooks: effects", () => {
   });
 
   it("accepts the tags as an array of {name, value} too", async () => {
-    await importActive("array-tags@example.com");
+    await importNew("array-tags@example.com");
     await newIssue("2026-W21");
     const res = await hook(
       event("email.bounced", "array-tags@example.com", null, { bounce: { type: "Permanent" } }, [
@@ -155,7 +148,7 @@ describe("Resend webhooks: effects", () => {
   });
 
   it("a transient bounce counts but does not suppress", async () => {
-    await importActive("mailbox-full@example.com");
+    await importNew("mailbox-full@example.com");
     await newIssue("2026-W22");
     const res = await hook(
       event("email.bounced", "mailbox-full@example.com", "2026-W22", {
@@ -169,7 +162,7 @@ describe("Resend webhooks: effects", () => {
   });
 
   it("a complaint suppresses (reason complaint) and counts", async () => {
-    await importActive("complainer@example.com");
+    await importNew("complainer@example.com");
     await newIssue("2026-W23");
     const res = await hook(event("email.complained", "complainer@example.com", "2026-W23"));
     expect(res.status).toBe(200);
@@ -181,7 +174,7 @@ describe("Resend webhooks: effects", () => {
   });
 
   it("a delivery counts delivered and changes nothing else", async () => {
-    await importActive("delivered@example.com");
+    await importNew("delivered@example.com");
     await newIssue("2026-W24");
     const res = await hook(event("email.delivered", "delivered@example.com", "2026-W24"));
     expect(res.status).toBe(200);
@@ -191,7 +184,7 @@ describe("Resend webhooks: effects", () => {
   });
 
   it("email.suppressed (Resend refused the address) suppresses it", async () => {
-    await importActive("resend-suppressed@example.com");
+    await importNew("resend-suppressed@example.com");
     const res = await hook(event("email.suppressed", "resend-suppressed@example.com", null));
     expect(res.status).toBe(200);
     expect((await subscriberRow("resend-suppressed@example.com"))!.status).toBe("suppressed");
@@ -199,7 +192,7 @@ describe("Resend webhooks: effects", () => {
   });
 
   it("an unknown event type is acknowledged with 200 and changes nothing", async () => {
-    await importActive("opened@example.com");
+    await importNew("opened@example.com");
     await newIssue("2026-W25");
     const before = await counts();
     const res = await hook(event("email.opened", "opened@example.com", "2026-W25"));
@@ -216,7 +209,7 @@ describe("Resend webhooks: effects", () => {
 
 describe("Resend webhooks: authenticity", () => {
   it("a bad signature is 401 and changes nothing", async () => {
-    await importActive("forged@example.com");
+    await importNew("forged@example.com");
     await newIssue("2026-W26");
     const before = await counts();
     const payload = event("email.complained", "forged@example.com", "2026-W26");
@@ -263,7 +256,7 @@ describe("Resend webhooks: authenticity", () => {
   });
 
   it("timestamps more than 5 minutes off, either way, are 400 stale_timestamp", async () => {
-    await importActive("stale@example.com");
+    await importNew("stale@example.com");
     await newIssue("2026-W28");
     const payload = event("email.complained", "stale@example.com", "2026-W28");
     for (const offset of [-360, 360]) {
@@ -383,7 +376,7 @@ describe("complaint circuit breaker (per event)", () => {
 
 describe("suppression outlives the subscription", () => {
   it("a new signup for a suppressed address, in any letter case, answers 202 and queues nothing", async () => {
-    await importActive("later-signup@example.com");
+    await importNew("later-signup@example.com");
     expect(
       (await hook(event("email.bounced", "later-signup@example.com", null, { bounce: { type: "Permanent" } }))).status,
     ).toBe(200);
@@ -412,11 +405,11 @@ describe("suppression outlives the subscription", () => {
   });
 
   it("after the subscriber is erased, the suppression survives and a signup creates no row", async () => {
-    await importActive("erased-suppressed@example.com");
+    await importNew("erased-suppressed@example.com");
     await hook(event("email.complained", "erased-suppressed@example.com", null));
     const row = await subscriberRow("erased-suppressed@example.com");
     expect(row!.status).toBe("suppressed");
-    expect((await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: auth })).status).toBe(204);
+    expect((await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(204);
     expect(await subscriberRow("erased-suppressed@example.com")).toBeNull();
     expect(await suppressionOf("erased-suppressed@example.com")).toMatchObject({ reason: "complaint" });
 
@@ -428,19 +421,15 @@ describe("suppression outlives the subscription", () => {
   });
 
   it("an operator re-importing an erased, suppressed address does not make it active again", async () => {
-    await importActive("reimported@example.com");
+    await importNew("reimported@example.com");
     await hook(event("email.bounced", "reimported@example.com", null, { bounce: { type: "Permanent" } }));
     const row = await subscriberRow("reimported@example.com");
     expect(row!.status).toBe("suppressed");
-    expect((await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: auth })).status).toBe(204);
+    expect((await call(`/admin/subscribers/${row!.id}`, { method: "DELETE", headers: ADMIN })).status).toBe(204);
     expect(await suppressionOf("reimported@example.com")).not.toBeNull();
 
     // The old CSV is imported again: the suppression list must still win, or the next digest mails a hard bounce.
-    const res = await call("/admin/subscribers/import", {
-      method: "POST",
-      headers: { ...auth, "content-type": "text/csv" },
-      body: "email\nReimported@example.com\n",
-    });
+    const res = await importCsv("email\nReimported@example.com\n");
     expect(res.status).toBe(200);
     const report = (await res.json()) as { imported: number };
     expect((await subscriberRow("reimported@example.com"))?.status ?? null).not.toBe("active");

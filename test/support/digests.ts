@@ -2,20 +2,15 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { StoredEmail } from "../emulators/resend";
+import { ADMIN, importActive as importEmails } from "./admin";
 import { call } from "./helpers";
 import { waitFor } from "./poll";
 
-export const ADMIN = { authorization: `Bearer ${env.ADMIN_TOKEN}` };
+export { ADMIN };
 
 /** Imports n active subscribers, <prefix>0@example.com … */
 export async function importActive(prefix: string, n: number) {
-  const csv = ["email", ...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`)].join("\n");
-  const res = await call("/admin/subscribers/import", {
-    method: "POST",
-    headers: { ...ADMIN, "content-type": "text/csv" },
-    body: csv,
-  });
-  expect(res.status).toBe(200);
+  await importEmails(...Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`));
 }
 
 /** Recipients expected for an issue: every active, unpaused subscriber at the time its batches are cut. */

@@ -28,6 +28,8 @@ const withHeaders = (base: Record<string, string>, init: RequestInit & { ip?: st
   return { ...init, headers };
 };
 
+const JSON_HEADERS = { "content-type": "application/json", accept: "application/json" };
+
 export const subscribeJson = (
   email: unknown,
   extra: Record<string, unknown> = {},
@@ -36,8 +38,19 @@ export const subscribeJson = (
   call("/api/subscribe", {
     method: "POST",
     body: JSON.stringify({ email, ...extra }),
-    ...withHeaders({ "content-type": "application/json", accept: "application/json" }, init),
+    ...withHeaders(JSON_HEADERS, init),
   });
+
+/** A JSON signup from client `ip`, to the Worker with some bindings overridden (see fetchWith). */
+export const subscribeFrom = (email: string, ip: string, overrides: Partial<Env> = {}) =>
+  fetchWith(
+    overrides,
+    new Request(new URL("/api/subscribe", BASE), {
+      method: "POST",
+      headers: { ...JSON_HEADERS, "cf-connecting-ip": ip },
+      body: JSON.stringify({ email }),
+    }),
+  );
 
 export const subscribeForm = (fields: Record<string, string>, init: RequestInit & { ip?: string } = {}) =>
   call("/api/subscribe", {
@@ -90,6 +103,9 @@ export async function confirmJobFor(email: string): Promise<MailJob> {
   if (!row) throw new Error(`no row for ${email}`);
   return { kind: "confirm", subscriberId: Number(row.id), sentAt: Number(row.confirm_sent_at) };
 }
+
+/** Sends an address's pending confirmation email: its confirmation job, through the mail queue consumer. */
+export const sendConfirmation = async (email: string, e: Env = env) => runMailQueue([await confirmJobFor(email)], e);
 
 export const firstLink = (text: string, pathPart: string) => {
   const m = text.match(new RegExp(`https?://[^\\s"<>]*${pathPart}[^\\s"<>]*`));

@@ -1,0 +1,244 @@
+/**
+ * Readers choosing topics (issue 10, "Choosing"): the list, the signup's optional `topics` in JSON and in forms, the
+ * refusal of anything else (422 with the valid ids, nothing written).
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { mailboxKey } from "../../src/lib/email";
+import { TOPICS } from "../../src/papers/topics";
+import { call, subscribeJson, subscriberRow } from "../support/helpers";
+
+const IDS = TOPICS.map((t) => t.id);
+let n = 0;
+const fresh = (tag: string) => `topics-${tag}-${Date.now().toString(36)}-${++n}@example.com`;
+const topicsOf = async (email: string) => (await subscriberRow(email))?.topics ?? null;
+
+/** A form post of `pairs` (repeated names allowed), urlencoded or multipart. */
+function postForm(pairs: [string, string | Blob][], multipart = false) {
+  let body: BodyInit;
+  const headers: Record<string, string> = { accept: "text/html" };
+  if (multipart) {
+    const form = new FormData();
+    for (const [k, v] of pairs) form.append(k, v);
+    body = form;
+  } else {
+    body = new URLSearchParams(pairs as [string, string][]).toString();
+    headers["content-type"] = "application/x-www-form-urlencoded";
+  }
+  return call("/api/subscribe", { method: "POST", body, headers, redirect: "manual" });
+}
+
+async function expectUnknownTopics(res: Response) {
+  expect(res.status).toBe(422);
+  const body = (await res.json()) as { error: { code: string; message: string; valid: string[] } };
+  expect(body.error.code).toBe("unknown_topics");
+  expect(body.error.valid).toEqual(IDS);
+  expect(body.error.message).toContain("language-models");
+  return body.error;
+}
+
+describe("GET /api/topics", () => {
+  it("lists the 16 topics, cacheable for an hour, readable cross-origin", async () => {
+    const res = await call("/api/topics", { headers: { origin: "https://blog.example.org" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ topics: TOPICS.map(({ id, name }) => ({ id, name })) });
+    expect(res.headers.get("cache-control")).toBe("public, max-age=3600");
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+    expect(res.headers.get("content-type")).toContain("application/json");
+  });
+
+  it("answers the CORS preflight for GET", async () => {
+    const res = await call("/api/topics", {
+      method: "OPTIONS",
+      headers: { origin: "https://blog.example.org", "access-control-request-method": "GET" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-methods")).toContain("GET");
+  });
+});
+
+describe("POST /api/subscribe with topics", () => {
+  it("stores a JSON array's ids deduplicated, in the list's order", async () => {
+    const email = fresh("json");
+    const res = await subscribeJson(email, { topics: ["code", "vision", "code", " robotics "] });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: "pending" });
+    expect(JSON.parse(String(await topicsOf(email)))).toEqual(["vision", "robotics", "code"]);
+  });
+
+  it("stores NULL when no topics are given (absent, null, empty list)", async () => {
+    for (const extra of [{}, { topics: null }, { topics: [] }, { topics: "" }]) {
+      const email = fresh("none");
+      expect((await subscribeJson(email, extra)).status).toBe(202);
+      const row = await subscriberRow(email);
+      expect(row, JSON.stringify(extra)).not.toBeNull();
+      expect(row!.topics).toBeNull();
+    }
+  });
+
+  it("reads repeated form fields, urlencoded and multipart, and one comma-separated field", async () => {
+    const cases: [[string, string][], boolean, string[]][] = [
+      [
+        [
+          ["topics", "agents"],
+          ["topics", "3d"],
+        ],
+        false,
+        ["agents", "3d"],
+      ],
+      [
+        [
+          ["topics", "safety"],
+          ["topics", "language-models"],
+          ["topics", "safety"],
+        ],
+        true,
+        ["language-models", "safety"],
+      ],
+      [[["topics", "data, science,"]], false, ["science", "data"]],
+      [[["topics", "efficiency,theory"]], true, ["efficiency", "theory"]],
+    ];
+    for (const [topics, multipart, stored] of cases) {
+      const email = fresh("form");
+      const res = await postForm([["email", email], ...topics], multipart);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe("http://127.0.0.1:8787/thanks");
+      expect(JSON.parse(String(await topicsOf(email))), JSON.stringify(topics)).toEqual(stored);
+      expect((await subscriberRow(email))!.source).toBe("form");
+    }
+  });
+
+  it("refuses unknown ids with 422 and the valid ids, and writes nothing", async () => {
+    const email = fresh("unknown");
+    const error = await expectUnknownTopics(await subscribeJson(email, { topics: ["vision", "quantum-gravity"] }));
+    expect(error.message).toContain('"quantum-gravity"');
+    expect(await subscriberRow(email)).toBeNull();
+  });
+
+  it("refuses unknown ids in a form with the error page, and writes nothing", async () => {
+    const email = fresh("unknown-form");
+    const res = await postForm([
+      ["email", email],
+      ["topics", "vision"],
+      ["topics", "<b>x</b>"],
+    ]);
+    expect(res.status).toBe(422);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    const page = await res.text();
+    expect(page).toContain("Unknown topic");
+    expect(page).not.toContain("<b>x</b>");
+    expect(await subscriberRow(email)).toBeNull();
+  });
+
+  it("refuses hostile topics values with a 4xx, never a 5xx, and writes nothing", async () => {
+    const cases: unknown[] = [
+      {},
+      { vision: true },
+      JSON.parse('{"__proto__": ["vision"]}'),
+      5,
+      true,
+      [1],
+      [null],
+      [["vision"]],
+      [{ id: "vision" }],
+      Array.from({ length: 10_000 }, () => "vision"),
+      Array.from({ length: 17 }, () => "vision"),
+      Array.from({ length: 17 }, () => "code").join(","),
+      "a".repeat(7_000),
+      ["a".repeat(41)],
+      "x,".repeat(3_000),
+      ["__proto__"],
+      ["constructor"],
+      ["toString"],
+      ["hasOwnProperty"],
+      "__proto__",
+      ["vision\u0000"],
+      ["VISION"],
+      ["\ud800"],
+    ];
+    for (const topics of cases) {
+      const email = fresh("hostile");
+      const res = await subscribeJson(email, { topics });
+      const what = JSON.stringify(topics).slice(0, 80);
+      expect([400, 413, 422], what).toContain(res.status);
+      if (res.status === 422) await expectUnknownTopics(res);
+      expect(await subscriberRow(email), what).toBeNull();
+    }
+  });
+
+  it("refuses a file part named topics; a __proto__ key is no way around the checks", async () => {
+    const email = fresh("file");
+    const res = await postForm(
+      [
+        ["email", email],
+        ["topics", new Blob(["vision"], { type: "text/plain" })],
+      ],
+      true,
+    );
+    expect(res.status).toBe(422);
+    expect(await subscriberRow(email)).toBeNull();
+
+    const raw = (body: string) =>
+      call("/api/subscribe", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body,
+      });
+    // An own "__proto__" key holding topics is not the topics field: the signup stands, without topics.
+    const proto = fresh("proto");
+    expect((await raw(`{"email":"${proto}","__proto__":{"topics":["vision"]}}`)).status).toBe(202);
+    expect((await subscriberRow(proto))!.topics).toBeNull();
+    // Topics as an object whose own "__proto__" key holds ids: not a list.
+    const inner = fresh("proto-inner");
+    await expectUnknownTopics(await raw(`{"email":"${inner}","topics":{"__proto__":["code"]}}`));
+    expect(await subscriberRow(inner)).toBeNull();
+  });
+});
+
+describe("a re-signup and topics", () => {
+  const seed = async (email: string, status: string, topics: string[] | null, confirmSentAt = 0) =>
+    env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirm_sent_at, confirm_count, link_key, topics) VALUES (?, ?, ?, 'api', 0, 0, ?, 1, 'k', ?)",
+    )
+      .bind(email, mailboxKey(email), status, confirmSentAt, topics ? JSON.stringify(topics) : null)
+      .run();
+
+  it("of an unsubscribed or pending row keeps its topics when none are given, and replaces them when some are", async () => {
+    for (const status of ["unsubscribed", "pending"]) {
+      const keep = fresh(`keep-${status}`);
+      await seed(keep, status, ["vision"]);
+      expect((await subscribeJson(keep)).status).toBe(202);
+      expect((await subscriberRow(keep))!.status).toBe("pending");
+      expect(JSON.parse(String(await topicsOf(keep)))).toEqual(["vision"]);
+
+      const replace = fresh(`replace-${status}`);
+      await seed(replace, status, ["vision"]);
+      expect((await subscribeJson(replace, { topics: ["code", "audio-speech"] })).status).toBe(202);
+      const row = await subscriberRow(replace);
+      expect(row!.status).toBe("pending");
+      expect(row!.confirm_sent_at).not.toBe(0);
+      expect(JSON.parse(String(row!.topics))).toEqual(["audio-speech", "code"]);
+    }
+  });
+
+  it("of an active row, or a pending one inside the resend throttle, changes nothing, topics included", async () => {
+    const active = fresh("active");
+    await seed(active, "active", ["vision"]);
+    expect((await subscribeJson(active, { topics: ["code"] })).status).toBe(202);
+    expect(JSON.parse(String(await topicsOf(active)))).toEqual(["vision"]);
+
+    const throttled = fresh("throttled");
+    await seed(throttled, "pending", null, Date.now());
+    expect((await subscribeJson(throttled, { topics: ["code"] })).status).toBe(202);
+    expect(await topicsOf(throttled)).toBeNull();
+  });
+
+  it("with unknown ids leaves an existing row as it was", async () => {
+    const email = fresh("existing-unknown");
+    await seed(email, "unsubscribed", ["vision"]);
+    await expectUnknownTopics(await subscribeJson(email, { topics: ["nope"] }));
+    const row = await subscriberRow(email);
+    expect(row!.status).toBe("unsubscribed");
+    expect(JSON.parse(String(row!.topics))).toEqual(["vision"]);
+  });
+});

@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import { TOPICS } from "../src/papers/topics";
 import type { Html } from "./page";
 
 /** Everything the signup form needs; shared by /form, the landing page and the embed script. */
@@ -19,6 +20,21 @@ export const DEFAULT_TEXT = {
   button: "Subscribe",
   success: "Almost there: check your inbox and click the link to confirm.",
 };
+
+/**
+ * The topic checkboxes (every topic, `chosen` ticked), one repeated "topics" field: what the signup form and the
+ * preferences page post. No box ticked posts no field, which reads as "no topics".
+ */
+export const topicFieldset = (legend: string, hint: string, chosen: readonly string[] = []): Html =>
+  html`<fieldset><legend>${legend}</legend>
+<p class="muted">${hint}</p>
+<div class="choices">
+${TOPICS.map(
+  ({ id, name }) =>
+    html`<label><input type="checkbox" name="topics" value="${id}"${chosen.includes(id) ? " checked" : ""}> ${name}</label>
+`,
+)}</div>
+</fieldset>`;
 
 export function subscribeForm(f: FormModel): Html {
   return html`<form method="post" action="${f.action}" novalidate>
@@ -87,6 +103,8 @@ export interface ManageModel {
   email: string;
   status: string;
   pausedUntil: number | null;
+  /** The reader's topic ids. */
+  topics: readonly string[];
   notice?: string;
 }
 
@@ -121,6 +139,11 @@ ${paused ? html`<form method="post" action="${m.action}"><input type="hidden" na
       ? html`<form method="post" action="${m.action}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Resubscribe</button></form>`
       : ""
 }
+<form method="post" action="${m.action}">
+<input type="hidden" name="action" value="topics">
+${topicFieldset("Topics", "Tick what you want more of: your digest adds the week's new papers on these topics to its top papers. None ticked: the top papers only.", m.topics)}
+<button type="submit">Save topics</button>
+</form>
 <h2>Your data</h2>
 <p><a href="${m.action}/data.json" download>Download my data</a> (JSON: your address, status and consent record).</p>
 <form method="post" action="${m.action}">

@@ -126,6 +126,14 @@ export async function resubscribe(db: DB, id: number, now: number) {
     .where(and(eq(subscribers.id, id), eq(subscribers.status, "unsubscribed")));
 }
 
+/** The reader's topics from the preferences page (empty: none, stored as NULL like a signup without topics). */
+export async function setTopics(db: DB, id: number, topics: readonly TopicId[]) {
+  await db
+    .update(subscribers)
+    .set({ topics: topics.length > 0 ? [...topics] : null })
+    .where(eq(subscribers.id, id));
+}
+
 export async function setPause(db: DB, id: number, until: number | null) {
   await db
     .update(subscribers)

@@ -1,10 +1,12 @@
 /**
  * Readers choosing topics (issue 10, "Choosing"): the list, the signup's optional `topics` in JSON and in forms, the
- * refusal of anything else (422 with the valid ids, nothing written).
+ * refusal of anything else (422 with the valid ids, nothing written), and the preferences page.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { config } from "../../src/config";
 import { mailboxKey } from "../../src/lib/email";
+import { manageUrl } from "../../src/lib/links";
 import { TOPICS } from "../../src/papers/topics";
 import { call, subscribeJson, subscriberRow } from "../support/helpers";
 
@@ -111,7 +113,7 @@ describe("POST /api/subscribe with topics", () => {
   it("refuses unknown ids with 422 and the valid ids, and writes nothing", async () => {
     const email = fresh("unknown");
     const error = await expectUnknownTopics(await subscribeJson(email, { topics: ["vision", "quantum-gravity"] }));
-    expect(error.message).toContain('"quantum-gravity"');
+    expect(error.message).toBe(`One entry is not a topic id. The topics are: ${IDS.join(", ")}.`);
     expect(await subscriberRow(email)).toBeNull();
   });
 
@@ -125,7 +127,7 @@ describe("POST /api/subscribe with topics", () => {
     expect(res.status).toBe(422);
     expect(res.headers.get("content-type")).toContain("text/html");
     const page = await res.text();
-    expect(page).toContain("Unknown topic");
+    expect(page).toContain("One entry is not a topic id.");
     expect(page).not.toContain("<b>x</b>");
     expect(await subscriberRow(email)).toBeNull();
   });
@@ -240,5 +242,112 @@ describe("a re-signup and topics", () => {
     const row = await subscriberRow(email);
     expect(row!.status).toBe("unsubscribed");
     expect(JSON.parse(String(row!.topics))).toEqual(["vision"]);
+  });
+});
+
+describe("the preferences page", () => {
+  async function reader(topics: string[] | null) {
+    const email = fresh("manage");
+    const row = await env.DB.prepare(
+      "INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at, link_key, topics) VALUES (?, ?, 'active', 'api', 0, 0, 0, 'manage-key', ?) RETURNING id",
+    )
+      .bind(email, mailboxKey(email), topics ? JSON.stringify(topics) : null)
+      .first<{ id: number }>();
+    const url = await manageUrl(config(env), { id: row!.id, linkKey: "manage-key" });
+    return { email, path: new URL(url).pathname };
+  }
+
+  const checked = (page: string) =>
+    [...page.matchAll(/<input type="checkbox" name="topics" value="([^"]+)"( checked)?>/g)]
+      .filter((m) => m[2])
+      .map((m) => m[1]);
+  const boxes = (page: string) => [...page.matchAll(/<input type="checkbox" name="topics" value="([^"]+)"/g)].length;
+
+  const save = (path: string, pairs: [string, string][]) =>
+    call(path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html" },
+      body: new URLSearchParams([["action", "topics"], ...pairs]).toString(),
+    });
+
+  it("shows every topic in a fieldset, the reader's ticked; a GET changes nothing", async () => {
+    const { email, path } = await reader(["vision", "code"]);
+    const before = await subscriberRow(email);
+    const res = await call(`${path}?topics=robotics&action=topics`);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toContain("<legend>Topics</legend>");
+    expect(boxes(page)).toBe(16);
+    expect(checked(page)).toEqual(["vision", "code"]);
+    for (const { name } of TOPICS) expect(page).toContain(name);
+    expect(page).toContain('value="topics"');
+    expect(await subscriberRow(email)).toEqual(before);
+  });
+
+  it("saves the ticked topics and answers the page with a Saved note", async () => {
+    const { email, path } = await reader(null);
+    const res = await save(path, [
+      ["topics", "science"],
+      ["topics", "agents"],
+    ]);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toMatch(/<p class="ok" role="status">Saved/);
+    expect(checked(page)).toEqual(["agents", "science"]);
+    expect(JSON.parse(String(await topicsOf(email)))).toEqual(["agents", "science"]);
+
+    // Opened again: the same boxes ticked.
+    expect(checked(await (await call(path)).text())).toEqual(["agents", "science"]);
+  });
+
+  it("saves no box ticked as no topics", async () => {
+    const { email, path } = await reader(["vision"]);
+    const res = await save(path, []);
+    expect(res.status).toBe(200);
+    expect(checked(await res.text())).toEqual([]);
+    expect(await topicsOf(email)).toBeNull();
+  });
+
+  it("saves topics sent as JSON too", async () => {
+    const { email, path } = await reader(null);
+    const res = await call(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ action: "topics", topics: ["3d"] }),
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.parse(String(await topicsOf(email)))).toEqual(["3d"]);
+  });
+
+  it("refuses unknown or hostile topics with 422 and keeps the reader's", async () => {
+    const { email, path } = await reader(["vision"]);
+    for (const pairs of [
+      [["topics", "nope"]],
+      [
+        ["topics", "vision"],
+        ["topics", "__proto__"],
+      ],
+      Array.from({ length: 17 }, (): [string, string] => ["topics", "code"]),
+      [["topics", "x".repeat(2000)]],
+    ] as [string, string][][]) {
+      const res = await save(path, pairs);
+      expect(res.status, JSON.stringify(pairs).slice(0, 80)).toBe(422);
+      expect(res.headers.get("content-type")).toContain("text/html");
+    }
+    const json = await call(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ action: "topics", topics: [{}] }),
+    });
+    await expectUnknownTopics(json);
+    expect(JSON.parse(String(await topicsOf(email)))).toEqual(["vision"]);
+  });
+
+  it("needs a genuine manage link", async () => {
+    const { email, path } = await reader(["vision"]);
+    const forged = `${path.slice(0, -3)}${path.slice(-3) === "AAA" ? "BBB" : "AAA"}`;
+    const res = await save(forged, [["topics", "code"]]);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(String(await topicsOf(email)))).toEqual(["vision"]);
   });
 });

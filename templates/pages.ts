@@ -12,6 +12,8 @@ export interface FormModel {
   heading?: string;
   description?: string;
   button?: string;
+  /** Offer topic checkboxes (/form?topics=1); off: the one-field form. */
+  topics?: boolean;
 }
 
 export const DEFAULT_TEXT = {
@@ -19,6 +21,8 @@ export const DEFAULT_TEXT = {
   description: "Every Monday: the week's most upvoted ML papers on Hugging Face. One email a week, one click to leave.",
   button: "Subscribe",
   success: "Almost there: check your inbox and click the link to confirm.",
+  topicsLegend: "Topics (optional)",
+  topicsHint: "Tick any: your digest adds the week's new papers on them to its top papers.",
 };
 
 /**
@@ -37,14 +41,21 @@ ${TOPICS.map(
 </fieldset>`;
 
 export function subscribeForm(f: FormModel): Html {
+  const button = html`<button type="submit">${f.button ?? DEFAULT_TEXT.button}</button>`;
   return html`<form method="post" action="${f.action}" novalidate>
 <h1 id="form-title">${f.heading ?? DEFAULT_TEXT.heading}</h1>
 <p class="muted">${f.description ?? DEFAULT_TEXT.description}</p>
 <div class="row">
 <div><label for="email">Email address</label>
 <input id="email" name="email" type="email" required autocomplete="email" inputmode="email" maxlength="254" placeholder="you@example.com"></div>
-<button type="submit">${f.button ?? DEFAULT_TEXT.button}</button>
+${f.topics ? "" : button}
 </div>
+${
+  f.topics
+    ? html`${topicFieldset(DEFAULT_TEXT.topicsLegend, DEFAULT_TEXT.topicsHint)}
+${button}`
+    : ""
+}
 <div class="hp" aria-hidden="true"><label for="website">Leave this field empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
 <input type="hidden" name="ts" value="${f.ts}">
 ${f.framed ? html`<input type="hidden" name="_frame" value="1">` : ""}

@@ -351,3 +351,29 @@ describe("the preferences page", () => {
     expect(JSON.parse(String(await topicsOf(email)))).toEqual(["vision"]);
   });
 });
+
+describe("the forms", () => {
+  const boxes = (page: string) => [...page.matchAll(/<input type="checkbox" name="topics" value="([^"]+)"/g)];
+
+  it("/form is the one-field form unless asked for topics (?topics=1)", async () => {
+    const plain = await (await call("/form")).text();
+    expect(boxes(plain)).toHaveLength(0);
+    expect(plain).not.toContain("<fieldset");
+
+    const res = await call("/form?topics=1");
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toContain("<legend>Topics (optional)</legend>");
+    expect(boxes(page).map((m) => m[1])).toEqual(IDS);
+    for (const { name } of TOPICS) expect(page).toContain(`> ${name}</label>`);
+    // Nothing ticked by default, and the button comes after the choice.
+    expect(page).not.toContain(" checked");
+    expect(page.indexOf('type="submit"')).toBeGreaterThan(page.indexOf("</fieldset>"));
+  });
+
+  it("the embed script carries the topics, offered only with data-topics", async () => {
+    const js = await (await call("/embed.js")).text();
+    for (const { id, name } of TOPICS) expect(js).toContain(JSON.stringify({ id, name }));
+    expect(js).toContain('d.topics === "true"');
+  });
+});

@@ -78,6 +78,18 @@ describe("POST /api/subscribe with topics", () => {
     }
   });
 
+  it("costs no more D1 rows than a signup without topics (the same one statement)", async () => {
+    const cost = async (extra: Record<string, unknown>) => {
+      const res = await subscribeJson(fresh("cost"), extra);
+      expect(res.status).toBe(202);
+      return res.headers.get("server-timing");
+    };
+    const without = await cost({});
+    expect(without).toMatch(/^d1;desc="rows_read=\d+ rows_written=\d+"$/);
+    console.log(`D1 per new signup: ${without}`);
+    expect(await cost({ topics: IDS })).toBe(without);
+  });
+
   it("reads repeated form fields, urlencoded and multipart, and one comma-separated field", async () => {
     const cases: [[string, string][], boolean, string[]][] = [
       [

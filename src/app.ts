@@ -104,7 +104,8 @@ app.onError((err, c) => {
         { status, framed },
       );
     }
-    return c.json({ error: { code, message: err.message } }, status);
+    const details = err instanceof ApiError ? err.details : {};
+    return c.json({ error: { code, message: err.message, ...details } }, status);
   }
   // Paths of personal links carry tokens: logs get the route shape only.
   const path = new URL(c.req.url).pathname.replace(

@@ -1,3 +1,4 @@
+import { TOPICS } from "../src/papers/topics";
 import { DEFAULT_TEXT } from "./pages";
 
 export interface EmbedModel {
@@ -13,11 +14,12 @@ export interface EmbedModel {
  * right where the tag stands, inside a shadow root so the host page's CSS cannot reach it (and its own
  * styles, the honeypot's included, cannot leak out). It submits with fetch and reports inline.
  * Options are data- attributes on the script tag: data-title, data-description, data-button,
- * data-placeholder, data-success, data-theme (light | dark | auto), data-accent (a CSS colour).
+ * data-placeholder, data-success, data-theme (light | dark | auto), data-accent (a CSS colour), data-topics ("true":
+ * topic checkboxes, sent as the signup's topics; off by default).
  * The DOM is built with textContent only: attribute text never becomes markup.
  */
 export function embedScript(m: EmbedModel): string {
-  const config = JSON.stringify({ ...m, text: DEFAULT_TEXT });
+  const config = JSON.stringify({ ...m, text: DEFAULT_TEXT, topics: TOPICS });
   return `/* trending-papers newsletter embed */
 (function () {
   "use strict";
@@ -33,6 +35,7 @@ export function embedScript(m: EmbedModel): string {
   var text = function (k, fallback) { return d[k] && d[k].trim() ? d[k].trim().slice(0, 300) : fallback; };
   var theme = d.theme === "dark" || d.theme === "light" ? d.theme : "auto";
   var accent = d.accent && window.CSS && CSS.supports("color", d.accent) ? d.accent : "";
+  var withTopics = d.topics === "true" || d.topics === "";
 
   var host = document.createElement("div");
   host.className = "papers-newsletter-embed";
@@ -49,7 +52,10 @@ export function embedScript(m: EmbedModel): string {
     "button{font:inherit;font-weight:600;padding:.6rem 1.1rem;border:0;border-radius:8px;background:var(--btn);color:var(--btn-fg);cursor:pointer}" +
     "button[disabled]{opacity:.6;cursor:progress}input:focus-visible,button:focus-visible{outline:3px solid var(--ring);outline-offset:2px}" +
     ".hp{position:absolute!important;left:-10000px!important;width:1px;height:1px;overflow:hidden}" +
-    ".status{min-height:1.5em;margin:.5rem 0 0}.status.ok{color:var(--ok)}.status.err{color:var(--err)}";
+    ".status{min-height:1.5em;margin:.5rem 0 0}.status.ok{color:var(--ok)}.status.err{color:var(--err)}" +
+    "fieldset{border:1px solid var(--line);border-radius:8px;margin:.75rem 0;padding:.25rem .75rem .75rem;min-width:0}legend{font-weight:600;padding:0 .25rem}" +
+    ".choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.25rem .75rem}" +
+    ".choices label{display:flex;gap:.5rem;align-items:baseline;font-weight:400;margin:0}.choices input{width:auto;margin:0;padding:0}";
   if (accent) css += "form{--btn:" + accent + ";--ring:" + accent + "}";
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function") {
     var sheet = new CSSStyleSheet();
@@ -72,13 +78,24 @@ export function embedScript(m: EmbedModel): string {
   var honeypot = el("input", { id: "website", name: "website", type: "text", tabindex: "-1", autocomplete: "off" });
   var button = el("button", { type: "submit" }, [text("button", C.text.button)]);
   var status = el("p", { id: "status", class: "status", role: "status", "aria-live": "polite" });
+  var field = el("div", { class: "field" }, [el("label", { for: "email" }, ["Email address"]), input]);
+  // With data-topics, the checkboxes go between the address and the button (the order they are filled in).
+  var boxes = withTopics ? C.topics.map(function (t) { return el("input", { type: "checkbox", name: "topics", value: t.id }); }) : [];
   var form = el("form", { class: theme, novalidate: "", "aria-labelledby": "title" }, [
     el("h2", { id: "title" }, [text("title", C.text.heading)]),
     el("p", {}, [text("description", C.text.description)]),
-    el("div", { class: "row" }, [el("div", { class: "field" }, [el("label", { for: "email" }, ["Email address"]), input]), button]),
+    el("div", { class: "row" }, withTopics ? [field] : [field, button]),
+  ].concat(withTopics ? [
+    el("fieldset", {}, [
+      el("legend", {}, [C.text.topicsLegend]),
+      el("p", {}, [C.text.topicsHint]),
+      el("div", { class: "choices" }, boxes.map(function (box, i) { return el("label", {}, [box, " " + C.topics[i].name]); })),
+    ]),
+    button,
+  ] : []).concat([
     el("div", { class: "hp", "aria-hidden": "true" }, [el("label", { for: "website" }, ["Leave this field empty"]), honeypot]),
     status,
-  ]);
+  ]));
   root.appendChild(form);
 
   var widget = null;
@@ -110,6 +127,7 @@ export function embedScript(m: EmbedModel): string {
     var email = input.value.trim();
     if (!email || email.indexOf("@") < 1) { show("err", "Enter your email address, like name@example.com."); input.focus(); return; }
     var body = { email: email, website: honeypot.value, ts: C.ts };
+    if (withTopics) body.topics = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
     if (widget !== null && window.turnstile) body["cf-turnstile-response"] = window.turnstile.getResponse(widget) || "";
     button.disabled = true;
     show("", "Sending…");

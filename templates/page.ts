@@ -37,6 +37,10 @@ button.secondary{background:transparent;color:var(--fg);border:1px solid var(--l
 .row{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end}
 .row>*{flex:1 1 14rem}
 .row button{flex:0 0 auto}
+fieldset{border:1px solid var(--line);border-radius:8px;margin:.75rem 0 0;padding:.25rem .75rem .75rem;min-width:0}
+legend{font-weight:600;padding:0 .25rem}
+.choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.25rem .75rem}
+.choices label{display:flex;gap:.5rem;align-items:baseline;font-weight:400;margin:0}
 .hp{position:absolute!important;left:-10000px!important;width:1px;height:1px;overflow:hidden}
 .ok{color:var(--ok)}.err{color:var(--err)}
 form.inline{display:inline}

@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import { TOPICS } from "../src/papers/topics";
 import type { Html } from "./page";
 
 /** Everything the signup form needs; shared by /form, the landing page and the embed script. */
@@ -11,6 +12,8 @@ export interface FormModel {
   heading?: string;
   description?: string;
   button?: string;
+  /** Offer topic checkboxes (/form?topics=1); off: the one-field form. */
+  topics?: boolean;
 }
 
 export const DEFAULT_TEXT = {
@@ -18,17 +21,41 @@ export const DEFAULT_TEXT = {
   description: "Every Monday: the week's most upvoted ML papers on Hugging Face. One email a week, one click to leave.",
   button: "Subscribe",
   success: "Almost there: check your inbox and click the link to confirm.",
+  topicsLegend: "Topics (optional)",
+  topicsHint: "Tick any: your digest adds the week's new papers on them to its top papers.",
 };
 
+/**
+ * The topic checkboxes (every topic, `chosen` ticked), one repeated "topics" field: what the signup form and the
+ * preferences page post. No box ticked posts no field, which reads as "no topics".
+ */
+export const topicFieldset = (legend: string, hint: string, chosen: readonly string[] = []): Html =>
+  html`<fieldset><legend>${legend}</legend>
+<p class="muted">${hint}</p>
+<div class="choices">
+${TOPICS.map(
+  ({ id, name }) =>
+    html`<label><input type="checkbox" name="topics" value="${id}"${chosen.includes(id) ? " checked" : ""}> ${name}</label>
+`,
+)}</div>
+</fieldset>`;
+
 export function subscribeForm(f: FormModel): Html {
+  const button = html`<button type="submit">${f.button ?? DEFAULT_TEXT.button}</button>`;
   return html`<form method="post" action="${f.action}" novalidate>
 <h1 id="form-title">${f.heading ?? DEFAULT_TEXT.heading}</h1>
 <p class="muted">${f.description ?? DEFAULT_TEXT.description}</p>
 <div class="row">
 <div><label for="email">Email address</label>
 <input id="email" name="email" type="email" required autocomplete="email" inputmode="email" maxlength="254" placeholder="you@example.com"></div>
-<button type="submit">${f.button ?? DEFAULT_TEXT.button}</button>
+${f.topics ? "" : button}
 </div>
+${
+  f.topics
+    ? html`${topicFieldset(DEFAULT_TEXT.topicsLegend, DEFAULT_TEXT.topicsHint)}
+${button}`
+    : ""
+}
 <div class="hp" aria-hidden="true"><label for="website">Leave this field empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
 <input type="hidden" name="ts" value="${f.ts}">
 ${f.framed ? html`<input type="hidden" name="_frame" value="1">` : ""}
@@ -87,6 +114,8 @@ export interface ManageModel {
   email: string;
   status: string;
   pausedUntil: number | null;
+  /** The reader's topic ids. */
+  topics: readonly string[];
   notice?: string;
 }
 
@@ -121,6 +150,11 @@ ${paused ? html`<form method="post" action="${m.action}"><input type="hidden" na
       ? html`<form method="post" action="${m.action}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Resubscribe</button></form>`
       : ""
 }
+<form method="post" action="${m.action}">
+<input type="hidden" name="action" value="topics">
+${topicFieldset("Topics", "Tick what you want more of: your digest adds the week's new papers on these topics to its top papers. None ticked: the top papers only.", m.topics)}
+<button type="submit">Save topics</button>
+</form>
 <h2>Your data</h2>
 <p><a href="${m.action}/data.json" download>Download my data</a> (JSON: your address, status and consent record).</p>
 <form method="post" action="${m.action}">

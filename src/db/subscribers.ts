@@ -1,5 +1,6 @@
 import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import type { TopicId } from "../papers/topics";
 import { type Status, subscribers } from "./schema";
 import { suppressionHash } from "./suppressions";
 
@@ -20,6 +21,8 @@ export interface Signup {
   origin: string | null;
   ipHash: string | null;
   now: number;
+  /** The topics chosen with the signup (src/papers/topics.ts), in TOPICS order; empty: none given. */
+  topics: readonly TopicId[];
 }
 
 export interface D1Cost {
@@ -31,6 +34,9 @@ export interface D1Cost {
  * Records a signup in one statement and tells whether a confirmation email is due.
  * New → pending. Pending → confirmation re-sent if the per-address throttle allows.
  * Unsubscribed → a fresh double opt-in. Active or suppressed → untouched, nothing sent.
+ * Topics go with the consent they came with: stored on a new row, and replaced on a (re)confirmation only when the
+ * signup chose some; a throttled or an active row keeps its own (a reader changes topics on the preferences page, and
+ * whoever knows an address cannot change them).
  */
 export async function recordSignup(
   d1: D1Database,
@@ -42,12 +48,13 @@ export async function recordSignup(
   // the existing row when the state allows a (re)confirmation. RETURNING a row means "send a confirmation".
   const result = await d1
     .prepare(
-      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count, link_key)
-       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1, lower(hex(randomblob(16)))
+      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count, link_key, topics)
+       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1, lower(hex(randomblob(16))), ?12
        WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?7) AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?11)
        ON CONFLICT (email_key) DO UPDATE SET
          email = excluded.email, status = 'pending', source = excluded.source,
          consent_at = excluded.consent_at, consent_origin = excluded.consent_origin, consent_ip_hash = excluded.consent_ip_hash,
+         topics = coalesce(excluded.topics, topics),
          confirmed_at = CASE WHEN status = 'pending' THEN confirmed_at ELSE NULL END,
          confirm_count = CASE WHEN confirm_sent_at > ?8 THEN confirm_count + 1 ELSE 1 END,
          confirm_sent_at = excluded.confirm_sent_at
@@ -69,6 +76,8 @@ export async function recordSignup(
       cutoff,
       CONFIRM_MAX_PER_DAY,
       await suppressionHash(s.email.toLowerCase()),
+      // ?12: the topics as the schema's JSON column stores them (Drizzle's mode "json"); NULL: none chosen.
+      s.topics.length > 0 ? JSON.stringify(s.topics) : null,
     )
     .run<{ id: number; confirm_sent_at: number }>();
   const row = result.results[0];
@@ -115,6 +124,14 @@ export async function resubscribe(db: DB, id: number, now: number) {
     .update(subscribers)
     .set({ status: "active", confirmedAt: now, pausedUntil: null })
     .where(and(eq(subscribers.id, id), eq(subscribers.status, "unsubscribed")));
+}
+
+/** The reader's topics from the preferences page (empty: none, stored as NULL like a signup without topics). */
+export async function setTopics(db: DB, id: number, topics: readonly TopicId[]) {
+  await db
+    .update(subscribers)
+    .set({ topics: topics.length > 0 ? [...topics] : null })
+    .where(eq(subscribers.id, id));
 }
 
 export async function setPause(db: DB, id: number, until: number | null) {

@@ -7,13 +7,17 @@ import { type Config, LOOPBACK_HOSTS } from "../config";
 export type AppEnv = { Bindings: Env; Variables: { cfg: Config; secureHeadersNonce?: string; framed?: boolean } };
 export type Ctx = Context<AppEnv>;
 
-/** A client error with a stable machine code; rendered as JSON or as a page by app.onError. */
+/**
+ * A client error with a stable machine code; rendered as JSON or as a page by app.onError. `details` are more fields
+ * of the JSON error object, next to code and message (a page shows the message only).
+ */
 export class ApiError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly details: Record<string, unknown> = {},
   ) {
     super(status, { message });
   }

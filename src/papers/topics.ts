@@ -27,6 +27,40 @@ export type TopicId = (typeof TOPICS)[number]["id"];
 const IDS: ReadonlySet<string> = new Set(TOPICS.map((t) => t.id));
 export const isTopicId = (s: unknown): s is TopicId => typeof s === "string" && IDS.has(s);
 
+/**
+ * A reader's choice of topics as sent: a list of ids (a JSON array, or repeated form fields), any entry possibly
+ * comma-separated ("vision,code"), nothing (undefined, null, empty entries) meaning no topics. The result is the ids
+ * in TOPICS order, duplicates dropped. The whole choice is refused (never partly kept) when an entry is not a string
+ * or not a known id, or when there are more entries than topics. The message never quotes the entries (they are
+ * anybody's text, and errors are shown on pages).
+ */
+export function parseTopicChoice(raw: unknown): { ok: true; topics: TopicId[] } | { ok: false; message: string } {
+  if (raw === undefined || raw === null) return { ok: true, topics: [] };
+  const values: unknown[] = Array.isArray(raw) ? raw : [raw];
+  const tooMany = { ok: false, message: `Choose at most ${TOPICS.length} topics.` } as const;
+  if (values.length > TOPICS.length) return tooMany;
+  const entries: string[] = [];
+  for (const v of values) {
+    if (typeof v !== "string") return { ok: false, message: "Topics are a list of topic ids (strings)." };
+    // Bounded before splitting: a huge comma-separated string is refused without making a huge array.
+    // (No id is longer than 40 characters.)
+    if (v.length > TOPICS.length * 41) return tooMany;
+    for (const part of v.split(",")) {
+      const id = part.trim();
+      if (id) entries.push(id);
+    }
+  }
+  if (entries.length > TOPICS.length) return tooMany;
+  const unknown = entries.filter((e) => !IDS.has(e)).length;
+  if (unknown > 0)
+    return {
+      ok: false,
+      message: unknown > 1 ? `${unknown} entries are not topic ids.` : "One entry is not a topic id.",
+    };
+  const chosen = new Set(entries);
+  return { ok: true, topics: TOPICS.filter((t) => chosen.has(t.id)).map((t) => t.id) };
+}
+
 /*
  * The rules: per topic, terms in three tiers, written from the scope of each topic in docs/topics.md.
  *   3 = the term names the topic ("gaussian splatting", "speech recognition"),

@@ -29,7 +29,10 @@ embed.get("/embed.js", async (c) => {
   );
 });
 
-/** Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable). */
+/**
+ * Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable).
+ * /form?topics=1 adds the topic checkboxes.
+ */
 embed.get("/form", secure("framedPage"), async (c) => {
   const cfg = c.get("cfg");
   return render(
@@ -40,6 +43,7 @@ embed.get("/form", secure("framedPage"), async (c) => {
       ts: await formToken(cfg),
       framed: true,
       turnstileSiteKey: cfg.turnstileSiteKey,
+      topics: c.req.query("topics") === "1",
     }),
     {
       framed: true,

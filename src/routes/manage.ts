@@ -2,14 +2,15 @@ import { type Context, Hono } from "hono";
 import { erasedPage, managePage } from "../../templates/pages";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import type { Subscriber } from "../db/schema";
-import { type DB, database, getSubscriber, resubscribe, setPause, unsubscribe } from "../db/subscribers";
-import { readFields } from "../lib/body";
+import { type DB, database, getSubscriber, resubscribe, setPause, setTopics, unsubscribe } from "../db/subscribers";
+import { readBody } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody, PageError } from "../lib/http";
 import { type LinkEnv, personalLink, type TokenParam } from "./guards";
 import { render } from "./render";
+import { topicsField } from "./topics";
 
-/** The preferences page behind each subscriber's manage link: pause for N weeks, resume, unsubscribe. */
+/** The preferences page behind each subscriber's manage link: topics, pause for N weeks, resume, unsubscribe. */
 export const manage = new Hono<AppEnv>();
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -40,6 +41,7 @@ async function show(c: Context<LinkEnv, string, TokenParam>, db: DB, who: number
       email: sub.email,
       status: sub.status,
       pausedUntil: sub.pausedUntil,
+      topics: sub.topics ?? [],
       notice,
     }),
   );
@@ -58,10 +60,14 @@ manage.get("/:token/data.json", personalLink("manage"), async (c) => {
 
 manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
   const { sub } = c.get("link");
-  const fields = await readFields(c);
+  const { fields, lists } = await readBody(c, ["topics"]);
   const db = database(c.env.DB);
   const now = Date.now();
   switch (fields.action) {
+    case "topics":
+      // No box ticked sends no field at all: that is the choice "none".
+      await setTopics(db, sub.id, topicsField(lists.topics));
+      return show(c, db, sub.id, "Saved: your topics are updated.");
     case "pause": {
       const weeks = Number(fields.weeks);
       if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS)
@@ -87,7 +93,7 @@ manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
       throw new ApiError(
         422,
         "invalid_action",
-        "Unknown action: choose pause, resume, unsubscribe, resubscribe or erase.",
+        "Unknown action: choose topics, pause, resume, unsubscribe, resubscribe or erase.",
       );
   }
 });

@@ -4,7 +4,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import type { Config } from "../config";
 import { database, recordSignup, releaseConfirmThrottle } from "../db/subscribers";
-import { readFields } from "../lib/body";
+import { readBody } from "../lib/body";
 import { checkEmail } from "../lib/email";
 import {
   ApiError,
@@ -18,17 +18,19 @@ import {
   wantsHtml,
 } from "../lib/http";
 import { keyedHash, verifyToken } from "../lib/tokens";
+import { TOPICS } from "../papers/topics";
+import { topicsField } from "./topics";
 
 export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
 
-/** The signup API, mounted at /api: callable from the sites in ALLOWED_ORIGINS (CORS). */
+/** The signup API, mounted at /api: the signup and the topics it accepts, callable from the sites in ALLOWED_ORIGINS (CORS). */
 export const subscribe = new Hono<AppEnv>();
 
 subscribe.use(
   perConfig(({ allowedOrigins }) =>
     cors({
       origin: allowedOrigins === "*" ? "*" : allowedOrigins,
-      allowMethods: ["POST", "OPTIONS"],
+      allowMethods: ["GET", "POST", "OPTIONS"],
       allowHeaders: ["Content-Type", "Accept"],
       maxAge: 86400,
     }),
@@ -45,6 +47,12 @@ const sameSiteForms = perConfig(({ allowedOrigins, publicUrl }) =>
     ? (_c, next) => next()
     : csrf({ origin: [publicUrl.origin, ...allowedOrigins], secFetchSite: "same-origin" }),
 );
+
+/** The topics a signup may choose (docs/topics.md). Fixed with each release: caches may keep the list for an hour. */
+subscribe.get("/topics", (c) => {
+  c.header("Cache-Control", "public, max-age=3600");
+  return c.json({ topics: TOPICS.map(({ id, name }) => ({ id, name })) });
+});
 
 subscribe.use("/subscribe", async (c, next) => {
   try {
@@ -67,7 +75,7 @@ subscribe.post(
   async (c) => {
     const cfg = c.get("cfg");
     const html = wantsHtml(c);
-    const fields = await readFields(c);
+    const { fields, lists } = await readBody(c, ["topics"]);
     const framed = fields._frame === "1";
     c.set("framed", framed);
     const now = Date.now();
@@ -91,6 +99,7 @@ subscribe.post(
 
     const check = checkEmail(fields.email, cfg.blockedDomains);
     if (!check.ok) throw new ApiError(422, check.code, check.message);
+    const topics = topicsField(lists.topics);
 
     if (cfg.turnstileSecret)
       await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
@@ -102,6 +111,7 @@ subscribe.post(
       origin: sourceOrigin(c),
       ipHash: await keyedHash(cfg.tokenSecret, "ip", clientIp(c)),
       now,
+      topics,
     });
     // Local only: D1's own row counts for the benchmark. In production this would reveal whether an address is known.
     if (isLocalRequest(c))

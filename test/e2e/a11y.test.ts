@@ -60,7 +60,7 @@ describe("accessibility (axe-core)", () => {
   const heading = (name: string | RegExp) => (page: Page) =>
     page.getByRole("heading", { name }).waitFor({ timeout: 10_000 });
 
-  it("the landing page, /form and /thanks", async () => {
+  it("the landing page, /form (with and without topics) and /thanks", async () => {
     const context = await newContext();
     try {
       const found = [
@@ -68,6 +68,12 @@ describe("accessibility (axe-core)", () => {
           p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }),
         )),
         ...(await checkUrl(context, worker("/form"), "/form", heading("Get trending papers in your email inbox"))),
+        ...(await checkUrl(
+          context,
+          worker("/form?topics=1"),
+          "/form?topics=1",
+          heading("Get trending papers in your email inbox"),
+        )),
         ...(await checkUrl(context, worker("/thanks"), "/thanks", heading("Check your inbox"))),
         ...(await checkUrl(context, worker("/thanks?frame=1"), "/thanks?frame=1", heading("Check your inbox"))),
       ];
@@ -77,16 +83,20 @@ describe("accessibility (axe-core)", () => {
     }
   });
 
-  it("the script embed on a host page (scoped to the embed)", async () => {
+  it("the script embed on a host page, with and without topics (scoped to the embed)", async () => {
     const context = await newContext();
     try {
-      const found = await checkUrl(
-        context,
-        hostPage("/embed.html"),
-        "embed on host page",
-        (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }),
-        ".papers-newsletter-embed",
-      );
+      const found: string[] = [];
+      for (const fixture of ["/embed.html", "/embed-topics.html"])
+        found.push(
+          ...(await checkUrl(
+            context,
+            hostPage(fixture),
+            `embed on host page ${fixture}`,
+            (p) => p.locator(".papers-newsletter-embed form").waitFor({ timeout: 15_000 }),
+            ".papers-newsletter-embed",
+          )),
+        );
       expect(found).toEqual([]);
     } finally {
       await context.close();

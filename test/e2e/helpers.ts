@@ -91,7 +91,7 @@ export async function subscriberRow(email: string): Promise<SubscriberRow | null
 
 /*
  * Budget: every POST /api/subscribe (browser or not) counts against SUBSCRIBE_LIMITER, 10 per minute per client IP,
- * and all of these tests share 127.0.0.1. The suite makes 8; keep new tests' signups within the budget.
+ * and all of these tests share 127.0.0.1. The suite makes 9; keep new tests' signups within the budget.
  */
 
 /** Direct signup through the JSON API (no form token, so no human-delay trap): setup for tests about later steps. */

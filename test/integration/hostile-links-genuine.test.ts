@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseTopicChoice } from "../../src/papers/topics";
 import { BASE, call } from "../support/helpers";
 import { enc, formRoundTrip, hostile } from "../support/hostile/inputs";
 import { check, kindFor } from "../support/hostile/responses";
@@ -19,7 +20,7 @@ describe("genuine links with hostile input", () => {
   it(
     `genuine links with rejected bodies, and the pages behind them, change nothing (${runs.genuine} cases)`,
     async () => {
-      const VALID_ACTIONS = new Set(["pause", "resume", "unsubscribe", "resubscribe", "erase"]);
+      const VALID_ACTIONS = new Set(["topics", "pause", "resume", "unsubscribe", "resubscribe", "erase"]);
       const weeksOk = (w: string) => {
         const n = Number(w);
         return Number.isInteger(n) && n >= 1 && n <= 12;
@@ -63,6 +64,11 @@ describe("genuine links with hostile input", () => {
           ),
         )
         .filter((w) => !weeksOk(w) && !weeksOk(formRoundTrip(w)) && !weeksOk(w.toWellFormed()));
+      // Topics that never read as a choice however the body carries them (a blank entry reads as "none": valid).
+      const topicsOk = (t: string) => parseTopicChoice(t).ok;
+      const junkTopics = fc
+        .oneof(hostile, fc.constantFrom("Vision", "vision;code", "nope", "__proto__", "constructor", "vision,,nope"))
+        .filter((t) => !topicsOk(t) && !topicsOk(formRoundTrip(t)) && !topicsOk(t.toWellFormed()));
       const junkConfirm = hostile.filter(
         (s) => s !== "yes" && formRoundTrip(s) !== "yes" && s.toWellFormed() !== "yes",
       );
@@ -113,6 +119,7 @@ describe("genuine links with hostile input", () => {
               junkAction.map((action) => ({ action })),
               junkWeeks.map((weeks) => ({ action: "pause", weeks })),
               junkConfirm.map((confirm) => ({ action: "erase", confirm })),
+              junkTopics.map((topics) => ({ action: "topics", topics })),
               fc.constant({ action: "erase" }),
               fc.constant({ action: "pause" }),
               fc.constant({}),
@@ -221,7 +228,7 @@ describe("genuine links with hostile input", () => {
             await check(res, {
               allowed: [422],
               kind,
-              code: ["invalid_action", "invalid_weeks", "confirm_required"],
+              code: ["invalid_action", "invalid_weeks", "confirm_required", "unknown_topics"],
               what: `manage ${JSON.stringify(c.fields)}`,
             });
             return;

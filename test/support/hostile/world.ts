@@ -62,6 +62,7 @@ export const ROUTES: { path: string; methods: string[]; admin?: boolean }[] = [
   { path: "/archive/WEEK", methods: ["GET"] },
   { path: "/feed.xml", methods: ["GET"] },
   { path: "/api/subscribe", methods: ["POST", "OPTIONS"] },
+  { path: "/api/topics", methods: ["GET", "OPTIONS"] },
   { path: "/confirm/CONFIRM", methods: ["GET", "POST"] },
   { path: "/unsubscribe/UNSUBSCRIBE", methods: ["GET", "POST"] },
   { path: "/manage/MANAGE", methods: ["GET", "POST"] },

@@ -156,7 +156,7 @@ ${topicFieldset("Topics", "Tick what you want more of: your digest adds the week
 <button type="submit">Save topics</button>
 </form>
 <h2>Your data</h2>
-<p><a href="${m.action}/data.json" download>Download my data</a> (JSON: your address, status and consent record).</p>
+<p><a href="${m.action}/data.json" download>Download my data</a> (JSON: your address, status, consent record, topics and ratings).</p>
 <form method="post" action="${m.action}">
 <input type="hidden" name="action" value="erase">
 <p><label><input type="checkbox" name="confirm" value="yes" required> Delete everything you hold about me</label></p>

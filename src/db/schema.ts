@@ -5,6 +5,10 @@ import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlit
 export const STATUSES = ["pending", "active", "unsubscribed", "suppressed"] as const;
 export type Status = (typeof STATUSES)[number];
 
+/** How often a reader gets papers; issues are weekly (keyed "2026-W47") or daily editions (keyed "2026-11-30"). */
+export const CADENCES = ["weekly", "daily"] as const;
+export type Cadence = (typeof CADENCES)[number];
+
 /**
  * One row per address. Times are Unix milliseconds.
  * Indexes are few on purpose: D1 bills one extra written row per index touched by a write,
@@ -43,9 +47,25 @@ export const subscribers = sqliteTable(
     topics: text("topics", { mode: "json" }).$type<string[]>(),
     /** What their ratings taught (src/digest/taste.ts, bounded to ~1.5 KB); null: nothing yet. */
     taste: text("taste"),
+    /** How often they get papers: the weekly issue or the daily edition (src/digest/cadence.ts). */
+    cadence: text("cadence", { enum: CADENCES }).notNull().default("weekly"),
+    /**
+     * When `cadence` changed after signup: the first ISO week ("2026-W50") whose papers follow it; the papers of
+     * earlier weeks follow the other cadence. Null: `cadence` holds for every edition. Cleared by housekeeping.
+     */
+    cadenceFrom: text("cadence_from"),
   },
-  // Partial index: the digest walks active subscribers by id; pending signups never touch it.
-  (t) => [index("subscribers_active_id").on(t.id).where(sql`status = 'active'`)],
+  // Partial indexes: each fan-out walks, by id, the active readers who may get its cadence (a reader switching
+  // cadence is in both until housekeeping folds the switch); pending signups never touch them.
+  (t) => [
+    index("subscribers_weekly_id")
+      .on(t.id)
+      .where(sql`status = 'active' AND (cadence = 'weekly' OR cadence_from IS NOT NULL)`),
+    index("subscribers_daily_id")
+      .on(t.id)
+      .where(sql`status = 'active' AND (cadence = 'daily' OR cadence_from IS NOT NULL)`),
+    index("subscribers_cadence_from").on(t.cadenceFrom).where(sql`cadence_from IS NOT NULL`),
+  ],
 );
 
 /**
@@ -76,8 +96,12 @@ export type IssueStatus = (typeof ISSUE_STATUSES)[number];
  * Counters are cumulative over every invocation that worked on the issue (cron, re-triggers, queue consumers).
  */
 export const issues = sqliteTable("issues", {
-  /** ISO week, "2026-W47". */
+  /**
+   * The edition's key: an ISO week ("2026-W47") for a weekly issue, a date ("2026-11-30") for a daily edition. The
+   * column kept its first name; code calls it the issue's key or week.
+   */
   week: text("week").primaryKey(),
+  cadence: text("cadence", { enum: CADENCES }).notNull().default("weekly"),
   status: text("status", { enum: ISSUE_STATUSES }).notNull(),
   subject: text("subject").notNull().default(""),
   papers: text("papers", { mode: "json" }).$type<import("../papers/paper").Paper[]>(),

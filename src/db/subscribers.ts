@@ -1,7 +1,8 @@
-import { and, count, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, count, eq, gt, inArray, ne, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { formatWeek, isoWeekOf, nextWeek } from "../lib/week";
 import type { TopicId } from "../papers/topics";
-import { type Status, subscribers } from "./schema";
+import { type Cadence, type Status, subscribers } from "./schema";
 import { suppressionHash } from "./suppressions";
 
 /** Drizzle over D1, query builder only: the relational API (`db.query`) would add its code to the bundle for nothing. */
@@ -132,6 +133,24 @@ export async function setTopics(db: DB, id: number, topics: readonly TopicId[]) 
     .update(subscribers)
     .set({ topics: topics.length > 0 ? [...topics] : null })
     .where(eq(subscribers.id, id));
+}
+
+/**
+ * The reader's cadence from the preferences page, by the switching rule of src/digest/cadence.ts: an active reader's
+ * change applies from the next ISO week (`cadence_from`), unless it cancels a change not yet in effect; a reader who
+ * gets nothing yet (pending) changes at once. One statement (SET reads the row's values from before the update), so
+ * two tabs cannot leave it half-switched. True when something changed.
+ */
+export async function setCadence(db: DB, id: number, to: Cadence, now: number) {
+  const rows = await db
+    .update(subscribers)
+    .set({
+      cadence: to,
+      cadenceFrom: sql`CASE WHEN ${subscribers.status} <> 'active' OR ${subscribers.cadenceFrom} > ${formatWeek(isoWeekOf(new Date(now)))} THEN NULL ELSE ${nextWeek(now)} END`,
+    })
+    .where(and(eq(subscribers.id, id), ne(subscribers.cadence, to), inArray(subscribers.status, ["pending", "active"])))
+    .returning({ id: subscribers.id });
+  return rows.length > 0;
 }
 
 export async function setPause(db: DB, id: number, until: number | null) {

@@ -51,3 +51,26 @@ export function dateRange(week: string): string {
   const sameMonth = first.getUTCMonth() === last.getUTCMonth();
   return `${day(first, !sameMonth)}–${day(last, true)} ${last.getUTCFullYear()}`;
 }
+
+/** A calendar day, "2026-11-30" (UTC), as daily editions are keyed; null unless it is a real date. */
+export function parseDay(s: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return null;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s ? s : null;
+}
+
+/** The UTC day before `at`: the daily edition sent on the morning of the 1st carries the papers of the 30th. */
+export const previousDay = (at: Date): string => new Date(at.getTime() - DAY).toISOString().slice(0, 10);
+
+/** The day as people read it: "Monday 30 November 2026". */
+export const dayLabel = (day: string) =>
+  new Date(`${day}T00:00:00Z`).toLocaleDateString("en-GB", {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+
+/** The ISO week after the one `now` is in ("2026-W50" during W49): where a change of cadence applies from. */
+export const nextWeek = (now: number) => formatWeek(isoWeekOf(new Date(now + 7 * DAY)));

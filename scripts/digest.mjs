@@ -1,4 +1,5 @@
-// `npm run digest [-- 2026-W47]`: runs the weekly digest against the local server (npm start), then prints
+// `npm run digest [-- 2026-W47 | 2026-11-30 | daily]`: runs the weekly issue (default: last week's), a daily edition
+// (a day, or `daily` for yesterday's) against the local server (npm start), then prints
 // its run record once settled. The emails land in the local outbox (http://127.0.0.1:8787/dev/outbox).
 import { readFileSync } from "node:fs";
 
@@ -14,7 +15,8 @@ function previousWeek(now = new Date()) {
   return `${t.getUTCFullYear()}-W${String(week).padStart(2, "0")}`;
 }
 
-const week = process.argv[2] ?? previousWeek();
+const arg = process.argv[2];
+const week = arg === "daily" ? new Date(Date.now() - 86_400_000).toISOString().slice(0, 10) : (arg ?? previousWeek());
 const headers = { authorization: `Bearer ${token}` };
 const res = await fetch(`${base}/admin/digests/${week}/send`, { method: "POST", headers }).catch(() => null);
 if (!res) throw new Error(`Nothing answers at ${base}: start the service with \`npm start\` first.`);

@@ -42,7 +42,7 @@ app.get("/health", async (c) => {
 app.route("/api", subscribe);
 app.route("/", embed);
 app.route("/archive", archive);
-app.route("/feed.xml", feed);
+app.route("/", feed); // /feed.xml, /feed/weekly.xml, /feed/daily.xml
 
 // Personal links: the token is the authority (personalLink in src/routes/guards.ts).
 app.use("/confirm/*", tokenLimit);

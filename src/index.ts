@@ -1,11 +1,10 @@
 import { app } from "./app";
 import { config, LOOPBACK_HOSTS } from "./config";
-import { prune } from "./db/privacy";
 import { consumeDigest } from "./digest/consume";
-import { resumeQuotaPaused, startIssue } from "./digest/issues";
+import { resumeQuotaPaused } from "./digest/issues";
 import type { DigestJob } from "./digest/jobs";
+import { runSchedule } from "./digest/schedule";
 import { meterEnv, newMeter, subrequests } from "./lib/meter";
-import { formatWeek, previousWeek } from "./lib/week";
 import { SendBudget as MailSendBudget } from "./mail/budget";
 import { consumeMail } from "./mail/consumer";
 import type { MailJob } from "./mail/jobs";
@@ -19,8 +18,6 @@ export class SendBudget extends MailSendBudget {
     await Promise.all([super.resumeParked(), resumeQuotaPaused(this.env)]);
   }
 }
-
-const DAILY_CRON = "0 3 * * *";
 
 export default {
   async fetch(request, env, ctx) {
@@ -57,15 +54,8 @@ export default {
     }
   },
 
-  /** Monday 08:00 UTC: start the issue of the ISO week that just ended (idempotent per week). Daily: housekeeping. */
   async scheduled(controller, env, _ctx) {
     config(env); // a misconfigured deployment fails here, loudly
-    if (controller.cron === DAILY_CRON) {
-      console.log("housekeeping", await prune(env.DB, controller.scheduledTime));
-      return;
-    }
-    const week = formatWeek(previousWeek(new Date(controller.scheduledTime)));
-    const issue = await startIssue(env, week, controller.scheduledTime);
-    console.log("digest: scheduled", { cron: controller.cron, week, status: issue.status });
+    await runSchedule(controller, env);
   },
 } satisfies ExportedHandler<Env, MailJob | DigestJob>;

@@ -1,11 +1,11 @@
-import { html } from "hono/html";
+import { html, raw } from "hono/html";
 import type { Paper } from "../src/papers/paper";
 import { paperLinks } from "../src/papers/paper";
 import { emailShell, FONT } from "./email-shell";
 import type { Html } from "./page";
 
 /**
- * The weekly digest, as an email (HTML + text) and as its web version in the archive.
+ * The digest — a weekly issue or a daily edition — as an email (HTML + text) and as its web version in the archive.
  * Email HTML sticks to what Gmail, Outlook, Apple Mail and Yahoo all render: nested tables, inline styles,
  * a 600 px column that shrinks on phones, system fonts, no images, no CSS in <head>. Colours keep contrast
  * when a client darkens the message. The preheader (the inbox preview) is the first line of the email and is
@@ -14,9 +14,10 @@ import type { Html } from "./page";
  */
 export interface DigestModel {
   name: string;
-  /** "2026-W47" */
+  /** The edition's key: "2026-W47" (weekly) or "2026-11-30" (daily). */
   week: string;
-  /** "16–22 November 2026" */
+  cadence: "weekly" | "daily";
+  /** "16–22 November 2026", or "Monday 30 November 2026" for a daily edition. */
   dateRange: string;
   papers: Paper[];
   archiveUrl: string;
@@ -60,10 +61,16 @@ export function authorLine(authors: string[], shown = 3): string {
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
-export function digestSubject(m: Pick<DigestModel, "name" | "week" | "papers">): string {
-  const weekNo = Number(m.week.slice(-2));
+/** "week 47" or "Monday 30 November": what the kicker and the subject call the edition. */
+const period = (m: Pick<DigestModel, "week" | "cadence" | "dateRange">) =>
+  m.cadence === "daily" ? m.dateRange.replace(/ \d{4}$/, "") : `week ${Number(m.week.slice(-2))}`;
+/** A constant of this file (raw in HTML, so the apostrophe stays one). */
+const whose = (m: Pick<DigestModel, "cadence">) => (m.cadence === "daily" ? "The day's" : "This week's");
+const topHeading = (m: Pick<DigestModel, "cadence">) => (m.cadence === "daily" ? "Top of the day" : "Top of the week");
+
+export function digestSubject(m: Pick<DigestModel, "name" | "week" | "cadence" | "dateRange" | "papers">): string {
   const top = m.papers[0]?.title ?? "";
-  const subject = `${m.name}, week ${weekNo}: ${top}`;
+  const subject = `${m.name}, ${period(m)}: ${top}`;
   return subject.length > 110 ? `${subject.slice(0, 107).replace(/\s+\S*$/, "")}…` : subject;
 }
 
@@ -106,12 +113,12 @@ function layout(m: Omit<DigestModel, "links"> & { rate?: Rate }, footer: Html): 
     title: digestSubject(m),
     preheader: preheader(m),
     rows: html`<tr><td style="padding:24px 24px 8px 24px;${FONT}">
-<p style="margin:0;font-size:13px;line-height:18px;color:#4b5563;text-transform:uppercase;letter-spacing:1px;">${m.name} · week ${Number(m.week.slice(-2))}</p>
-<h1 style="margin:6px 0 0 0;font-size:24px;line-height:30px;color:#111827;">This week's ${m.papers.length} most upvoted papers</h1>
+<p style="margin:0;font-size:13px;line-height:18px;color:#4b5563;text-transform:uppercase;letter-spacing:1px;">${m.name} · ${period(m)}</p>
+<h1 style="margin:6px 0 0 0;font-size:24px;line-height:30px;color:#111827;">${raw(whose(m))} ${m.papers.length} most upvoted papers</h1>
 </td></tr>
 <tr><td style="padding:16px 24px 0 24px;">
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0">
-${forYou ? heading("Top of the week") : ""}
+${forYou ? heading(topHeading(m)) : ""}
 ${m.papers.map((p, i) => paperBlock(p, i + 1, m.rate))}
 ${forYou ? [heading("For you"), ...forYou.map((f) => paperBlock(f.paper, null, m.rate, f.why))] : ""}
 </table>
@@ -127,7 +134,7 @@ const address = (m: Pick<DigestModel, "postalAddress">) =>
 
 /** The email, with the recipient's links (`m.links`). */
 export async function digestEmail(m: DigestModel): Promise<{ subject: string; html: string; text: string }> {
-  const footer = html`<p style="margin:0;">You get this email because you subscribed to ${m.name}, a weekly digest of trending machine-learning papers.</p>
+  const footer = html`<p style="margin:0;">You get this email because you subscribed to the ${m.cadence} digest of trending machine-learning papers from ${m.name}.</p>
 <p style="margin:8px 0 0 0;"><a href="${m.archiveUrl}" style="color:#4b5563;text-decoration:underline;">View in browser</a> · <a href="${m.links.manage}" style="color:#4b5563;text-decoration:underline;">Manage preferences</a> · <a href="${m.links.unsubscribe}" style="color:#4b5563;text-decoration:underline;">Unsubscribe</a></p>
 ${address(m)}`;
   return {
@@ -139,7 +146,7 @@ ${address(m)}`;
 
 /** The archive page: the same issue without personal links (`m.links` is not used). */
 export async function digestWebPage(m: Omit<DigestModel, "links">): Promise<string> {
-  const footer = html`<p style="margin:0;">${m.name} is a free weekly digest of the most upvoted machine-learning papers on Hugging Face.</p>
+  const footer = html`<p style="margin:0;">${m.name} is a free weekly or daily digest of the most upvoted machine-learning papers on Hugging Face.</p>
 <p style="margin:8px 0 0 0;"><a href="${m.homeUrl}" style="color:#4b5563;text-decoration:underline;">Subscribe</a> · <a href="${new URL("/archive", m.homeUrl).toString()}" style="color:#4b5563;text-decoration:underline;">All issues</a></p>
 ${address(m)}`;
   return (await layout(m, footer)).toString();
@@ -148,7 +155,7 @@ ${address(m)}`;
 export function digestText(m: DigestModel): string {
   const lines = [
     `${m.name} · ${m.dateRange}`,
-    `This week's ${m.papers.length} most upvoted papers on Hugging Face`,
+    `${whose(m)} ${m.papers.length} most upvoted papers on Hugging Face`,
     "",
   ];
   const paper = (p: Paper, label: string, why?: string[]) => {
@@ -167,7 +174,7 @@ export function digestText(m: DigestModel): string {
     lines.push("");
   };
   const forYou = m.forYou?.length ? m.forYou : null;
-  if (forYou) lines.push("TOP OF THE WEEK", "");
+  if (forYou) lines.push(topHeading(m).toUpperCase(), "");
   m.papers.forEach((p, i) => {
     paper(p, `${i + 1}. `);
   });

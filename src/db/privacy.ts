@@ -1,5 +1,6 @@
-import { and, asc, eq, lt, ne, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, lt, lte, ne, sql } from "drizzle-orm";
 import { addressKeys } from "../lib/email";
+import { formatWeek, isoWeekOf } from "../lib/week";
 import {
   confirmDomainHours,
   departures,
@@ -131,7 +132,7 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
 export async function prune(d1: D1Database, now = Date.now()) {
   const db = database(d1);
   const stalePending = and(eq(subscribers.status, "pending"), lt(subscribers.consentAt, now - PENDING_TTL_MS));
-  const [, pending, webhooks, batches, mail] = await db.batch([
+  const [, pending, webhooks, batches, mail, , , , folded] = await db.batch([
     // A pending row may have ratings from before an unsubscribe and a new signup: they go with it.
     db
       .delete(ratings)
@@ -155,11 +156,23 @@ export async function prune(d1: D1Database, now = Date.now()) {
     db.delete(mailItems).where(lt(mailItems.createdAt, now - MAIL_BATCH_TTL_MS)),
     db.delete(departures).where(lt(departures.at, now - DEPARTURE_TTL_MS)),
     db.delete(confirmDomainHours).where(lt(confirmDomainHours.hour, Math.floor(now / 3_600_000) - 48)),
+    // A change of cadence two weeks old concerns only editions long sent: fold it, so the reader leaves the other
+    // cadence's index (src/digest/cadence.ts).
+    db
+      .update(subscribers)
+      .set({ cadenceFrom: null })
+      .where(
+        and(
+          isNotNull(subscribers.cadenceFrom),
+          lte(subscribers.cadenceFrom, formatWeek(isoWeekOf(new Date(now - 14 * DAY_MS)))),
+        ),
+      ),
   ]);
   return {
     pendingDeleted: pending.meta.changes ?? 0,
     webhookIdsDeleted: webhooks.meta.changes ?? 0,
     batchListsCleared: batches.meta.changes ?? 0,
     mailBatchesDeleted: mail.meta.changes ?? 0,
+    cadenceSwitchesFolded: folded.meta.changes ?? 0,
   };
 }

@@ -1,8 +1,9 @@
 import { type DigestModel, digestEmail } from "../../templates/digest";
 import type { Config } from "../config";
-import { dateRange, parseWeek } from "../lib/week";
+import { parseWeek } from "../lib/week";
 import type { Paper } from "../papers/paper";
 import { paperSource } from "../papers/source";
+import { type Edition, parseEdition } from "./cadence";
 import { markBuilt, markSkipped } from "./issues";
 import { rankPapers } from "./select";
 import { type MeteredDb, sentPaperIds } from "./store";
@@ -21,12 +22,14 @@ export async function renderIssue(
   opts: { links?: DigestModel["links"]; forYou?: DigestModel["forYou"] } = {},
 ) {
   const home = cfg.publicUrl.toString();
+  const edition = parseEdition(week)!;
   return digestEmail({
     links: opts.links ?? { unsubscribe: home, manage: home },
     forYou: opts.forYou,
     name: cfg.newsletterName,
     week,
-    dateRange: dateRange(week),
+    cadence: edition.cadence,
+    dateRange: edition.label,
     papers,
     archiveUrl: new URL(`/archive/${week}`, cfg.publicUrl).toString(),
     homeUrl: cfg.publicUrl.toString(),
@@ -34,19 +37,26 @@ export async function renderIssue(
   });
 }
 
-/** At most this many of the week's other papers are kept for "For you" (it bounds the issue row and the fan-out's work). */
+/** At most this many of the edition's other papers are kept for "For you" (it bounds the issue row and the fan-out's work). */
 export const POOL_SIZE = 100;
 
-/** The week's papers as the issue would pick them now (used by the build and by previews). */
+/** The edition's papers as the issue would pick them now (used by the build and by previews). */
 export async function pickPapers(cfg: Config, db: MeteredDb, week: string) {
   return (await pickIssue(cfg, db, week)).papers;
 }
 
-/** The issue's papers (the global top) and its pool: the week's next best new papers, for "For you" sections. */
+/**
+ * The issue's papers (the global top) and its pool: the edition's next best new papers, for "For you" sections.
+ * Papers an earlier edition of the same cadence sent are left out: "never a paper twice" holds per stream.
+ */
 export async function pickIssue(cfg: Config, db: MeteredDb, week: string) {
-  const ranked = rankPapers(await paperSource(cfg).week(parseWeek(week)!), await sentPaperIds(db, week));
+  const edition = parseEdition(week)!;
+  const ranked = rankPapers(await editionPapers(cfg, edition), await sentPaperIds(db, edition));
   return { papers: ranked.slice(0, cfg.digestSize), pool: ranked.slice(cfg.digestSize, cfg.digestSize + POOL_SIZE) };
 }
+
+const editionPapers = (cfg: Config, e: Edition) =>
+  e.cadence === "daily" ? paperSource(cfg).day(e.days[0]!) : paperSource(cfg).week(parseWeek(e.key)!);
 
 /**
  * Builds the issue (status building): picks its papers and freezes them with the rendered content, so a re-run, the

@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import type { Paper } from "../papers/paper";
 import { buildIssue } from "./build";
+import { parseEdition } from "./cadence";
 import { personalTopSize } from "./emails";
 import { frozenPapers, type IssueRow, reopenFailed } from "./issues";
 import type { DigestJob } from "./jobs";
@@ -96,6 +97,7 @@ export async function fanout(
     );
   }
 
+  const edition = parseEdition(week)!;
   const forYou = await forYouPicker(cfg, db, week);
   const now = Date.now();
   let { cursor, batches } = issue;
@@ -105,7 +107,7 @@ export async function fanout(
     // The cut time is taken before the read (less a margin for clock skew with D1): whoever leaves after it is
     // dropped from the batch before it is sent (departures, src/digest/send.ts).
     const cutAt = Date.now() - CUT_MARGIN_MS;
-    const page = await activePage(db, cursor, now, BATCH_SIZE * BATCHES_PER_CUT);
+    const page = await activePage(db, edition, cursor, now, BATCH_SIZE * BATCHES_PER_CUT);
     // Each reader's "For you" is chosen here and frozen with them, so every retry of their batch sends the same email.
     const recipients = page.map(({ topics, taste, ...r }): Recipient => {
       const f = forYou?.(topics, taste);

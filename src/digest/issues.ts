@@ -1,8 +1,9 @@
 import { and, desc, eq, inArray, isNotNull } from "drizzle-orm";
 import type { RowOf } from "../db/rows";
-import { type IssueStatus, issueBatches, issues } from "../db/schema";
+import { type Cadence, type IssueStatus, issueBatches, issues } from "../db/schema";
 import { database } from "../db/subscribers";
 import { QUOTA_REASON_PREFIX } from "../mail/parked";
+import { parseEdition } from "./cadence";
 import { bump, MeteredDb, type Statement } from "./store";
 
 /**
@@ -33,8 +34,12 @@ export const listIssues = (d1: D1Database, limit = 200): Promise<Issue[]> =>
   database(d1).select().from(issues).orderBy(desc(issues.week)).limit(limit);
 
 /** Issues readers can see (archive, feed): built and at least partly sent, newest first. */
-export function listPublished(d1: D1Database, opts: { limit: number; week?: string }) {
-  const published = and(inArray(issues.status, ["sending", "sent"]), isNotNull(issues.papers));
+export function listPublished(d1: D1Database, opts: { limit: number; week?: string; cadence?: Cadence }) {
+  const published = and(
+    inArray(issues.status, ["sending", "sent"]),
+    isNotNull(issues.papers),
+    opts.cadence ? eq(issues.cadence, opts.cadence) : undefined,
+  );
   return database(d1)
     .select({
       week: issues.week,
@@ -45,7 +50,7 @@ export function listPublished(d1: D1Database, opts: { limit: number; week?: stri
     })
     .from(issues)
     .where(opts.week ? and(published, eq(issues.week, opts.week)) : published)
-    .orderBy(desc(issues.week))
+    .orderBy(desc(issues.startedAt))
     .limit(opts.limit);
 }
 
@@ -60,8 +65,9 @@ export async function startIssue(env: Env, week: string, now = Date.now()): Prom
   const db = new MeteredDb(env.DB);
   await db.batch([
     [
-      "INSERT INTO issues (week, status, started_at) VALUES (?, 'building', ?) ON CONFLICT (week) DO NOTHING",
+      "INSERT INTO issues (week, cadence, status, started_at) VALUES (?, ?, 'building', ?) ON CONFLICT (week) DO NOTHING",
       week,
+      parseEdition(week)!.cadence,
       now,
     ],
   ]);

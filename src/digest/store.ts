@@ -1,4 +1,5 @@
 import type { Paper } from "../papers/paper";
+import { type Edition, receivesSql } from "./cadence";
 
 /**
  * D1 access for the digest run, metered: every statement's `meta.rows_read` / `rows_written` (D1's own
@@ -55,21 +56,33 @@ export interface Recipient {
   f?: ForYouPick[];
 }
 
-/** Paper ids of every earlier issue that went out, so no paper is sent twice. */
-export async function sentPaperIds(db: MeteredDb, exceptWeek: string): Promise<Set<string>> {
+/** Daily editions looked back on for "already sent" (two months: a paper is on Daily Papers for one day, rarely two). */
+const DAILY_LOOKBACK = 62;
+
+/**
+ * Paper ids of the earlier editions of the same cadence that went out, so no paper reaches a stream twice: every
+ * earlier weekly issue, or the last DAILY_LOOKBACK daily editions (bounded, so the read stays small as days pile up).
+ */
+export async function sentPaperIds(db: MeteredDb, edition: Edition): Promise<Set<string>> {
   const rows = await db.all<{ papers: string }>(
-    "SELECT papers FROM issues WHERE week <> ? AND status IN ('sending', 'sent') AND papers IS NOT NULL",
-    exceptWeek,
+    "SELECT papers FROM issues WHERE week <> ? AND cadence = ? AND status IN ('sending', 'sent') AND papers IS NOT NULL ORDER BY started_at DESC LIMIT ?",
+    edition.key,
+    edition.cadence,
+    edition.cadence === "daily" ? DAILY_LOOKBACK : -1,
   );
   const ids = new Set<string>();
   for (const r of rows) for (const p of JSON.parse(r.papers) as Paper[]) ids.add(p.id);
   return ids;
 }
 
-/** Active, not paused subscribers after `cursor`, in id order (keyset pagination on the partial index). */
-export const activePage = (db: MeteredDb, cursor: number, now: number, limit: number) =>
+/**
+ * The edition's readers after `cursor` — active, not paused, of its cadence for its week (src/digest/cadence.ts) — in
+ * id order: keyset pagination on the cadence's partial index, so a daily fan-out reads only daily readers.
+ */
+export const activePage = (db: MeteredDb, edition: Edition, cursor: number, now: number, limit: number) =>
   db.all<Recipient & { topics: string | null; taste: string | null }>(
-    "SELECT id, email, link_key AS key, topics, taste FROM subscribers WHERE status = 'active' AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?",
+    `SELECT id, email, link_key AS key, topics, taste FROM subscribers WHERE ${receivesSql(edition.cadence)} AND id > ? AND (paused_until IS NULL OR paused_until <= ?) ORDER BY id LIMIT ?`,
+    edition.week,
     cursor,
     now,
     limit,

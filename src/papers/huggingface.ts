@@ -19,7 +19,7 @@ export class PaperSourceError extends Error {
 
 /**
  * Hugging Face's /api/daily_papers. The `week` filter only accepts W01–W52, so an ISO week 53 is fetched
- * one `date=` per day. Pages of 100 until a short page. 429 and 5xx are retried with backoff (honouring
+ * one `date=` per day (as a daily edition is). Pages of 100 until a short page. 429 and 5xx are retried with backoff (honouring
  * Retry-After), as are timeouts and network errors; anything else fails the fetch with a clear message.
  */
 export class HuggingFaceSource implements PaperSource {
@@ -29,6 +29,10 @@ export class HuggingFaceSource implements PaperSource {
     if (w.week <= 52) return this.allPages({ week: formatWeek(w) });
     const days = await Promise.all(weekDays(w).map((date) => this.allPages({ date })));
     return days.flat();
+  }
+
+  day(date: string): Promise<Paper[]> {
+    return this.allPages({ date });
   }
 
   private async allPages(filter: Record<string, string>): Promise<Paper[]> {

@@ -5,6 +5,8 @@ import { classify, type TopicId } from "./topics";
 export interface PaperSource {
   /** Every paper that entered Daily Papers during the week (unsorted, possibly with duplicates). */
   week(w: IsoWeek): Promise<Paper[]>;
+  /** Every paper that entered Daily Papers on the UTC day ("2026-11-30"): a daily edition's papers. */
+  day(date: string): Promise<Paper[]>;
 }
 
 /** A paper as the digest uses it, normalised from one item of Hugging Face's /api/daily_papers. */

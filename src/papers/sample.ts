@@ -1,4 +1,4 @@
-import { type IsoWeek, weekStart } from "../lib/week";
+import { type IsoWeek, isoWeekOf, weekStart } from "../lib/week";
 import { type Paper, type PaperSource, parsePaper } from "./paper";
 
 /**
@@ -111,10 +111,18 @@ export function sampleItems(w: IsoWeek): unknown[] {
   return items;
 }
 
+const samplePapers = (w: IsoWeek) =>
+  sampleItems(w)
+    .map(parsePaper)
+    .filter((p): p is Paper => p !== null);
+
+/** The sample week, spread over its seven days (a paper's day is when it entered Daily Papers), so daily editions work too. */
 export const sampleSource: PaperSource = {
   async week(w) {
-    return sampleItems(w)
-      .map(parsePaper)
-      .filter((p): p is Paper => p !== null);
+    return samplePapers(w);
+  },
+  async day(date) {
+    const w = isoWeekOf(new Date(`${date}T00:00:00Z`));
+    return samplePapers(w).filter((p) => p.submittedOnDailyAt?.slice(0, 10) === date);
   },
 };

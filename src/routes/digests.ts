@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { validator } from "hono/validator";
 import { pickPapers, renderIssue } from "../digest/build";
+import { parseEdition } from "../digest/cadence";
 import {
   cancel,
   getIssue,
@@ -17,11 +18,11 @@ import { readFields } from "../lib/body";
 import { checkEmail } from "../lib/email";
 import { applyPolicy } from "../lib/headers";
 import { ApiError, type AppEnv, type Ctx, limitBody } from "../lib/http";
-import { formatWeek, parseWeek, previousWeek } from "../lib/week";
+import { formatWeek, previousWeek } from "../lib/week";
 import { mailerFor } from "../mail";
 import { freezeItems, sendMailBatch } from "../mail/batches";
 
-/** Operator tools for the weekly issues, mounted at /admin/digests (behind adminAuth): run records, preview, test send, send now, and the controls of a running send. */
+/** Operator tools for the weekly issues and daily editions, mounted at /admin/digests (behind adminAuth): run records, preview, test send, send now, and the controls of a running send. */
 export const digests = new Hono<AppEnv>();
 
 /** The run record the admin API answers: the issue's state, counters and D1 cost. */
@@ -53,11 +54,22 @@ export function runRecord(r: Issue) {
   };
 }
 
-/** A week that has ended: the only kind an issue can be about. */
+/**
+ * An edition that has ended — a past ISO week (a weekly issue, "2026-W47") or a past UTC day (a daily edition,
+ * "2026-11-30"): the only kind an issue can be about. The parameter keeps its name `week`.
+ */
 const endedWeek = validator("param", ({ week = "" }) => {
-  if (!parseWeek(week)) throw new ApiError(400, "invalid_week", "Weeks are written like 2026-W47 (ISO 8601).");
-  if (week > formatWeek(previousWeek(new Date())))
-    throw new ApiError(422, "week_not_over", `${week} has not ended yet.`);
+  const edition = parseEdition(week);
+  if (!edition)
+    throw new ApiError(
+      400,
+      "invalid_week",
+      "Issues are named by ISO week (2026-W47) and daily editions by UTC day (2026-11-30).",
+    );
+  const now = new Date();
+  const over =
+    edition.cadence === "daily" ? week < now.toISOString().slice(0, 10) : week <= formatWeek(previousWeek(now));
+  if (!over) throw new ApiError(422, "week_not_over", `${week} has not ended yet.`);
   return { week };
 });
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { ratedPage, ratePrompt } from "../../templates/rate";
+import { parseEdition } from "../digest/cadence";
 import {
   canRate,
   currentRating,
@@ -13,7 +14,6 @@ import {
 import { readFields } from "../lib/body";
 import { secure } from "../lib/headers";
 import { type AppEnv, limitBody, PageError } from "../lib/http";
-import { parseWeek } from "../lib/week";
 import { TOPICS } from "../papers/topics";
 import { goneLink, personalLink } from "./guards";
 import { render } from "./render";
@@ -50,7 +50,7 @@ function wanted(fields: Record<string, string | undefined>) {
   const { w = "", p = "", d = "" } = fields;
   if (d !== "more" && d !== "less")
     throw incomplete("A rating says “more” or “less”. Copy the whole link from the email.");
-  if (!parseWeek(w)) throw incomplete("The link does not name an issue. Copy the whole link from the email.");
+  if (!parseEdition(w)) throw incomplete("The link does not name an issue. Copy the whole link from the email.");
   if (!p || p.length > MAX_PAPER_ID)
     throw incomplete("The link does not name a paper. Copy the whole link from the email.");
   return { week: w, paperId: p, direction: d as Direction };

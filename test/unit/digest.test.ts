@@ -192,6 +192,7 @@ describe("digest template", () => {
   const model = (papers: Paper[]) => ({
     name: "Trending Papers",
     week: "2026-W47",
+    cadence: "weekly" as const,
     dateRange: "16–22 November 2026",
     papers,
     archiveUrl: "https://n.example/archive/2026-W47",
@@ -272,8 +273,21 @@ describe("digest template", () => {
     expect(text).toContain("https://evil.example/collect?t={{manage_url}}&u={{unsubscribe_url}}");
     expect(html).toContain("Attention {{manage_url}} {{{RESEND_UNSUBSCRIBE_URL}}}");
     expect(html.split("manage/def").length - 1).toBe(1);
-    expect(
-      digestSubject({ name: "Trending Papers", week: "2026-W47", papers: [paper({ title: "x".repeat(300) })] }).length,
-    ).toBeLessThanOrEqual(110);
+    expect(digestSubject({ ...model([paper({ title: "x".repeat(300) })]) }).length).toBeLessThanOrEqual(110);
+  });
+
+  it("names a daily edition by its day, a weekly issue by its week", async () => {
+    const daily = {
+      ...model([paper({ title: "Tiny experts" })]),
+      week: "2026-11-30",
+      cadence: "daily" as const,
+      dateRange: "Monday 30 November 2026",
+    };
+    expect(digestSubject(daily)).toBe("Trending Papers, Monday 30 November: Tiny experts");
+    expect(digestSubject(model([paper({ title: "Tiny experts" })]))).toBe("Trending Papers, week 47: Tiny experts");
+    const { html, text } = await digestEmail(daily);
+    expect(html).toContain("The day's 1 most upvoted papers");
+    expect(text).toContain("Trending Papers · Monday 30 November 2026");
+    expect(html).toContain("the daily digest of trending machine-learning papers");
   });
 });

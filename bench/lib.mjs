@@ -210,6 +210,23 @@ export function createDevServer({
     )[0].results;
   }
 
+  /**
+   * Runs a SQL script (`wrangler d1 execute --file`) against the snapshot's local D1, as the migrations are applied:
+   * for statements too long for a command line. Works while wrangler dev runs. Returns the seconds it took.
+   */
+  function execute(sql) {
+    const { workDir, appDir, persistDir } = dirs();
+    const file = join(workDir, `execute-${Date.now()}.sql`);
+    writeFileSync(file, sql);
+    const t0 = performance.now();
+    try {
+      runWrangler(["d1", "execute", "DB", "--local", "--persist-to", persistDir, "--file", file], { cwd: appDir });
+    } finally {
+      rmSync(file, { force: true });
+    }
+    return (performance.now() - t0) / 1000;
+  }
+
   return {
     dirs,
     snapshot,
@@ -218,6 +235,7 @@ export function createDevServer({
     kill,
     cleanup,
     query,
+    execute,
     log,
     /** Calls `fn` with every chunk of the server's output (stdout and stderr) from now on. */
     onOutput: (fn) => listeners.push(fn),

@@ -45,9 +45,8 @@ export const cadenceFor = (r: { cadence: Cadence; cadenceFrom: string | null }, 
 /**
  * The SQL condition "this reader gets the edition" for the fan-out's page read: `?` binds the edition's ISO week.
  * The first two terms are the partial index's own (subscribers_weekly_id / subscribers_daily_id), so SQLite walks
- * only that index; the CASE is `cadenceFor` in SQL. `cadence` comes from CADENCES, never from a request.
+ * only that index; the CASE is `cadenceFor` in SQL (before the switch applies, the reader is with the other cadence). `cadence` comes from CADENCES, never from a request.
  */
 export function receivesSql(cadence: Cadence) {
-  const other = otherCadence(cadence);
-  return `status = 'active' AND (cadence = '${cadence}' OR cadence_from IS NOT NULL) AND (CASE WHEN cadence_from IS NULL OR ? >= cadence_from THEN cadence ELSE '${other}' END) = '${cadence}'`;
+  return `status = 'active' AND (cadence = '${cadence}' OR cadence_from IS NOT NULL) AND (CASE WHEN cadence_from IS NULL OR ? >= cadence_from THEN cadence = '${cadence}' ELSE cadence <> '${cadence}' END)`;
 }

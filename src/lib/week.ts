@@ -62,15 +62,14 @@ export function parseDay(s: string): string | null {
 /** The UTC day before `at`: the daily edition sent on the morning of the 1st carries the papers of the 30th. */
 export const previousDay = (at: Date): string => new Date(at.getTime() - DAY).toISOString().slice(0, 10);
 
-/** The day as people read it: "Monday 30 November 2026". */
-export const dayLabel = (day: string) =>
-  new Date(`${day}T00:00:00Z`).toLocaleDateString("en-GB", {
-    weekday: "long",
-    day: "numeric",
-    month: "long",
-    year: "numeric",
-    timeZone: "UTC",
-  });
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS = "January February March April May June July August September October November December".split(" ");
+
+/** The day as people read it: "Monday 30 November 2026" (spelled out here: runtimes' locale data differ). */
+export function dayLabel(day: string) {
+  const d = new Date(`${day}T00:00:00Z`);
+  return `${WEEKDAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+}
 
 /** The ISO week after the one `now` is in ("2026-W50" during W49): where a change of cadence applies from. */
 export const nextWeek = (now: number) => formatWeek(isoWeekOf(new Date(now + 7 * DAY)));

@@ -2,7 +2,7 @@ import { type IsoWeek, isoWeekOf, weekStart } from "../lib/week";
 import { type Paper, type PaperSource, parsePaper } from "./paper";
 
 /**
- * The bundled sample week (PAPERS_SOURCE=sample, the `npm start` default): 34 invented papers in the real
+ * The bundled sample week (PAPERS_SOURCE=sample, the `npm start` default): 34 invented papers, Monday to Friday, in the real
  * response shape of /api/daily_papers, dated into whichever week is asked for, so the whole flow works offline.
  * Every title, abstract, name and number is made up. It includes what real weeks contain: a duplicate
  * entry, a withdrawn paper, a very long abstract, markup-like characters in a title, missing optional fields.
@@ -80,7 +80,8 @@ export function sampleItems(w: IsoWeek): unknown[] {
     // arXiv-style ids unique to the week, so "already sent in an earlier issue" never empties a later sample week.
     const month = new Date(monday).getUTCMonth() + 1;
     const id = `${String(w.year % 100).padStart(2, "0")}${String(month).padStart(2, "0")}.${String(w.week * 1000 + i).padStart(5, "0")}`;
-    const submitted = new Date(monday + (i % 7) * 86_400_000 + 3_600_000 * (1 + (i % 20))).toISOString();
+    // Monday to Friday, as on Daily Papers, where weekends are quiet: Saturday and Sunday have no papers.
+    const submitted = new Date(monday + (i % 5) * 86_400_000 + 3_600_000 * (1 + (i % 20))).toISOString();
     return {
       paper: {
         id,
@@ -107,7 +108,12 @@ export function sampleItems(w: IsoWeek): unknown[] {
   };
   const items = ROWS.map((row, i) => item(row, i));
   items.push(item(WITHDRAWN, ROWS.length, { withdrawnAt: new Date(monday + 2 * 86_400_000).toISOString() }));
-  items.push(structuredClone(items[2]!)); // the same paper listed twice, as happens in real weeks
+  // The same paper listed twice, as happens in real weeks: again the next day (a daily reader must not get it twice).
+  const again = structuredClone(items[2]!);
+  again.paper.submittedOnDailyAt = again.publishedAt = new Date(
+    Date.parse(again.paper.submittedOnDailyAt) + 86_400_000,
+  ).toISOString();
+  items.push(again);
   return items;
 }
 

@@ -5,12 +5,15 @@
 //   npm run bench:digest -- --rate 2 --limited-subscribers 3000  # the limited run's settings (these are the defaults)
 //   npm run bench:digest -- --only-limited --rate 4 --start-rps 2   # the budget learns Resend's stated limit (4) from 2
 //   npm run bench:digest -- --for-you --subscribers 20000        # issue 10: every reader has topics and a taste
+//   npm run bench:digest -- --cadence daily --subscribers 20000  # issue 11: the daily edition of 2026-11-17 to the
+//                                                                 # 5,000 daily readers among 20,000 (--daily-readers)
 //   flags: --subscribers N (20000)  --rate R (2)  --start-rps S (RESEND_MAX_RPS of the limited run; default R)
 //          --limited-subscribers M (3000)  --no-limited  --only-limited
 //          --readers-with-preferences F (0..1, default 0 = nobody: today's global email for all)
 //          --for-you (= --readers-with-preferences 1)  --seed S (the preferences' PRNG seed, 10)
 //          --variants V (distinct (topics, taste) variants handed out, 64)
 //          --invocations (LOG_INVOCATIONS=1 even without preferences; on whenever F > 0)
+//          --cadence weekly|daily (weekly)  --daily-readers D (daily readers among N, default N/4; M/4 in the limited run)
 //          --timeout S (global watchdog, 1500)  --json (one JSON line only)  --verbose (wrangler's output on stderr)
 //          --root DIR (benchmark another checkout's worker, for A/B runs; default: this repo)
 //
@@ -59,6 +62,7 @@ import {
 } from "./lib.mjs";
 
 const WEEK = "2026-W47";
+const DAY = "2026-11-17"; // the Tuesday of WEEK: the sample week's papers of that day make the daily edition
 const GOALS = {
   secondsPer20k: 30,
   rowsReadPerSubscriber: 1.05,
@@ -91,7 +95,7 @@ function fraction(name: string): number | undefined {
 }
 if (flag("help")) {
   console.log(
-    "usage: tsx bench/digest.ts [--subscribers 20000] [--rate 2] [--limited-subscribers 3000] [--no-limited] [--only-limited] [--for-you | --readers-with-preferences 0..1] [--seed 10] [--variants 64] [--invocations] [--timeout 1500] [--json] [--verbose] [--root DIR]",
+    "usage: tsx bench/digest.ts [--subscribers 20000] [--rate 2] [--limited-subscribers 3000] [--no-limited] [--only-limited] [--for-you | --readers-with-preferences 0..1] [--seed 10] [--variants 64] [--cadence weekly|daily] [--daily-readers D] [--invocations] [--timeout 1500] [--json] [--verbose] [--root DIR]",
   );
   process.exit(0);
 }
@@ -111,6 +115,12 @@ const PREFS = fraction("readers-with-preferences") ?? (flag("for-you") ? 1 : 0);
 const SEED = Math.floor(num("seed", 10));
 const VARIANTS = Math.floor(num("variants", 64));
 const LOG_INVOCATIONS = PREFS > 0 || flag("invocations");
+// Issue 11: which edition is sent. Daily: D readers of N (spread over the ids) read daily; the edition must reach
+// exactly them, reading about one row per daily reader.
+const CADENCE = opt("cadence") ?? "weekly";
+if (CADENCE !== "weekly" && CADENCE !== "daily") throw new Error(`--cadence is weekly or daily, got ${CADENCE}`);
+const KEY = CADENCE === "daily" ? DAY : WEEK;
+const dailyReaders = (n: number) => (CADENCE === "daily" ? Math.min(n, Math.floor(num("daily-readers", n / 4))) : 0);
 
 const say = (...a: unknown[]) => {
   if (!JSON_ONLY) console.log(...a);
@@ -396,19 +406,33 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
       `[${sc.label}] ${preferences.readers} readers given topics and a taste (${preferences.distinct} distinct variants, seed ${SEED}) in ${applyS.toFixed(1)} s`,
     );
   }
-  say(`[${sc.label}] sending ${WEEK}…`);
+  // Issue 11: D readers switched to daily (chosen by a multiplicative hash of the id, so spread over the index).
+  let recipients = emails;
+  const daily = dailyReaders(sc.n);
+  if (CADENCE === "daily") {
+    dev.execute(
+      `UPDATE subscribers SET cadence = 'daily' WHERE id IN (SELECT id FROM subscribers WHERE status = 'active' ORDER BY (id * 2654435761) % 4294967296 LIMIT ${daily});\n`,
+    );
+    recipients = (dev.query("SELECT email FROM subscribers WHERE cadence = 'daily'") as { email: string }[]).map(
+      (r) => r.email,
+    );
+    if (recipients.length !== daily) throw new Error(`daily readers: ${recipients.length}, expected ${daily}`);
+    say(`[${sc.label}] ${daily} of ${sc.n} readers read daily`);
+  }
+  const n = recipients.length; // who must get the edition
+  say(`[${sc.label}] sending ${KEY}…`);
 
   // Trigger and poll.
-  const runTimeoutMs = (sc.rate > 0 ? (sc.n / (100 * sc.rate)) * 4 + 120 : 300 + sc.n / 100) * 1000;
+  const runTimeoutMs = (sc.rate > 0 ? (n / (100 * sc.rate)) * 4 + 120 : 300 + n / 100) * 1000;
   const cpu0 = groupCpuMs(dev.pid);
   const tTrigger = Date.now();
-  const trig = await http(base, "POST", `/admin/digests/${WEEK}/send`, { headers: auth });
+  const trig = await http(base, "POST", `/admin/digests/${KEY}/send`, { headers: auth });
   if (trig.status !== 202) throw new Error(`send trigger failed: ${trig.status} ${trig.text.slice(0, 500)}`);
   let rec: RunRecord = trig.json;
   let tObserved = NaN;
   let lastLine = 0;
   for (;;) {
-    const r = await http(base, "GET", `/admin/digests/${WEEK}`, { headers: auth });
+    const r = await http(base, "GET", `/admin/digests/${KEY}`, { headers: auth });
     if (r.status === 200) rec = r.json;
     if (["sent", "failed", "skipped"].includes(rec.status)) {
       tObserved = Date.now();
@@ -418,7 +442,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
     if (!JSON_ONLY && Date.now() - lastLine > 5000) {
       lastLine = Date.now();
       note(
-        `  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${sc.n} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`,
+        `  … ${((Date.now() - tTrigger) / 1000).toFixed(0)} s: ${rec.status}, ${rec.sent}/${n} sent, ${rec.batches_sent}/${rec.batches} batches, ${rec.api_calls} calls, ${rec.retries} retries`,
       );
     }
     await sleep(200);
@@ -428,7 +452,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
 
   // Stray sends (a duplicate message after the finish) would show up now.
   await sleep(3000);
-  const after = await http(base, "GET", `/admin/digests/${WEEK}`, { headers: auth });
+  const after = await http(base, "GET", `/admin/digests/${KEY}`, { headers: auth });
   if (after.status === 200) rec = after.json;
   const sending = (await http(base, "GET", "/admin/stats", { headers: auth })).json?.sending ?? null;
 
@@ -457,7 +481,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
     max_batch_json_bytes: number;
   } | null = null;
   if (PREFS > 0) {
-    const w = `'${WEEK}'`;
+    const w = `'${KEY}'`;
     const [e] = dev.query(
       `SELECT COUNT(*) AS listed, COALESCE(SUM(json_type(r.value, '$.f') IS NOT NULL), 0) AS personal,
          COUNT(DISTINCT json_extract(r.value, '$.f')) AS selections,
@@ -479,8 +503,8 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
   const seen = new Map<string, number>();
   for (const e of list) for (const to of e.to) seen.set(to, (seen.get(to) ?? 0) + 1);
   let missing = 0;
-  for (const e of emails) if (!seen.has(e)) missing++;
-  const expected = new Set(emails);
+  for (const e of recipients) if (!seen.has(e)) missing++;
+  const expected = new Set(recipients);
   let duplicates = 0;
   let strangers = 0;
   for (const [to, c] of seen) {
@@ -497,7 +521,11 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
   const observedS = (tObserved - tTrigger) / 1000;
   return {
     label: sc.label,
-    n: sc.n,
+    cadence: CADENCE,
+    edition: KEY,
+    readers: sc.n, // imported
+    n, // who must get the edition: every reader, or the daily ones
+
     rate_limit: sc.rate || null,
     startup_s: r3(startupS),
     import_s: r3(importS),
@@ -505,7 +533,7 @@ async function runScenario(sc: Scenario, ctx: { resendUrl: string; variants: Pre
     status: rec.status,
     wall_s: r3(wallS), // trigger → run record finished_at
     observed_s: r3(observedS), // trigger → first poll that saw the finished state (200 ms polling)
-    emails_per_s: r3(sc.n / wallS),
+    emails_per_s: r3(n / wallS),
     first_accepted_s: r3(firstAcceptedS), // trigger → first email accepted by the emulator
     last_accepted_s: r3(lastAcceptedS), // trigger → last email accepted by the emulator
     steady_emails_per_s: r3(
@@ -590,7 +618,7 @@ function judge(r: RunResult): Record<string, Goal> {
   const common = {
     finished: { goal: "status sent", value: r.status, pass: r.status === "sent" && !r.timed_out },
     exactly_once: {
-      goal: "accepted emails == N, each subscriber exactly once",
+      goal: "accepted emails == N, each recipient exactly once",
       value: `${r.emulator.accepted_emails} accepted, ${r.delivery.missing} missing, ${r.delivery.duplicates} duplicates, ${r.delivery.strangers} others`,
       pass: exactlyOnce,
     },
@@ -652,7 +680,7 @@ async function main() {
   const wranglerVersion = runWrangler(["--version"]).trim();
   const nodeVersion = spawnSync("node", ["--version"], { env: childEnv, encoding: "utf8" }).stdout.trim();
   say(
-    `bench:digest  week ${WEEK}  subscribers ${N}  limited run: ${RUN_LIMITED ? `${LIMITED_N} subscribers at ${RATE} req/s` : "off"}  readers with preferences: ${PREFS}${PREFS > 0 ? ` (seed ${SEED}, ${VARIANTS} variants)` : ""}${ROOT !== REPO ? `  root=${ROOT}` : ""}`,
+    `bench:digest  edition ${KEY} (${CADENCE})  subscribers ${N}  limited run: ${RUN_LIMITED ? `${LIMITED_N} subscribers at ${RATE} req/s` : "off"}  readers with preferences: ${PREFS}${PREFS > 0 ? ` (seed ${SEED}, ${VARIANTS} variants)` : ""}${ROOT !== REPO ? `  root=${ROOT}` : ""}`,
   );
   say(
     `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, bench node ${process.version}, wrangler ${wranglerVersion} on node ${nodeVersion}, load avg ${os
@@ -673,7 +701,8 @@ async function main() {
   const result = {
     bench: "digest",
     ok,
-    week: WEEK,
+    week: KEY,
+    cadence: CADENCE,
     readers_with_preferences: PREFS,
     machine: {
       cores: os.cpus().length,
@@ -696,7 +725,7 @@ async function main() {
   for (const r of judged) {
     const rr = r.run_record;
     say(
-      `\n== ${r.label} run: N=${r.n}${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${START_RPS})` : ", no rate limit"} ==`,
+      `\n== ${r.label} run: ${r.edition} (${r.cadence}) to N=${r.n} of ${r.readers} readers${r.rate_limit ? `, Resend limited to ${r.rate_limit} req/s (RESEND_MAX_RPS=${START_RPS})` : ", no rate limit"} ==`,
     );
     say(
       `  status ${r.status}${r.timed_out ? " (TIMED OUT)" : ""}; wall time trigger → finished_at ${r.wall_s} s (poll saw it at ${r.observed_s} s) → ${r.emails_per_s} emails/s`,

@@ -1,4 +1,4 @@
-import { desc, gte, sql } from "drizzle-orm";
+import { desc, eq, gte, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { validator } from "hono/validator";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
@@ -28,8 +28,8 @@ admin.get("/stats", async (c) => {
   const d1 = c.env.DB;
   const db = database(d1);
   const since = Date.now() - 12 * WEEK_MS;
-  // One D1 round trip for the four reads.
-  const [signups, unsubscribes, recent, mail] = await db.batch([
+  // One D1 round trip for the five reads.
+  const [signups, unsubscribes, recent, mail, cadences] = await db.batch([
     db.select({ t: subscribers.createdAt }).from(subscribers).where(gte(subscribers.createdAt, since)),
     db
       .select({ t: sql<number>`${subscribers.unsubscribedAt}` })
@@ -38,6 +38,7 @@ admin.get("/stats", async (c) => {
     db
       .select({
         week: issues.week,
+        cadence: issues.cadence,
         status: issues.status,
         recipients: issues.recipients,
         sent: issues.sent,
@@ -49,7 +50,7 @@ admin.get("/stats", async (c) => {
         paused_reason: issues.pausedReason,
       })
       .from(issues)
-      .orderBy(desc(issues.week))
+      .orderBy(desc(issues.startedAt))
       .limit(12),
     db
       .select({
@@ -61,6 +62,11 @@ admin.get("/stats", async (c) => {
       .from(mailBatches)
       .where(gte(mailBatches.createdAt, Date.now() - WEEK_MS))
       .groupBy(sql`1`),
+    db
+      .select({ cadence: subscribers.cadence, n: sql<number>`count(*)` })
+      .from(subscribers)
+      .where(eq(subscribers.status, "active"))
+      .groupBy(subscribers.cadence),
   ]);
   const perWeek = (rows: { t: number }[]) => {
     const out: Record<string, number> = {};
@@ -72,6 +78,8 @@ admin.get("/stats", async (c) => {
   };
   return c.json({
     subscribers: await countByStatus(database(d1)),
+    // Active readers by the cadence they chose (a switch in progress counts under the new one).
+    active_by_cadence: { weekly: 0, daily: 0, ...Object.fromEntries(cadences.map((r) => [r.cadence, r.n])) },
     signups_per_week: perWeek(signups),
     unsubscribes_per_week: perWeek(unsubscribes),
     issues: recent,

@@ -22,10 +22,12 @@ function isoWeekKey(ms: number) {
 
 type Stats = {
   subscribers: Record<"pending" | "active" | "unsubscribed" | "suppressed", number>;
+  active_by_cadence: Record<"weekly" | "daily", number>;
   signups_per_week: Record<string, number>;
   unsubscribes_per_week: Record<string, number>;
   issues: {
     week: string;
+    cadence: string;
     status: string;
     recipients: number;
     sent: number;
@@ -104,6 +106,9 @@ describe("GET /admin/stats", () => {
       n: number;
     }>();
     for (const r of results) expect(after.subscribers[r.status as keyof Stats["subscribers"]]).toBe(r.n);
+    // Active readers split by cadence: the two imported readers are weekly, the default.
+    expect(after.active_by_cadence.weekly - before.active_by_cadence.weekly).toBe(2);
+    expect(after.active_by_cadence.weekly + after.active_by_cadence.daily).toBe(after.subscribers.active);
   });
 
   it("buckets signups and unsubscribes by ISO week over the last 12 weeks", async () => {

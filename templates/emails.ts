@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import type { Cadence } from "../src/db/schema";
 import { emailShell, FONT } from "./email-shell";
 import type { Html } from "./page";
 
@@ -53,24 +54,36 @@ If you did not ask for this, ignore this email: without a click you will not hea
   };
 }
 
+/** What the welcome email promises, by the cadence the reader chose (the preferences page can change it). */
+const WHEN: Record<Cadence, { lead: string; span: string; first: string }> = {
+  weekly: { lead: "Every Monday morning", span: "the past week", first: "Your first digest arrives on Monday." },
+  daily: {
+    lead: "Every morning",
+    span: "the previous day",
+    first: "Your first edition arrives the next morning with new papers.",
+  },
+};
+
 export async function welcomeEmail(m: {
   name: string;
   homeUrl: string;
   manageUrl: string;
   unsubscribeUrl: string;
+  cadence: Cadence;
 }): Promise<RenderedEmail> {
   const subject = `Welcome to ${m.name}`;
+  const when = WHEN[m.cadence];
   const body = html`<h1 style="margin:0 0 12px 0;font-size:22px;line-height:28px;">You're subscribed</h1>
-<p style="margin:0 0 12px 0;">Every Monday morning you will get the most upvoted machine-learning papers of the past week on Hugging Face: titles, authors, a short abstract and links to the paper, code and project page.</p>
+<p style="margin:0 0 12px 0;">${when.lead} you will get the most upvoted machine-learning papers of ${when.span} on Hugging Face: titles, authors, a short abstract and links to the paper, code and project page.</p>
 <p style="margin:0 0 12px 0;">Want a break? You can pause the digest for a few weeks or leave at any time.</p>
 ${button(m.manageUrl, "Manage your subscription")}
 <p style="margin:0;color:#4b5563;font-size:14px;line-height:20px;">You receive this because you confirmed your subscription to ${m.name}. <a href="${m.unsubscribeUrl}" style="color:#4b5563;">Unsubscribe</a></p>`;
   const text = `Welcome to ${m.name}
 
-Every Monday morning you will get the most upvoted machine-learning papers of the past week on Hugging Face.
+${when.lead} you will get the most upvoted machine-learning papers of ${when.span} on Hugging Face.
 
 Manage your subscription (pause or leave): ${m.manageUrl}
 Unsubscribe: ${m.unsubscribeUrl}
 `;
-  return { subject, html: (await frame(subject, "Your first digest arrives on Monday.", body)).toString(), text };
+  return { subject, html: (await frame(subject, when.first, body)).toString(), text };
 }

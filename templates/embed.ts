@@ -15,7 +15,8 @@ export interface EmbedModel {
  * styles, the honeypot's included, cannot leak out). It submits with fetch and reports inline.
  * Options are data- attributes on the script tag: data-title, data-description, data-button,
  * data-placeholder, data-success, data-theme (light | dark | auto), data-accent (a CSS colour), data-topics ("true":
- * topic checkboxes, sent as the signup's topics; off by default).
+ * topic checkboxes, sent as the signup's topics; off by default), data-cadence ("true": a weekly/daily choice, weekly
+ * ticked, sent as the signup's cadence; off by default).
  * The DOM is built with textContent only: attribute text never becomes markup.
  */
 export function embedScript(m: EmbedModel): string {
@@ -36,6 +37,8 @@ export function embedScript(m: EmbedModel): string {
   var theme = d.theme === "dark" || d.theme === "light" ? d.theme : "auto";
   var accent = d.accent && window.CSS && CSS.supports("color", d.accent) ? d.accent : "";
   var withTopics = d.topics === "true" || d.topics === "";
+  var withCadence = d.cadence === "true" || d.cadence === "";
+  var choosing = withTopics || withCadence;
 
   var host = document.createElement("div");
   host.className = "papers-newsletter-embed";
@@ -79,20 +82,28 @@ export function embedScript(m: EmbedModel): string {
   var button = el("button", { type: "submit" }, [text("button", C.text.button)]);
   var status = el("p", { id: "status", class: "status", role: "status", "aria-live": "polite" });
   var field = el("div", { class: "field" }, [el("label", { for: "email" }, ["Email address"]), input]);
-  // With data-topics, the checkboxes go between the address and the button (the order they are filled in).
+  // With data-cadence or data-topics, the choices go between the address and the button (the order they are filled in).
   var boxes = withTopics ? C.topics.map(function (t) { return el("input", { type: "checkbox", name: "topics", value: t.id }); }) : [];
+  var radios = withCadence ? ["weekly", "daily"].map(function (v) { return el("input", { type: "radio", name: "cadence", value: v, checked: v === "weekly" ? "" : undefined }); }) : [];
   var form = el("form", { class: theme, novalidate: "", "aria-labelledby": "title" }, [
     el("h2", { id: "title" }, [text("title", C.text.heading)]),
     el("p", {}, [text("description", C.text.description)]),
-    el("div", { class: "row" }, withTopics ? [field] : [field, button]),
-  ].concat(withTopics ? [
+    el("div", { class: "row" }, choosing ? [field] : [field, button]),
+  ].concat(withCadence ? [
+    el("fieldset", {}, [
+      el("legend", {}, [C.text.cadenceLegend]),
+      el("div", { class: "choices" }, [
+        el("label", {}, [radios[0], " " + C.text.cadenceWeekly]),
+        el("label", {}, [radios[1], " " + C.text.cadenceDaily]),
+      ]),
+    ]),
+  ] : []).concat(withTopics ? [
     el("fieldset", {}, [
       el("legend", {}, [C.text.topicsLegend]),
       el("p", {}, [C.text.topicsHint]),
       el("div", { class: "choices" }, boxes.map(function (box, i) { return el("label", {}, [box, " " + C.topics[i].name]); })),
     ]),
-    button,
-  ] : []).concat([
+  ] : []).concat(choosing ? [button] : []).concat([
     el("div", { class: "hp", "aria-hidden": "true" }, [el("label", { for: "website" }, ["Leave this field empty"]), honeypot]),
     status,
   ]));
@@ -127,6 +138,7 @@ export function embedScript(m: EmbedModel): string {
     var email = input.value.trim();
     if (!email || email.indexOf("@") < 1) { show("err", "Enter your email address, like name@example.com."); input.focus(); return; }
     var body = { email: email, website: honeypot.value, ts: C.ts };
+    if (withCadence) body.cadence = radios[1].checked ? "daily" : "weekly";
     if (withTopics) body.topics = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
     if (widget !== null && window.turnstile) body["cf-turnstile-response"] = window.turnstile.getResponse(widget) || "";
     button.disabled = true;

@@ -1,4 +1,5 @@
 import { html } from "hono/html";
+import type { Cadence } from "../src/db/schema";
 import { TOPICS } from "../src/papers/topics";
 import type { Html } from "./page";
 
@@ -14,6 +15,8 @@ export interface FormModel {
   button?: string;
   /** Offer topic checkboxes (/form?topics=1); off: the one-field form. */
   topics?: boolean;
+  /** Offer the weekly/daily choice (/form?cadence=1); off: weekly, the default. */
+  cadence?: boolean;
 }
 
 export const DEFAULT_TEXT = {
@@ -23,6 +26,9 @@ export const DEFAULT_TEXT = {
   success: "Almost there: check your inbox and click the link to confirm.",
   topicsLegend: "Topics (optional)",
   topicsHint: "Tick any: your digest adds the week's new papers on them to its top papers.",
+  cadenceLegend: "How often",
+  cadenceWeekly: "Weekly: every Monday, the week's top papers",
+  cadenceDaily: "Daily: every morning, the previous day's papers",
 };
 
 /**
@@ -48,14 +54,11 @@ export function subscribeForm(f: FormModel): Html {
 <div class="row">
 <div><label for="email">Email address</label>
 <input id="email" name="email" type="email" required autocomplete="email" inputmode="email" maxlength="254" placeholder="you@example.com"></div>
-${f.topics ? "" : button}
+${f.topics || f.cadence ? "" : button}
 </div>
-${
-  f.topics
-    ? html`${topicFieldset(DEFAULT_TEXT.topicsLegend, DEFAULT_TEXT.topicsHint)}
-${button}`
-    : ""
-}
+${f.cadence ? cadenceFieldset(DEFAULT_TEXT.cadenceLegend) : ""}
+${f.topics ? topicFieldset(DEFAULT_TEXT.topicsLegend, DEFAULT_TEXT.topicsHint) : ""}
+${f.topics || f.cadence ? button : ""}
 <div class="hp" aria-hidden="true"><label for="website">Leave this field empty</label><input id="website" name="website" type="text" tabindex="-1" autocomplete="off"></div>
 <input type="hidden" name="ts" value="${f.ts}">
 ${f.framed ? html`<input type="hidden" name="_frame" value="1">` : ""}
@@ -84,12 +87,16 @@ export const confirmPrompt = (action: string, name: string): Html => html`<h1>Co
 <p>One more step to receive ${name} every week.</p>
 <form id="confirm" method="post" action="${action}"><button type="submit">Confirm my subscription</button></form>`;
 
+/** When a reader's emails come, by cadence: the confirmation and resubscribe pages say it. */
+const ARRIVES: Record<Cadence, string> = { weekly: "every Monday", daily: "every morning with new papers" };
+
 export const confirmedPage = (
   manageUrl: string,
   name: string,
   already: boolean,
+  cadence: Cadence,
 ): Html => html`<h1>${already ? "You are already subscribed" : "You're subscribed!"}</h1>
-<p>${name} will arrive every Monday. A welcome email is on its way${already ? " (or already arrived)" : ""}.</p>
+<p>${name} will arrive ${ARRIVES[cadence]}. A welcome email is on its way${already ? " (or already arrived)" : ""}.</p>
 <p class="muted">You can pause or leave at any time: <a href="${manageUrl}">manage your subscription</a>.</p>`;
 
 export const unsubscribePrompt = (action: string, name: string): Html => html`<h1>Unsubscribe?</h1>
@@ -105,8 +112,8 @@ export const resubscribePrompt = (action: string, name: string): Html => html`<h
 <p>You will receive ${name} again.</p>
 <form method="post" action="${action}"><button type="submit">Resubscribe</button></form>`;
 
-export const resubscribedPage = (name: string): Html => html`<h1>You're subscribed again</h1>
-<p>${name} will arrive every Monday. The links in your earlier emails keep working to pause or leave.</p>`;
+export const resubscribedPage = (name: string, cadence: Cadence): Html => html`<h1>You're subscribed again</h1>
+<p>${name} will arrive ${ARRIVES[cadence]}. The links in your earlier emails keep working to pause or leave.</p>`;
 
 export interface ManageModel {
   action: string;
@@ -116,8 +123,21 @@ export interface ManageModel {
   pausedUntil: number | null;
   /** The reader's topic ids. */
   topics: readonly string[];
+  /** The cadence chosen, the one this week's papers follow, and (when a switch waits for next week) its Monday. */
+  cadence: { chosen: Cadence; now: Cadence; switchFrom: string | null };
   notice?: string;
 }
+
+export const CADENCE_NAMES: Record<Cadence, string> = { weekly: "the weekly digest", daily: "the daily edition" };
+
+/** The cadence radios: weekly (the default, checked unless `chosen` says daily) or daily, one "cadence" field. */
+export const cadenceFieldset = (legend: string, chosen: Cadence = "weekly"): Html =>
+  html`<fieldset><legend>${legend}</legend>
+<div class="choices">
+<label><input type="radio" name="cadence" value="weekly"${chosen === "weekly" ? " checked" : ""}> ${DEFAULT_TEXT.cadenceWeekly}</label>
+<label><input type="radio" name="cadence" value="daily"${chosen === "daily" ? " checked" : ""}> ${DEFAULT_TEXT.cadenceDaily}</label>
+</div>
+</fieldset>`;
 
 const dateOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
@@ -130,7 +150,7 @@ ${m.notice ? html`<p class="ok" role="status">${m.notice}</p>` : ""}
     paused
       ? `paused until ${dateOf(m.pausedUntil!)}`
       : active
-        ? "receiving the weekly digest"
+        ? `receiving ${CADENCE_NAMES[m.cadence.now]}`
         : m.status === "pending"
           ? "waiting for confirmation"
           : "not subscribed"
@@ -149,6 +169,20 @@ ${paused ? html`<form method="post" action="${m.action}"><input type="hidden" na
     : m.status === "unsubscribed"
       ? html`<form method="post" action="${m.action}"><input type="hidden" name="action" value="resubscribe"><button type="submit">Resubscribe</button></form>`
       : ""
+}
+${
+  active || m.status === "pending"
+    ? html`<form method="post" action="${m.action}">
+<input type="hidden" name="action" value="cadence">
+${cadenceFieldset("How often", m.cadence.chosen)}
+${
+  m.cadence.switchFrom
+    ? html`<p class="muted">Your change to ${CADENCE_NAMES[m.cadence.chosen]} starts with the papers of the week of ${m.cadence.switchFrom}. Until then you get ${CADENCE_NAMES[m.cadence.now]}, so no paper reaches you twice and none is missed.</p>`
+    : ""
+}
+<button type="submit">Save</button>
+</form>`
+    : ""
 }
 <form method="post" action="${m.action}">
 <input type="hidden" name="action" value="topics">

@@ -52,6 +52,8 @@ export async function exportSubscriber(d1: D1Database, id: number) {
     paused_until: iso(s.pausedUntil),
     issues_received: issues.map((r) => r.week),
     topics: s.topics ?? [],
+    cadence: s.cadence,
+    cadence_from_week: s.cadenceFrom,
     taste: storedJson(s.taste),
     ratings: rated.map((r) => ({
       paper_id: r.paperId,
@@ -61,6 +63,7 @@ export async function exportSubscriber(d1: D1Database, id: number) {
     })),
     notes: [
       "ip_hash is a keyed hash of the IP address your signup came from; the address itself is never stored.",
+      "cadence is how often you get papers (weekly or daily); cadence_from_week, when set, is the ISO week from whose papers a change you made applies.",
       "taste is what your ratings taught the For you section: weights per topic (t) and per keyword (k); keywords are stored as an 8-hex-digit hash of their text.",
     ].join(" "),
   };

@@ -24,6 +24,8 @@ export interface Signup {
   now: number;
   /** The topics chosen with the signup (src/papers/topics.ts), in TOPICS order; empty: none given. */
   topics: readonly TopicId[];
+  /** The cadence chosen with the signup; null: none given (a new row is weekly, an existing one keeps its own). */
+  cadence: Cadence | null;
 }
 
 export interface D1Cost {
@@ -35,9 +37,10 @@ export interface D1Cost {
  * Records a signup in one statement and tells whether a confirmation email is due.
  * New → pending. Pending → confirmation re-sent if the per-address throttle allows.
  * Unsubscribed → a fresh double opt-in. Active or suppressed → untouched, nothing sent.
- * Topics go with the consent they came with: stored on a new row, and replaced on a (re)confirmation only when the
- * signup chose some; a throttled or an active row keeps its own (a reader changes topics on the preferences page, and
- * whoever knows an address cannot change them).
+ * Topics and cadence go with the consent they came with: stored on a new row, and replaced on a (re)confirmation
+ * only when the signup chose them; a throttled or an active row keeps its own (a reader changes them on the
+ * preferences page, and whoever knows an address cannot change them). A chosen cadence applies at once: the row
+ * is not active, so no switch is in progress (src/digest/cadence.ts).
  */
 export async function recordSignup(
   d1: D1Database,
@@ -49,13 +52,14 @@ export async function recordSignup(
   // the existing row when the state allows a (re)confirmation. RETURNING a row means "send a confirmation".
   const result = await d1
     .prepare(
-      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count, link_key, topics)
-       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1, lower(hex(randomblob(16))), ?12
+      `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, consent_origin, consent_ip_hash, confirm_sent_at, confirm_count, link_key, topics, cadence)
+       SELECT ?1, ?2, 'pending', ?3, ?4, ?4, ?5, ?6, ?4, 1, lower(hex(randomblob(16))), ?12, coalesce(?13, 'weekly')
        WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?7) AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = ?11)
        ON CONFLICT (email_key) DO UPDATE SET
          email = excluded.email, status = 'pending', source = excluded.source,
          consent_at = excluded.consent_at, consent_origin = excluded.consent_origin, consent_ip_hash = excluded.consent_ip_hash,
          topics = coalesce(excluded.topics, topics),
+         cadence = coalesce(?13, cadence), cadence_from = CASE WHEN ?13 IS NULL THEN cadence_from END,
          confirmed_at = CASE WHEN status = 'pending' THEN confirmed_at ELSE NULL END,
          confirm_count = CASE WHEN confirm_sent_at > ?8 THEN confirm_count + 1 ELSE 1 END,
          confirm_sent_at = excluded.confirm_sent_at
@@ -79,6 +83,8 @@ export async function recordSignup(
       await suppressionHash(s.email.toLowerCase()),
       // ?12: the topics as the schema's JSON column stores them (Drizzle's mode "json"); NULL: none chosen.
       s.topics.length > 0 ? JSON.stringify(s.topics) : null,
+      // ?13: the cadence chosen (from CADENCES), or NULL.
+      s.cadence,
     )
     .run<{ id: number; confirm_sent_at: number }>();
   const row = result.results[0];

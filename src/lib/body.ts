@@ -9,6 +9,8 @@ export interface Body {
    * every value of the repeated field (strings, or File for a file part).
    */
   lists: Record<string, unknown>;
+  /** What carried the fields: a form's lists are always arrays of its values, JSON's are values of any type. */
+  shape: "json" | "form";
 }
 
 /**
@@ -38,7 +40,7 @@ export async function readBody(c: Context, lists: readonly string[] = []): Promi
       else if (typeof v === "string") out[k] = v;
       else if (k === "email") throw new ApiError(422, "invalid_email", "The email field must be a string.");
     }
-    return { fields: out, lists: listed };
+    return { fields: out, lists: listed, shape: "json" };
   }
   if (type === "application/x-www-form-urlencoded" || type === "multipart/form-data") {
     let form: Record<string, string | File | (string | File)[]>;
@@ -58,7 +60,7 @@ export async function readBody(c: Context, lists: readonly string[] = []): Promi
         if (typeof first === "string") out[k] = first;
       }
     }
-    return { fields: out, lists: listed };
+    return { fields: out, lists: listed, shape: "form" };
   }
   throw new ApiError(
     415,

@@ -17,7 +17,7 @@ export function itemFor(
       ? { kind: "confirm", sub: sub.id, key: sub.linkKey, email: sub.email, at: job.sentAt }
       : null;
   return sub.status === "active" && sub.confirmedAt
-    ? { kind: "welcome", sub: sub.id, key: sub.linkKey, email: sub.email, at: sub.confirmedAt }
+    ? { kind: "welcome", sub: sub.id, key: sub.linkKey, email: sub.email, at: sub.confirmedAt, cadence: sub.cadence }
     : null;
 }
 
@@ -48,6 +48,7 @@ export async function renderItem(cfg: Config, item: MailItem): Promise<Email> {
     homeUrl: cfg.publicUrl.toString(),
     manageUrl: links.manage,
     unsubscribeUrl: links.unsubscribe,
+    cadence: item.cadence ?? "weekly",
   });
   return personalEmail(cfg, item.email, rendered, { kind: "welcome", unsubscribe: links.unsubscribe });
 }

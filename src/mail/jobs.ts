@@ -1,3 +1,5 @@
+import type { Cadence } from "../db/schema";
+
 /**
  * Messages on MAIL_QUEUE. Only ids travel: the consumer reads the current state before sending.
  * - confirm / welcome: one email a signup or a confirmation asked for; the consumer freezes the emails of a whole
@@ -19,7 +21,8 @@ export type MailJob =
  */
 export type MailItem =
   | { kind: "confirm"; sub: number; key: string; email: string; at: number }
-  | { kind: "welcome"; sub: number; key: string; email: string; at: number }
+  /** `cadence` as it was at confirmation (absent in items frozen before readers chose one: weekly). */
+  | { kind: "welcome"; sub: number; key: string; email: string; at: number; cadence?: Cadence }
   /** An operator's test send of an issue: its rendered content travels with it (one email, rendered once). */
   | { kind: "test"; id: string; week: string; email: string; at: number; subject: string; html: string; text: string };
 

@@ -189,7 +189,9 @@ function csvExport(db: DB): ReadableStream<Uint8Array> {
       if (after === null) {
         after = 0;
         out.enqueue(
-          utf8.encode("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin\n"),
+          utf8.encode(
+            "email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin,cadence\n",
+          ),
         );
         return;
       }
@@ -198,7 +200,7 @@ function csvExport(db: DB): ReadableStream<Uint8Array> {
         if (page.length === 0) return out.close();
         out.enqueue(
           utf8.encode(
-            `${page.map((r) => [r.email, r.status, r.source, iso(r.createdAt), iso(r.confirmedAt), iso(r.unsubscribedAt), iso(r.pausedUntil), r.consentOrigin].map(csvField).join(",")).join("\n")}\n`,
+            `${page.map((r) => [r.email, r.status, r.source, iso(r.createdAt), iso(r.confirmedAt), iso(r.unsubscribedAt), iso(r.pausedUntil), r.consentOrigin, r.cadence].map(csvField).join(",")).join("\n")}\n`,
           ),
         );
         after = page[page.length - 1]!.id;

@@ -36,9 +36,9 @@ confirm.post("/:token", personalLink("confirm"), async (c) => {
     await c.env.MAIL_QUEUE.send({ kind: "welcome", subscriberId: sub.id }).catch((err) =>
       console.error("confirm: welcome not queued", { subscriberId: sub.id, error: String(err) }),
     );
-    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, false));
+    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, false, sub.cadence));
   }
   if (sub.status === "active")
-    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, true));
+    return render(c, "Subscribed", confirmedPage(await manageUrl(cfg, sub), cfg.newsletterName, true, sub.cadence));
   throw goneLink();
 });

@@ -31,7 +31,7 @@ embed.get("/embed.js", async (c) => {
 
 /**
  * Standalone form for iframes; works with JavaScript off (POST → 303 → thank-you page, all frameable).
- * /form?topics=1 adds the topic checkboxes.
+ * /form?topics=1 adds the topic checkboxes, /form?cadence=1 the weekly/daily choice.
  */
 embed.get("/form", secure("framedPage"), async (c) => {
   const cfg = c.get("cfg");
@@ -44,6 +44,7 @@ embed.get("/form", secure("framedPage"), async (c) => {
       framed: true,
       turnstileSiteKey: cfg.turnstileSiteKey,
       topics: c.req.query("topics") === "1",
+      cadence: c.req.query("cadence") === "1",
     }),
     {
       framed: true,

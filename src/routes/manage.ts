@@ -1,14 +1,25 @@
 import { type Context, Hono } from "hono";
-import { erasedPage, managePage } from "../../templates/pages";
+import { CADENCE_NAMES, erasedPage, managePage } from "../../templates/pages";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import type { Subscriber } from "../db/schema";
-import { type DB, database, getSubscriber, resubscribe, setPause, setTopics, unsubscribe } from "../db/subscribers";
+import {
+  type DB,
+  database,
+  getSubscriber,
+  resubscribe,
+  setCadence,
+  setPause,
+  setTopics,
+  unsubscribe,
+} from "../db/subscribers";
+import { cadenceFor } from "../digest/cadence";
 import { readBody } from "../lib/body";
 import { noStore, secure } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody, PageError } from "../lib/http";
+import { dayLabel, formatWeek, isoWeekOf, parseWeek, weekDays } from "../lib/week";
+import { cadenceField, topicsField } from "./choices";
 import { type LinkEnv, personalLink, type TokenParam } from "./guards";
 import { render } from "./render";
-import { topicsField } from "./topics";
 
 /** The preferences page behind each subscriber's manage link: topics, pause for N weeks, resume, unsubscribe. */
 export const manage = new Hono<AppEnv>();
@@ -42,9 +53,24 @@ async function show(c: Context<LinkEnv, string, TokenParam>, db: DB, who: number
       status: sub.status,
       pausedUntil: sub.pausedUntil,
       topics: sub.topics ?? [],
+      cadence: cadenceView(sub, Date.now()),
       notice,
     }),
   );
+}
+
+/**
+ * The reader's cadence for the page: the one chosen, the one this week's papers follow, and the Monday from which a
+ * switch made this week applies (src/digest/cadence.ts), or null when none waits.
+ */
+function cadenceView(sub: Subscriber, now: number) {
+  const week = formatWeek(isoWeekOf(new Date(now)));
+  const waiting = sub.cadenceFrom !== null && sub.cadenceFrom > week ? parseWeek(sub.cadenceFrom) : null;
+  return {
+    chosen: sub.cadence,
+    now: cadenceFor(sub, week),
+    switchFrom: waiting ? dayLabel(weekDays(waiting)[0]!) : null,
+  };
 }
 
 manage.get("/:token", personalLink("manage"), async (c) => show(c, database(c.env.DB), c.get("link").sub));
@@ -60,7 +86,8 @@ manage.get("/:token/data.json", personalLink("manage"), async (c) => {
 
 manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
   const { sub } = c.get("link");
-  const { fields, lists } = await readBody(c, ["topics"]);
+  const body = await readBody(c, ["topics", "cadence"]);
+  const { fields, lists } = body;
   const db = database(c.env.DB);
   const now = Date.now();
   switch (fields.action) {
@@ -68,6 +95,25 @@ manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
       // No box ticked sends no field at all: that is the choice "none".
       await setTopics(db, sub.id, topicsField(lists.topics));
       return show(c, db, sub.id, "Saved: your topics are updated.");
+    case "cadence": {
+      // No radio chosen sends no field: asked to save a cadence, that is a 422 like any other value.
+      const to = cadenceField({ ...body, lists: { cadence: lists.cadence ?? [] } }) ?? sub.cadence;
+      if (sub.status !== "active" && sub.status !== "pending")
+        throw new ApiError(
+          409,
+          "not_subscribed",
+          "Resubscribe first: how often is a choice for readers who get the newsletter.",
+        );
+      const changed = await setCadence(db, sub.id, to, now);
+      const after = await getSubscriber(db, sub.id);
+      const waits = after ? cadenceView(after, now).switchFrom : null;
+      const notice = !changed
+        ? `Nothing to change: you chose ${CADENCE_NAMES[to]}.`
+        : waits
+          ? `Saved: you get ${CADENCE_NAMES[to]} from the papers of the week of ${waits}.`
+          : `Saved: you get ${CADENCE_NAMES[to]}.`;
+      return show(c, db, after ?? sub.id, notice);
+    }
     case "pause": {
       const weeks = Number(fields.weeks);
       if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_PAUSE_WEEKS)
@@ -93,7 +139,7 @@ manage.post("/:token", limitBody(4096), personalLink("manage"), async (c) => {
       throw new ApiError(
         422,
         "invalid_action",
-        "Unknown action: choose topics, pause, resume, unsubscribe, resubscribe or erase.",
+        "Unknown action: choose topics, cadence, pause, resume, unsubscribe, resubscribe or erase.",
       );
   }
 });

@@ -19,7 +19,7 @@ import {
 } from "../lib/http";
 import { keyedHash, verifyToken } from "../lib/tokens";
 import { TOPICS } from "../papers/topics";
-import { topicsField } from "./topics";
+import { cadenceField, topicsField } from "./choices";
 
 export const SUBSCRIBE_BODY_LIMIT = 8 * 1024;
 
@@ -75,7 +75,8 @@ subscribe.post(
   async (c) => {
     const cfg = c.get("cfg");
     const html = wantsHtml(c);
-    const { fields, lists } = await readBody(c, ["topics"]);
+    const body = await readBody(c, ["topics", "cadence"]);
+    const { fields, lists } = body;
     const framed = fields._frame === "1";
     c.set("framed", framed);
     const now = Date.now();
@@ -100,6 +101,7 @@ subscribe.post(
     const check = checkEmail(fields.email, cfg.blockedDomains);
     if (!check.ok) throw new ApiError(422, check.code, check.message);
     const topics = topicsField(lists.topics);
+    const cadence = cadenceField(body);
 
     if (cfg.turnstileSecret)
       await verifyTurnstile(cfg, fields["cf-turnstile-response"] ?? fields.turnstileToken, clientIp(c));
@@ -112,6 +114,7 @@ subscribe.post(
       ipHash: await keyedHash(cfg.tokenSecret, "ip", clientIp(c)),
       now,
       topics,
+      cadence,
     });
     // Local only: D1's own row counts for the benchmark. In production this would reveal whether an address is known.
     if (isLocalRequest(c))

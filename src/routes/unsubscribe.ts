@@ -57,6 +57,7 @@ resubscribe.get("/:token", personalLink("resubscribe"), async (c) => {
 });
 
 resubscribe.post("/:token", limitBody(1024), personalLink("resubscribe"), async (c) => {
-  await resubscribeSubscriber(database(c.env.DB), c.get("link").sub.id, Date.now());
-  return render(c, "Subscribed again", resubscribedPage(c.get("cfg").newsletterName));
+  const { sub } = c.get("link");
+  await resubscribeSubscriber(database(c.env.DB), sub.id, Date.now());
+  return render(c, "Subscribed again", resubscribedPage(c.get("cfg").newsletterName, sub.cadence));
 });

@@ -211,15 +211,19 @@ describe("import", () => {
 describe("export", () => {
   it("streams every subscriber as CSV", async () => {
     await subscribeJson("exp1@example.com");
+    await subscribeJson("exp2@example.com", { cadence: "daily" });
     const res = await call("/admin/subscribers/export", { headers: ADMIN });
     expect(res.headers.get("content-type")).toContain("text/csv");
     const lines = (await res.text()).trim().split("\n");
-    expect(lines[0]).toBe("email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin");
+    expect(lines[0]).toBe(
+      "email,status,source,created_at,confirmed_at,unsubscribed_at,paused_until,consent_origin,cadence",
+    );
     const total = await env.DB.prepare("SELECT count(*) AS n FROM subscribers").first<{ n: number }>();
     expect(lines).toHaveLength(total!.n + 1);
     expect(lines.filter((l: string) => l.startsWith("exp1@example.com,"))).toEqual([
-      expect.stringMatching(/^exp1@example\.com,pending,api,\d{4}-/),
+      expect.stringMatching(/^exp1@example\.com,pending,api,\d{4}-.*,weekly$/),
     ]);
+    expect(lines.filter((l: string) => l.startsWith("exp2@example.com,"))).toEqual([expect.stringMatching(/,daily$/)]);
   });
 });
 

@@ -69,6 +69,11 @@ describe("genuine links with hostile input", () => {
       const junkTopics = fc
         .oneof(hostile, fc.constantFrom("Vision", "vision;code", "nope", "__proto__", "constructor", "vision,,nope"))
         .filter((t) => !topicsOk(t) && !topicsOk(formRoundTrip(t)) && !topicsOk(t.toWellFormed()));
+      // Cadences that never read as weekly or daily (a form carries only strings; JSON carries them as they are).
+      const cadenceOk = (t: string) => t === "weekly" || t === "daily";
+      const junkCadence = fc
+        .oneof(hostile, fc.constantFrom("Weekly", "DAILY", " daily", "monthly", "weekly,daily", "__proto__"))
+        .filter((t) => !cadenceOk(t) && !cadenceOk(formRoundTrip(t)) && !cadenceOk(t.toWellFormed()));
       const junkConfirm = hostile.filter(
         (s) => s !== "yes" && formRoundTrip(s) !== "yes" && s.toWellFormed() !== "yes",
       );
@@ -120,6 +125,8 @@ describe("genuine links with hostile input", () => {
               junkWeeks.map((weeks) => ({ action: "pause", weeks })),
               junkConfirm.map((confirm) => ({ action: "erase", confirm })),
               junkTopics.map((topics) => ({ action: "topics", topics })),
+              junkCadence.map((cadence) => ({ action: "cadence", cadence })),
+              fc.constant({ action: "cadence" }),
               fc.constant({ action: "erase" }),
               fc.constant({ action: "pause" }),
               fc.constant({}),
@@ -228,7 +235,7 @@ describe("genuine links with hostile input", () => {
             await check(res, {
               allowed: [422],
               kind,
-              code: ["invalid_action", "invalid_weeks", "confirm_required", "unknown_topics"],
+              code: ["invalid_action", "invalid_weeks", "confirm_required", "unknown_topics", "invalid_cadence"],
               what: `manage ${JSON.stringify(c.fields)}`,
             });
             return;

@@ -26,8 +26,9 @@ export async function check(
       expect(o.kind, `${what}: JSON error where a page was expected`).not.toBe("html");
       const body = (await res.json()) as { error: { code: unknown; message: unknown } };
       expect(Object.keys(body), what).toEqual(["error"]);
-      // A refused topic choice also lists the valid ids (issue 10).
-      const keys = body.error.code === "unknown_topics" ? ["code", "message", "valid"] : ["code", "message"];
+      // A refused topic or cadence choice also lists the valid values (issues 10 and 11).
+      const withValid = body.error.code === "unknown_topics" || body.error.code === "invalid_cadence";
+      const keys = withValid ? ["code", "message", "valid"] : ["code", "message"];
       expect(Object.keys(body.error).sort(), what).toEqual(keys);
       expect(body.error.code, what).toMatch(/^[a-z_]+$/);
       expect(typeof body.error.message, what).toBe("string");

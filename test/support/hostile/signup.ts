@@ -22,8 +22,8 @@ export const accept = fc.constantFrom(
 export const extraFields = fc.dictionary(
   hostile.filter(
     (k) =>
-      !["email", "website", "ts", "redirect", "topics"].includes(k.toWellFormed()) &&
-      !["email", "website", "ts", "redirect", "topics"].includes(formRoundTrip(k)),
+      !["email", "website", "ts", "redirect", "topics", "cadence"].includes(k.toWellFormed()) &&
+      !["email", "website", "ts", "redirect", "topics", "cadence"].includes(formRoundTrip(k)),
   ),
   hostile,
   { maxKeys: 3 },

@@ -60,7 +60,7 @@ describe("accessibility (axe-core)", () => {
   const heading = (name: string | RegExp) => (page: Page) =>
     page.getByRole("heading", { name }).waitFor({ timeout: 10_000 });
 
-  it("the landing page, /form (with and without topics) and /thanks", async () => {
+  it("the landing page, /form (with and without topics and cadence) and /thanks", async () => {
     const context = await newContext();
     try {
       const found = [
@@ -74,6 +74,12 @@ describe("accessibility (axe-core)", () => {
           "/form?topics=1",
           heading("Get trending papers in your email inbox"),
         )),
+        ...(await checkUrl(
+          context,
+          worker("/form?cadence=1&topics=1"),
+          "/form?cadence=1&topics=1",
+          heading("Get trending papers in your email inbox"),
+        )),
         ...(await checkUrl(context, worker("/thanks"), "/thanks", heading("Check your inbox"))),
         ...(await checkUrl(context, worker("/thanks?frame=1"), "/thanks?frame=1", heading("Check your inbox"))),
       ];
@@ -83,11 +89,11 @@ describe("accessibility (axe-core)", () => {
     }
   });
 
-  it("the script embed on a host page, with and without topics (scoped to the embed)", async () => {
+  it("the script embed on a host page, with and without topics or cadence (scoped to the embed)", async () => {
     const context = await newContext();
     try {
       const found: string[] = [];
-      for (const fixture of ["/embed.html", "/embed-topics.html"])
+      for (const fixture of ["/embed.html", "/embed-topics.html", "/embed-cadence.html"])
         found.push(
           ...(await checkUrl(
             context,
@@ -155,6 +161,17 @@ describe("accessibility (axe-core)", () => {
       await page.getByRole("button", { name: "Pause" }).click();
       await page.getByRole("button", { name: "Resume now" }).waitFor({ timeout: 10_000 });
       found.push(...(await check(page, "manage page, paused")));
+
+      // Switching to daily: an active reader's change waits for next week, and the page says so.
+      await page.getByRole("radio", { name: /^Daily/ }).check();
+      await page.getByRole("button", { name: "Save", exact: true }).click();
+      await page
+        .getByRole("status")
+        .filter({ hasText: "Saved: you get the daily edition from the papers of the week of" })
+        .waitFor({ timeout: 10_000 });
+      expect(await page.getByRole("radio", { name: /^Daily/ }).isChecked()).toBe(true);
+      expect(await page.getByText(/Until then you get the weekly digest/).isVisible()).toBe(true);
+      found.push(...(await check(page, "manage page, cadence switch waiting")));
 
       await page.goto(unsubscribeUrl);
       await heading("Unsubscribe?")(page);

@@ -4,6 +4,7 @@
  * config, and personalized with the signed https links a subscriber really gets.
  */
 import { loadConfig } from "../../src/config";
+import type { Cadence } from "../../src/db/schema";
 import { renderIssue } from "../../src/digest/build";
 import { rankPapers } from "../../src/digest/select";
 import { emptyTaste, pickForYou, rate as rate1 } from "../../src/digest/taste";
@@ -73,11 +74,13 @@ export async function renderLifecycleEmails() {
     email: "ada.lovelace@example.com",
     confirmUrl: await confirmUrl(cfg, SUBSCRIBER, Date.parse("2026-11-23T08:00:00Z")),
   });
-  const welcome = await welcomeEmail({
-    name: cfg.newsletterName,
-    homeUrl: cfg.publicUrl.toString(),
-    manageUrl: await manageUrl(cfg, SUBSCRIBER),
-    unsubscribeUrl: await unsubscribeUrl(cfg, SUBSCRIBER),
-  });
-  return { confirmation, welcome };
+  const welcomeFor = async (cadence: Cadence) =>
+    welcomeEmail({
+      name: cfg.newsletterName,
+      homeUrl: cfg.publicUrl.toString(),
+      manageUrl: await manageUrl(cfg, SUBSCRIBER),
+      unsubscribeUrl: await unsubscribeUrl(cfg, SUBSCRIBER),
+      cadence,
+    });
+  return { confirmation, welcome: await welcomeFor("weekly"), welcomeDaily: await welcomeFor("daily") };
 }

@@ -7,6 +7,7 @@ import { ApiError, type AppEnv, PageError, wantsHtml } from "./lib/http";
 import { admin } from "./routes/admin";
 import { archive, feed } from "./routes/archive";
 import { confirm } from "./routes/confirm";
+import { dashboard } from "./routes/dashboard";
 import { dev } from "./routes/dev";
 import { digests } from "./routes/digests";
 import { embed } from "./routes/embed";
@@ -55,6 +56,8 @@ app.route("/manage", manage);
 app.use("/rate/*", tokenLimit);
 app.route("/rate", rate);
 
+// The dashboard's pages (session cookie) answer first; everything else under /admin is the bearer-token API.
+app.route("/admin", dashboard);
 app.use("/admin/*", adminAuth);
 app.route("/admin", admin);
 app.route("/admin/digests", digests);

@@ -46,6 +46,13 @@ legend{font-weight:600;padding:0 .25rem}
 form.inline{display:inline}
 footer{margin-top:1.5rem;font-size:.875rem}
 pre{white-space:pre-wrap;word-break:break-word}
+h2{font-size:1.125rem;margin:1.5rem 0 .5rem}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:.9375rem}
+caption{text-align:left;font-size:.875rem;padding-bottom:.25rem}
+th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+td.n{text-align:right;white-space:nowrap}
+input[type=password]{width:100%;font:inherit;padding:.6rem .75rem;border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}
 `;
 
 export function page(p: PageShell): Html {

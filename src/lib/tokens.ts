@@ -7,7 +7,7 @@
  * which signs exactly what the links already sent to them carry.
  * Verification uses crypto.subtle.verify, which compares in constant time.
  */
-export type Purpose = "confirm" | "unsubscribe" | "manage" | "resubscribe" | "form" | "rate";
+export type Purpose = "confirm" | "unsubscribe" | "manage" | "resubscribe" | "form" | "rate" | "admin";
 
 export interface TokenClaims {
   /** Subscriber id (or 0 for form tokens). */

@@ -1,8 +1,9 @@
-import { desc, eq, gte, sql } from "drizzle-orm";
+import { gte, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { validator } from "hono/validator";
+import { activeByCadence, byCadence, recentIssues } from "../db/overview";
 import { eraseSubscriber, exportSubscriber } from "../db/privacy";
-import { issues, mailBatches, subscribers } from "../db/schema";
+import { mailBatches, subscribers } from "../db/schema";
 import { countByStatus, type DB, database, exportPage, importActive } from "../db/subscribers";
 import { findSuppression } from "../db/suppressions";
 import { csvField, parseCsv } from "../lib/csv";
@@ -35,23 +36,7 @@ admin.get("/stats", async (c) => {
       .select({ t: sql<number>`${subscribers.unsubscribedAt}` })
       .from(subscribers)
       .where(gte(subscribers.unsubscribedAt, since)),
-    db
-      .select({
-        week: issues.week,
-        cadence: issues.cadence,
-        status: issues.status,
-        recipients: issues.recipients,
-        sent: issues.sent,
-        dropped: issues.dropped,
-        rejected: issues.rejected,
-        delivered: issues.delivered,
-        bounced: issues.bounced,
-        complained: issues.complained,
-        paused_reason: issues.pausedReason,
-      })
-      .from(issues)
-      .orderBy(desc(issues.startedAt))
-      .limit(12),
+    recentIssues(db),
     db
       .select({
         status: sql<string>`CASE WHEN ${mailBatches.parkedAt} IS NOT NULL THEN 'parked' ELSE ${mailBatches.status} END`,
@@ -62,11 +47,7 @@ admin.get("/stats", async (c) => {
       .from(mailBatches)
       .where(gte(mailBatches.createdAt, Date.now() - WEEK_MS))
       .groupBy(sql`1`),
-    db
-      .select({ cadence: subscribers.cadence, n: sql<number>`count(*)` })
-      .from(subscribers)
-      .where(eq(subscribers.status, "active"))
-      .groupBy(subscribers.cadence),
+    activeByCadence(db),
   ]);
   const perWeek = (rows: { t: number }[]) => {
     const out: Record<string, number> = {};
@@ -79,7 +60,7 @@ admin.get("/stats", async (c) => {
   return c.json({
     subscribers: await countByStatus(database(d1)),
     // Active readers by the cadence they chose (a switch in progress counts under the new one).
-    active_by_cadence: { weekly: 0, daily: 0, ...Object.fromEntries(cadences.map((r) => [r.cadence, r.n])) },
+    active_by_cadence: byCadence(cadences),
     signups_per_week: perWeek(signups),
     unsubscribes_per_week: perWeek(unsubscribes),
     issues: recent,

@@ -1,0 +1,110 @@
+import { Hono } from "hono";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { timingSafeEqual } from "hono/utils/buffer";
+import { overviewPage, signInPage } from "../../templates/dashboard";
+import { activeByCadence, byCadence, recentIssues, suppressionCount } from "../db/overview";
+import { countByStatus, database } from "../db/subscribers";
+import { readFields } from "../lib/body";
+import { secure } from "../lib/headers";
+import { ApiError, type AppEnv, limitBody, limitByIp, perConfig } from "../lib/http";
+import { sendBudget } from "../mail/budget";
+import { render } from "./render";
+import { endSession, hasSession, startSession } from "./session";
+
+/**
+ * The operator's dashboard, mounted at /admin ahead of the bearer-token API: GET /admin, /admin/sign-in and
+ * /admin/sign-out. Signed in by the admin token on a form (a session cookie, src/routes/session.ts); every form post
+ * must come from our own origin (Hono's csrf). Without ADMIN_TOKEN none of it exists.
+ */
+export const dashboard = new Hono<AppEnv>();
+
+// Only on the dashboard's own paths: the API mounted beside it under /admin keeps its own headers and guard.
+dashboard.on(["GET", "POST"], ["/", "/sign-in", "/sign-out"], async (c, next) => {
+  if (!c.get("cfg").adminToken) throw new ApiError(404, "not_found", "Not found.");
+  await next();
+});
+dashboard.on(["GET", "POST"], ["/", "/sign-in", "/sign-out"], secure("page"));
+dashboard.on(
+  "POST",
+  ["/sign-in", "/sign-out"],
+  perConfig(({ publicUrl }) => async (c, next) => {
+    try {
+      return await csrf({ origin: publicUrl.origin, secFetchSite: "same-origin" })(c, next);
+    } catch (err) {
+      if (err instanceof HTTPException && !(err instanceof ApiError) && err.status === 403)
+        throw new ApiError(403, "cross_site", "This form can only be sent from the dashboard itself.");
+      throw err;
+    }
+  }),
+);
+
+const path = (c: { get: (k: "cfg") => { publicUrl: URL } }, p: string) => new URL(p, c.get("cfg").publicUrl).toString();
+
+/** A wrong token costs its sender this long, on top of the per-network limit (ADMIN_LIMITER: 5 attempts a minute). */
+const WRONG_TOKEN_DELAY_MS = 300;
+
+dashboard.get("/sign-in", (c) => render(c, "Sign in", signInPage(path(c, "/admin/sign-in"))));
+
+dashboard.post(
+  "/sign-in",
+  limitBody(2048),
+  limitByIp((env) => env.ADMIN_LIMITER),
+  async (c) => {
+    const cfg = c.get("cfg");
+    const { token } = await readFields(c);
+    if (!token || !(await timingSafeEqual(token, cfg.adminToken!))) {
+      await new Promise((r) => setTimeout(r, WRONG_TOKEN_DELAY_MS));
+      return render(c, "Sign in", signInPage(path(c, "/admin/sign-in"), "That is not the admin token."), {
+        status: 401,
+      });
+    }
+    await startSession(c, Date.now());
+    return c.redirect(path(c, "/admin"), 303);
+  },
+);
+
+dashboard.post("/sign-out", limitBody(1024), (c) => {
+  endSession(c);
+  return c.redirect(path(c, "/admin/sign-in"), 303);
+});
+
+dashboard.get("/", async (c) => {
+  if (!(await hasSession(c, Date.now()))) return c.redirect(path(c, "/admin/sign-in"), 303);
+  const cfg = c.get("cfg");
+  const db = database(c.env.DB);
+  const [cadences, latest, [suppressed]] = await db.batch([
+    activeByCadence(db),
+    recentIssues(db),
+    suppressionCount(db),
+  ]);
+  const budget = await sendBudget(c.env).state();
+  const attention = [
+    ...latest
+      .filter((i) => i.status === "paused" || i.status === "failed")
+      .map((i) => `${i.week} is ${i.status}${i.paused_reason ? `: ${i.paused_reason}` : ""}.`),
+    ...(budget.quota ? [`Sending is paused: Resend answered ${budget.quota.code} (since ${budget.quota.since}).`] : []),
+    ...(cfg.resendApiKey && !cfg.resendWebhookSecret
+      ? ["RESEND_WEBHOOK_SECRET is not set: bounces and complaints are not recorded."]
+      : []),
+  ];
+  return render(
+    c,
+    "Dashboard",
+    overviewPage({
+      name: cfg.newsletterName,
+      signOut: path(c, "/admin/sign-out"),
+      subscribers: await countByStatus(db),
+      cadence: byCadence(cadences),
+      suppressed: suppressed?.n ?? 0,
+      issues: latest,
+      attention,
+    }),
+  );
+});
+
+// Any other method on the dashboard's paths: not found, as elsewhere (not the bearer API's 401).
+for (const p of ["/", "/sign-in", "/sign-out"])
+  dashboard.all(p, () => {
+    throw new ApiError(404, "not_found", "Not found.");
+  });

@@ -1,16 +1,21 @@
 import { html } from "hono/html";
 import type { RecentIssue } from "../src/db/overview";
 import type { Cadence, Status } from "../src/db/schema";
+import { type ActivityRow, activityChart } from "./chart";
 import type { Html } from "./page";
 
 /** The operator's dashboard (/admin): sign-in and the overview. Server-rendered, no script. */
 
 export const signInPage = (action: string, error?: string): Html => html`<h1>Dashboard sign-in</h1>
 <p class="muted">Sign in with the deployment's admin token (ADMIN_TOKEN). The session lasts 12 hours.</p>
-${error ? html`<p class="err" role="alert">${error}</p>` : ""}
+${error ? html`<p id="sign-in-error" class="err" role="alert">${error}</p>` : ""}
 <form method="post" action="${action}">
 <label for="token">Admin token</label>
-<input id="token" name="token" type="password" required autocomplete="current-password" maxlength="512"${error ? ' aria-invalid="true"' : ""}>
+${
+  error
+    ? html`<input id="token" name="token" type="password" required autocomplete="current-password" maxlength="512" aria-invalid="true" aria-describedby="sign-in-error">`
+    : html`<input id="token" name="token" type="password" required autocomplete="current-password" maxlength="512">`
+}
 <button type="submit">Sign in</button>
 </form>`;
 
@@ -21,6 +26,8 @@ export interface OverviewModel {
   cadence: Record<Cadence, number>;
   suppressed: number;
   issues: RecentIssue[];
+  /** Signups, confirmations and unsubscribes per week, oldest first. */
+  activity: ActivityRow[];
   /** Things that need the operator: a paused or failed issue, a quota pause, a missing webhook secret. */
   attention: string[];
 }
@@ -37,15 +44,17 @@ ${
     : html`<p class="ok">Nothing: every issue is sent or sending, and mail flows.</p>`
 }
 <h2>Subscribers</h2>
-<div class="scroll"><table>
+<div class="scroll" role="region" aria-label="Subscribers" tabindex="0"><table>
 <caption class="muted">By status; active readers by cadence; addresses on the suppression list</caption>
 <thead><tr><th scope="col">Active</th><th scope="col">Weekly</th><th scope="col">Daily</th><th scope="col">Pending</th><th scope="col">Unsubscribed</th><th scope="col">Suppressed</th><th scope="col">Suppression list</th></tr></thead>
 <tbody><tr><td class="n">${m.subscribers.active}</td><td class="n">${m.cadence.weekly}</td><td class="n">${m.cadence.daily}</td><td class="n">${m.subscribers.pending}</td><td class="n">${m.subscribers.unsubscribed}</td><td class="n">${m.subscribers.suppressed}</td><td class="n">${m.suppressed}</td></tr></tbody>
 </table></div>
+<h2>List growth</h2>
+${activityChart(m.activity, `Signups, confirmations and unsubscribes per week, last ${m.activity.length} weeks`, "growth")}
 <h2>Latest issues</h2>
 ${
   m.issues.length
-    ? html`<div class="scroll"><table>
+    ? html`<div class="scroll" role="region" aria-label="Latest issues" tabindex="0"><table>
 <caption class="muted">Newest first; rates are of the emails sent</caption>
 <thead><tr><th scope="col">Edition</th><th scope="col">Status</th><th scope="col">Recipients</th><th scope="col">Delivered</th><th scope="col">Bounced</th><th scope="col">Complained</th></tr></thead>
 <tbody>

@@ -52,6 +52,8 @@ table{border-collapse:collapse;width:100%;font-size:.9375rem}
 caption{text-align:left;font-size:.875rem;padding-bottom:.25rem}
 th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 td.n{text-align:right;white-space:nowrap}
+figure.chart{margin:0}
+.series-signups{stroke:var(--accent)}.series-confirmations{stroke:var(--ok)}.series-unsubscribes{stroke:var(--err)}
 input[type=password]{width:100%;font:inherit;padding:.6rem .75rem;border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}
 `;
 

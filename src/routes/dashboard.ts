@@ -3,6 +3,7 @@ import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { timingSafeEqual } from "hono/utils/buffer";
 import { overviewPage, signInPage } from "../../templates/dashboard";
+import { weeklyActivity } from "../db/activity";
 import { activeByCadence, byCadence, recentIssues, suppressionCount } from "../db/overview";
 import { countByStatus, database } from "../db/subscribers";
 import { readFields } from "../lib/body";
@@ -78,7 +79,7 @@ dashboard.get("/", async (c) => {
     recentIssues(db),
     suppressionCount(db),
   ]);
-  const budget = await sendBudget(c.env).state();
+  const [budget, activity] = await Promise.all([sendBudget(c.env).state(), weeklyActivity(db, Date.now())]);
   const attention = [
     ...latest
       .filter((i) => i.status === "paused" || i.status === "failed")
@@ -98,6 +99,7 @@ dashboard.get("/", async (c) => {
       cadence: byCadence(cadences),
       suppressed: suppressed?.n ?? 0,
       issues: latest,
+      activity,
       attention,
     }),
   );

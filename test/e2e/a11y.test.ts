@@ -2,11 +2,10 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   apiSubscribe,
-  axe,
   hostPage,
   launch,
   linkIn,
-  seriousOrWorse,
+  seriousInBothSchemes,
   uniqueEmail,
   waitForEmail,
   worker,
@@ -28,19 +27,7 @@ describe("accessibility (axe-core)", () => {
 
   const newContext = () => browser.newContext({ bypassCSP: true });
 
-  /** axe in both colour schemes; returns the serious and critical violations, labelled. */
-  async function check(page: Page, label: string, include?: string) {
-    const found: string[] = [];
-    for (const colorScheme of ["light", "dark"] as const) {
-      await page.emulateMedia({ colorScheme });
-      for (const v of seriousOrWorse(await axe(page, `${label} (${colorScheme})`, include))) {
-        found.push(
-          `${label} (${colorScheme}): ${v.impact} ${v.id} on ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`,
-        );
-      }
-    }
-    return found;
-  }
+  const check = seriousInBothSchemes;
 
   async function checkUrl(
     context: BrowserContext,

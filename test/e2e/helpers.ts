@@ -159,3 +159,16 @@ export async function axe(page: Page, label: string, include?: string): Promise<
 
 export const seriousOrWorse = (vs: AxeViolation[]) =>
   vs.filter((v) => v.impact === "serious" || v.impact === "critical");
+
+/** axe in the light and the dark colour scheme: the serious and critical violations, one labelled line each. */
+export async function seriousInBothSchemes(page: Page, label: string, include?: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const colorScheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme });
+    for (const v of seriousOrWorse(await axe(page, `${label} (${colorScheme})`, include)))
+      found.push(
+        `${label} (${colorScheme}): ${v.impact} ${v.id} on ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`,
+      );
+  }
+  return found;
+}

@@ -188,6 +188,24 @@ describe("dashboard overview", () => {
     expect(page).toContain("Sign out");
   });
 
+  it("charts 26 weeks of signups, confirmations and unsubscribes, with the data table, in a page under 60 KB", async () => {
+    await importActive("dash-growth@example.com");
+    const res = await overview(await session());
+    const page = await res.text();
+    expect(new TextEncoder().encode(page).byteLength).toBeLessThan(60 * 1024);
+    expect(page).toContain('<svg role="img" aria-labelledby="growth-title growth-desc"');
+    expect(page).toContain("Signups, confirmations and unsubscribes per week, last 26 weeks");
+    const table = page.slice(page.indexOf("<details>"), page.indexOf("</details>"));
+    const rows = [
+      ...table.matchAll(/<tr><th scope="row">(\d{4}-W\d{2})<\/th><td>(\d+)<\/td><td>(\d+)<\/td><td>(\d+)<\/td><\/tr>/g),
+    ];
+    expect(rows).toHaveLength(26);
+    // The import this test just made counts in this week's signups and confirmations.
+    const thisWeek = rows.at(-1)!;
+    expect(Number(thisWeek[2])).toBeGreaterThanOrEqual(1);
+    expect(Number(thisWeek[3])).toBeGreaterThanOrEqual(1);
+  });
+
   it("lists a paused issue under Needs attention, with its reason, escaped", async () => {
     await env.DB.prepare(
       "INSERT INTO issues (week, cadence, status, subject, papers, started_at, paused_reason) VALUES ('2020-W01', 'weekly', 'paused', 's', '[]', ?, ?)",

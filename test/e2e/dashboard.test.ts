@@ -1,0 +1,90 @@
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { consoleOf, hostPage, launch, seriousInBothSchemes, worker } from "./helpers";
+
+/**
+ * The operator's dashboard in Chromium (issue 12): a wrong token refused, sign-in, the overview, sign-out and the
+ * session gone; a sign-in form posted from another site refused; axe on each page in both colour schemes.
+ */
+describe("dashboard in a browser", () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it("signs in, shows the overview, signs out; a wrong token is refused; no serious axe violation", async () => {
+    // bypassCSP only so that axe can be injected into the strict-CSP pages.
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      const console = consoleOf(page);
+      const found: string[] = [];
+      await page.goto(worker("/admin"));
+      await page.waitForURL(/\/admin\/sign-in$/);
+      await page.getByRole("heading", { name: "Dashboard sign-in" }).waitFor();
+      found.push(...(await seriousInBothSchemes(page, "sign-in")));
+
+      await page.getByLabel("Admin token").fill("not-the-token");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("alert").filter({ hasText: "That is not the admin token." }).waitFor({ timeout: 10_000 });
+      expect((await context.cookies()).filter((c) => c.name === "admin_session")).toEqual([]);
+      found.push(...(await seriousInBothSchemes(page, "sign-in, wrong token")));
+
+      await page.getByLabel("Admin token").fill(inject("adminToken"));
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(/\/admin$/, { timeout: 10_000 });
+      await page.getByRole("heading", { name: /overview/ }).waitFor();
+      expect(await page.getByRole("heading", { name: "Latest issues" }).isVisible()).toBe(true);
+      const [cookie] = (await context.cookies()).filter((c) => c.name === "admin_session");
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/admin" });
+      found.push(...(await seriousInBothSchemes(page, "overview")));
+
+      // Phone width: nothing wider than the screen but the tables' own scroll boxes.
+      await page.setViewportSize({ width: 375, height: 800 });
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.waitForURL(/\/admin\/sign-in$/, { timeout: 10_000 });
+      expect((await context.cookies()).filter((c) => c.name === "admin_session")).toEqual([]);
+      await page.goto(worker("/admin"));
+      await page.waitForURL(/\/admin\/sign-in$/);
+
+      expect(found).toEqual([]);
+      expect(console.filter((m) => m.startsWith("pageerror"))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("a sign-in form on another site cannot sign anyone in", async () => {
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(hostPage("/embed.html"));
+      // A form another site could plant, posting the right token (as a phished operator's browser would).
+      const answer = page.waitForResponse((r) => r.url() === worker("/admin/sign-in"));
+      await page.evaluate(
+        ([action, token]) => {
+          const form = document.createElement("form");
+          form.method = "post";
+          form.action = action!;
+          const field = document.createElement("input");
+          field.name = "token";
+          field.value = token!;
+          form.append(field);
+          document.body.append(form);
+          form.submit();
+        },
+        [worker("/admin/sign-in"), inject("adminToken")],
+      );
+      expect((await answer).status()).toBe(403);
+      await page.getByText("This form can only be sent from the dashboard itself.").waitFor({ timeout: 10_000 });
+      expect((await context.cookies()).filter((c) => c.name === "admin_session")).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+});

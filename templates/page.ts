@@ -30,7 +30,7 @@ p{margin:.5rem 0}
 .muted{color:var(--muted)}
 a{color:var(--accent)}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
-input[type=email],select{width:100%;font:inherit;padding:.6rem .75rem;border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}
+input[type=email],input[type=text],select{width:100%;font:inherit;padding:.6rem .75rem;border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}
 input:focus-visible,button:focus-visible,select:focus-visible,a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 button{font:inherit;font-weight:600;margin-top:.75rem;padding:.6rem 1.1rem;border:0;border-radius:8px;background:var(--btn);color:var(--btn-fg);cursor:pointer}
 button.secondary{background:transparent;color:var(--fg);border:1px solid var(--line)}
@@ -52,6 +52,7 @@ table{border-collapse:collapse;width:100%;font-size:.9375rem}
 caption{text-align:left;font-size:.875rem;padding-bottom:.25rem}
 th,td{text-align:left;padding:.375rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
 td.n{text-align:right;white-space:nowrap}
+progress{width:100%;height:1rem}
 figure.chart{margin:0}
 .series-signups{stroke:var(--accent)}.series-confirmations{stroke:var(--ok)}.series-unsubscribes{stroke:var(--err)}
 input[type=password]{width:100%;font:inherit;padding:.6rem .75rem;border:1px solid var(--line);border-radius:8px;background:var(--card);color:var(--fg)}

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { timingSafeEqual } from "hono/utils/buffer";
@@ -10,6 +10,7 @@ import { readFields } from "../lib/body";
 import { secure } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody, limitByIp, perConfig } from "../lib/http";
 import { sendBudget } from "../mail/budget";
+import { dashboardIssues } from "./dashboard-issues";
 import { render } from "./render";
 import { endSession, hasSession, startSession } from "./session";
 
@@ -20,15 +21,17 @@ import { endSession, hasSession, startSession } from "./session";
  */
 export const dashboard = new Hono<AppEnv>();
 
-// Only on the dashboard's own paths: the API mounted beside it under /admin keeps its own headers and guard.
-dashboard.on(["GET", "POST"], ["/", "/sign-in", "/sign-out"], async (c, next) => {
+/** The dashboard's own paths: the API mounted beside it under /admin keeps its own headers and guard. */
+const PAGES = ["/", "/sign-in", "/sign-out", "/issues", "/issues/*"];
+
+dashboard.on(["GET", "POST"], PAGES, async (c, next) => {
   if (!c.get("cfg").adminToken) throw new ApiError(404, "not_found", "Not found.");
   await next();
 });
-dashboard.on(["GET", "POST"], ["/", "/sign-in", "/sign-out"], secure("page"));
+dashboard.on(["GET", "POST"], PAGES, secure("page"));
 dashboard.on(
   "POST",
-  ["/sign-in", "/sign-out"],
+  ["/sign-in", "/sign-out", "/issues/:key/:action"],
   perConfig(({ publicUrl }) => async (c, next) => {
     try {
       return await csrf({ origin: publicUrl.origin, secFetchSite: "same-origin" })(c, next);
@@ -70,8 +73,20 @@ dashboard.post("/sign-out", limitBody(1024), (c) => {
   return c.redirect(path(c, "/admin/sign-in"), 303);
 });
 
-dashboard.get("/", async (c) => {
+/** Every page but sign-in needs a session; without one the operator is sent to sign in. */
+const signedIn: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!(await hasSession(c, Date.now()))) return c.redirect(path(c, "/admin/sign-in"), 303);
+  await next();
+};
+dashboard.get("/", signedIn);
+dashboard.get("/issues", signedIn);
+dashboard.get("/issues/*", signedIn);
+// Only where a form posts (an issue's actions); other methods fall through to "not found" below.
+dashboard.post("/issues/:key/:action", signedIn);
+
+dashboard.route("/issues", dashboardIssues);
+
+dashboard.get("/", async (c) => {
   const cfg = c.get("cfg");
   const db = database(c.env.DB);
   const [cadences, latest, [suppressed]] = await db.batch([
@@ -95,6 +110,7 @@ dashboard.get("/", async (c) => {
     overviewPage({
       name: cfg.newsletterName,
       signOut: path(c, "/admin/sign-out"),
+      issues_url: path(c, "/admin/issues"),
       subscribers: await countByStatus(db),
       cadence: byCadence(cadences),
       suppressed: suppressed?.n ?? 0,
@@ -106,7 +122,7 @@ dashboard.get("/", async (c) => {
 });
 
 // Any other method on the dashboard's paths: not found, as elsewhere (not the bearer API's 401).
-for (const p of ["/", "/sign-in", "/sign-out"])
+for (const p of PAGES)
   dashboard.all(p, () => {
     throw new ApiError(404, "not_found", "Not found.");
   });

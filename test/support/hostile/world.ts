@@ -71,6 +71,8 @@ export const ROUTES: { path: string; methods: string[]; admin?: boolean }[] = [
   { path: "/admin", methods: ["GET"] },
   { path: "/admin/sign-in", methods: ["GET", "POST"] },
   { path: "/admin/sign-out", methods: ["POST"] },
+  { path: "/admin/issues", methods: ["GET"] },
+  { path: "/admin/issues/WEEK", methods: ["GET"] },
   { path: "/admin/stats", methods: ["GET"], admin: true },
   { path: "/admin/subscribers?email=seed-active%40example.com", methods: ["GET"], admin: true },
   { path: `/admin/subscribers/${NONEXISTENT_ID}`, methods: ["DELETE"], admin: true },

@@ -1,6 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { consoleOf, hostPage, launch, seriousInBothSchemes, worker } from "./helpers";
+import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } from "./helpers";
 
 /**
  * The operator's dashboard in Chromium (issue 12): a wrong token refused, sign-in, the overview, sign-out and the
@@ -54,6 +54,49 @@ describe("dashboard in a browser", () => {
 
       expect(found).toEqual([]);
       expect(console.filter((m) => m.startsWith("pageerror"))).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("issues: the list, an edition's page, its preview, a test send, a confirmation step; no serious axe violation", async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      const found: string[] = [];
+      await page.goto(worker("/admin/sign-in"));
+      await page.getByLabel("Admin token").fill(inject("adminToken"));
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("link", { name: "Issues and editions" }).click();
+      await page.getByRole("heading", { name: "Issues and editions" }).waitFor({ timeout: 10_000 });
+      found.push(...(await seriousInBothSchemes(page, "issues list")));
+
+      await page.getByLabel(/Open an edition by its key/).fill("2026-W40");
+      await page.getByRole("button", { name: "Open" }).click();
+      await page.getByRole("heading", { name: "Issue 2026-W40" }).waitFor({ timeout: 10_000 });
+      found.push(...(await seriousInBothSchemes(page, "issue page")));
+
+      const to = `dash-e2e-${Date.now()}@example.com`;
+      await page.getByLabel("Send a test to").fill(to);
+      await page.getByRole("button", { name: "Send test" }).click();
+      await page
+        .getByRole("status")
+        .filter({ hasText: /Test email (sent|queued)/ })
+        .waitFor({ timeout: 15_000 });
+      await expect.poll(async () => (await outboxFor(to)).length, { timeout: 15_000 }).toBe(1);
+      expect((await outboxFor(to))[0]!.subject).toMatch(/^\[Test\] /);
+
+      // Send now asks first; going back changes nothing.
+      await page.getByRole("button", { name: "Send now" }).click();
+      await page.getByRole("button", { name: "Yes, send now" }).waitFor({ timeout: 10_000 });
+      found.push(...(await seriousInBothSchemes(page, "confirmation step")));
+      await page.getByRole("link", { name: "No, go back" }).click();
+      await page.getByText("Not started yet").waitFor({ timeout: 10_000 });
+
+      const preview = await context.newPage();
+      await preview.goto(worker("/admin/issues/2026-W40/preview"));
+      expect(await preview.content()).toContain("most upvoted papers");
+      expect(found).toEqual([]);
     } finally {
       await context.close();
     }

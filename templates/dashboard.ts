@@ -22,8 +22,8 @@ ${
 export interface OverviewModel {
   name: string;
   signOut: string;
-  /** The issues page. */
-  issues_url: string;
+  /** The dashboard's own URL (/admin on PUBLIC_URL): the other pages are below it. */
+  base: string;
   subscribers: Record<Status, number>;
   cadence: Record<Cadence, number>;
   suppressed: number;
@@ -38,7 +38,7 @@ const pct = (n: number, of: number) => (of > 0 ? `${((100 * n) / of).toFixed(1)}
 const cell = (n: number, of: number) => html`<td class="n">${n} <span class="muted">(${pct(n, of)})</span></td>`;
 
 export const overviewPage = (m: OverviewModel): Html => html`<h1>${m.name}: overview</h1>
-<nav aria-label="Dashboard"><a href="${m.issues_url}">Issues and editions</a></nav>
+<nav aria-label="Dashboard"><a href="${m.base}/issues">Issues and editions</a> · <a href="${m.base}/readers">Subscribers</a> · <a href="${m.base}/settings">Settings</a></nav>
 <form method="post" action="${m.signOut}" class="inline"><button type="submit" class="secondary">Sign out</button></form>
 <h2>Needs attention</h2>
 ${

@@ -13,6 +13,8 @@ export interface PageShell {
   head?: Html;
   /** Compact layout for pages shown inside an iframe. */
   framed?: boolean;
+  /** A wider column, for the operator's dashboard (tables and charts). */
+  wide?: boolean;
 }
 
 // One stylesheet for every page: readable, high contrast in both colour schemes.
@@ -23,6 +25,7 @@ export const SITE_CSS = `
 body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{max-width:36rem;margin:0 auto;padding:2.5rem 1.25rem}
 body.framed main{padding:.75rem;max-width:none}
+body.wide main{max-width:64rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1.5rem}
 body.framed .card{border:0;padding:.25rem;background:transparent}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 .5rem}
@@ -70,7 +73,7 @@ export function page(p: PageShell): Html {
 <style nonce="${p.nonce}">${raw(SITE_CSS)}</style>
 ${p.head ?? ""}
 </head>
-<body class="${p.framed ? "framed" : ""}">
+<body class="${p.framed ? "framed" : p.wide ? "wide" : ""}">
 <main>
 <div class="card">
 ${p.body}

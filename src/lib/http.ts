@@ -4,7 +4,10 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type Config, LOOPBACK_HOSTS } from "../config";
 
-export type AppEnv = { Bindings: Env; Variables: { cfg: Config; secureHeadersNonce?: string; framed?: boolean } };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: { cfg: Config; secureHeadersNonce?: string; framed?: boolean; wide?: boolean };
+};
 export type Ctx = Context<AppEnv>;
 
 /**

@@ -11,6 +11,8 @@ import { secure } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody, limitByIp, perConfig } from "../lib/http";
 import { sendBudget } from "../mail/budget";
 import { dashboardIssues } from "./dashboard-issues";
+import { dashboardSettings } from "./dashboard-settings";
+import { dashboardSubscribers } from "./dashboard-subscribers";
 import { render } from "./render";
 import { endSession, hasSession, startSession } from "./session";
 
@@ -22,16 +24,17 @@ import { endSession, hasSession, startSession } from "./session";
 export const dashboard = new Hono<AppEnv>();
 
 /** The dashboard's own paths: the API mounted beside it under /admin keeps its own headers and guard. */
-const PAGES = ["/", "/sign-in", "/sign-out", "/issues", "/issues/*"];
+const PAGES = ["/", "/sign-in", "/sign-out", "/issues", "/issues/*", "/readers", "/readers/*", "/settings"];
 
 dashboard.on(["GET", "POST"], PAGES, async (c, next) => {
   if (!c.get("cfg").adminToken) throw new ApiError(404, "not_found", "Not found.");
+  c.set("wide", true);
   await next();
 });
 dashboard.on(["GET", "POST"], PAGES, secure("page"));
 dashboard.on(
   "POST",
-  ["/sign-in", "/sign-out", "/issues/:key/:action"],
+  ["/sign-in", "/sign-out", "/issues/:key/:action", "/readers/import", "/readers/:id/erase"],
   perConfig(({ publicUrl }) => async (c, next) => {
     try {
       return await csrf({ origin: publicUrl.origin, secFetchSite: "same-origin" })(c, next);
@@ -81,10 +84,17 @@ const signedIn: MiddlewareHandler<AppEnv> = async (c, next) => {
 dashboard.get("/", signedIn);
 dashboard.get("/issues", signedIn);
 dashboard.get("/issues/*", signedIn);
+dashboard.get("/readers", signedIn);
+dashboard.get("/readers/*", signedIn);
+dashboard.get("/settings", signedIn);
 // Only where a form posts (an issue's actions); other methods fall through to "not found" below.
 dashboard.post("/issues/:key/:action", signedIn);
+dashboard.post("/readers/import", signedIn);
+dashboard.post("/readers/:id/erase", signedIn);
 
 dashboard.route("/issues", dashboardIssues);
+dashboard.route("/readers", dashboardSubscribers);
+dashboard.route("/settings", dashboardSettings);
 
 dashboard.get("/", async (c) => {
   const cfg = c.get("cfg");
@@ -110,7 +120,7 @@ dashboard.get("/", async (c) => {
     overviewPage({
       name: cfg.newsletterName,
       signOut: path(c, "/admin/sign-out"),
-      issues_url: path(c, "/admin/issues"),
+      base: path(c, "/admin"),
       subscribers: await countByStatus(db),
       cadence: byCadence(cadences),
       suppressed: suppressed?.n ?? 0,

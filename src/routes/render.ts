@@ -19,6 +19,7 @@ export function render<E extends AppEnv>(
       body,
       head: opts.head,
       framed: opts.framed,
+      wide: c.get("wide") === true,
       nonce: c.get("secureHeadersNonce") ?? "",
       siteName: cfg.newsletterName,
     }),

@@ -1,4 +1,4 @@
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } from "./helpers";
 
@@ -6,6 +6,17 @@ import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } 
  * The operator's dashboard in Chromium (issue 12): a wrong token refused, sign-in, the overview, sign-out and the
  * session gone; a sign-in form posted from another site refused; axe on each page in both colour schemes.
  */
+/**
+ * With SCREENSHOTS=1 the README's pictures of the dashboard are taken on the way (docs/images/dashboard-*.png), at
+ * desktop width, light scheme: `SCREENSHOTS=1 npx vitest run --project e2e test/e2e/dashboard.test.ts`.
+ */
+async function screenshot(page: Page, name: string) {
+  if (!process.env.SCREENSHOTS) return;
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.screenshot({ path: `docs/images/${name}.png`, fullPage: true });
+}
+
 describe("dashboard in a browser", () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -67,6 +78,7 @@ describe("dashboard in a browser", () => {
       await page.goto(worker("/admin/sign-in"));
       await page.getByLabel("Admin token").fill(inject("adminToken"));
       await page.getByRole("button", { name: "Sign in" }).click();
+      await screenshot(page, "dashboard-overview");
       await page.getByRole("link", { name: "Issues and editions" }).click();
       await page.getByRole("heading", { name: "Issues and editions" }).waitFor({ timeout: 10_000 });
       found.push(...(await seriousInBothSchemes(page, "issues list")));
@@ -75,6 +87,7 @@ describe("dashboard in a browser", () => {
       await page.getByRole("button", { name: "Open" }).click();
       await page.getByRole("heading", { name: "Issue 2026-W40" }).waitFor({ timeout: 10_000 });
       found.push(...(await seriousInBothSchemes(page, "issue page")));
+      await screenshot(page, "dashboard-issue");
 
       const to = `dash-e2e-${Date.now()}@example.com`;
       await page.getByLabel("Send a test to").fill(to);

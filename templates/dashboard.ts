@@ -64,7 +64,7 @@ ${
 ${m.issues.map(
   (
     i,
-  ) => html`<tr><th scope="row">${i.week} <span class="muted">${i.cadence}</span></th><td>${i.status}${i.paused_reason ? html`<br><span class="muted">${i.paused_reason}</span>` : ""}</td><td class="n">${i.recipients}</td>${cell(i.delivered, i.sent)}${cell(i.bounced, i.sent)}${cell(i.complained, i.sent)}</tr>
+  ) => html`<tr><th scope="row"><a href="${m.base}/issues/${encodeURIComponent(i.week)}">${i.week}</a> <span class="muted">${i.cadence}</span></th><td>${i.status}${i.paused_reason ? html`<br><span class="muted">${i.paused_reason}</span>` : ""}</td><td class="n">${i.recipients}</td>${cell(i.delivered, i.sent)}${cell(i.bounced, i.sent)}${cell(i.complained, i.sent)}</tr>
 `,
 )}</tbody>
 </table></div>`

@@ -10,6 +10,28 @@ import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } 
  * With SCREENSHOTS=1 the README's pictures of the dashboard are taken on the way (docs/images/dashboard-*.png), at
  * desktop width, light scheme: `SCREENSHOTS=1 npx vitest run --project e2e test/e2e/dashboard.test.ts`.
  */
+/** For the pictures only: readers imported and one edition sent through the bearer API, so the pages show figures. */
+async function seedForScreenshots() {
+  const auth = { Authorization: `Bearer ${inject("adminToken")}` };
+  const rows = Array.from({ length: 40 }, (_, i) => `reader-${i}@example.org`).join("\n");
+  await fetch(worker("/admin/subscribers/import"), {
+    method: "POST",
+    headers: { ...auth, "content-type": "text/csv" },
+    body: `email\n${rows}\n`,
+  });
+  await fetch(worker("/admin/digests/2026-W39/send"), { method: "POST", headers: auth });
+  await expect
+    .poll(
+      async () =>
+        ((await (await fetch(worker("/admin/digests/2026-W39"), { headers: auth })).json()) as { status: string })
+          .status,
+      {
+        timeout: 30_000,
+      },
+    )
+    .toBe("sent");
+}
+
 async function screenshot(page: Page, name: string) {
   if (!process.env.SCREENSHOTS) return;
   await page.emulateMedia({ colorScheme: "light" });
@@ -78,7 +100,14 @@ describe("dashboard in a browser", () => {
       await page.goto(worker("/admin/sign-in"));
       await page.getByLabel("Admin token").fill(inject("adminToken"));
       await page.getByRole("button", { name: "Sign in" }).click();
-      await screenshot(page, "dashboard-overview");
+      if (process.env.SCREENSHOTS) {
+        await seedForScreenshots();
+        await page.reload();
+        await screenshot(page, "dashboard-overview");
+        await page.goto(worker("/admin/issues/2026-W39"));
+        await screenshot(page, "dashboard-issue");
+        await page.goto(worker("/admin"));
+      }
       await page.getByRole("link", { name: "Issues and editions" }).click();
       await page.getByRole("heading", { name: "Issues and editions" }).waitFor({ timeout: 10_000 });
       found.push(...(await seriousInBothSchemes(page, "issues list")));
@@ -87,7 +116,6 @@ describe("dashboard in a browser", () => {
       await page.getByRole("button", { name: "Open" }).click();
       await page.getByRole("heading", { name: "Issue 2026-W40" }).waitFor({ timeout: 10_000 });
       found.push(...(await seriousInBothSchemes(page, "issue page")));
-      await screenshot(page, "dashboard-issue");
 
       const to = `dash-e2e-${Date.now()}@example.com`;
       await page.getByLabel("Send a test to").fill(to);
@@ -109,6 +137,54 @@ describe("dashboard in a browser", () => {
       const preview = await context.newPage();
       await preview.goto(worker("/admin/issues/2026-W40/preview"));
       expect(await preview.content()).toContain("most upvoted papers");
+      expect(found).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("subscribers and settings: CSV upload with a bad row, search, the settings checklist; a tampered session signs out", async () => {
+    const context = await browser.newContext({ bypassCSP: true });
+    try {
+      const page = await context.newPage();
+      const found: string[] = [];
+      await page.goto(worker("/admin/sign-in"));
+      await page.getByLabel("Admin token").fill(inject("adminToken"));
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("link", { name: "Subscribers" }).click();
+      await page.getByRole("heading", { name: "Subscribers", level: 1 }).waitFor({ timeout: 10_000 });
+      found.push(...(await seriousInBothSchemes(page, "subscribers page")));
+
+      // Upload a file from disk as an operator would: two good rows, one that is no address.
+      const good = `csv-e2e-${Date.now()}@example.com`;
+      await page.getByLabel(/A CSV file/).setInputFiles({
+        name: "list.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(`email\n${good}\nnot-an-email\nsecond-${good}\n`),
+      });
+      await page.getByRole("button", { name: "Import" }).click();
+      await page.getByRole("heading", { name: "Import of list.csv" }).waitFor({ timeout: 15_000 });
+      const rejected = page.getByRole("region", { name: "Rejected rows" });
+      expect(await rejected.getByRole("row").count()).toBe(2); // the header and the one bad row
+      expect(await rejected.textContent()).toContain("not-an-email");
+      found.push(...(await seriousInBothSchemes(page, "import report")));
+
+      await page.goto(worker("/admin/readers"));
+      await page.getByLabel(/Find a subscriber/).fill(good.toUpperCase());
+      await page.getByRole("button", { name: "Search" }).click();
+      await page.getByRole("heading", { name: good }).waitFor({ timeout: 10_000 });
+      found.push(...(await seriousInBothSchemes(page, "subscriber found")));
+
+      await page.goto(worker("/admin/settings"));
+      await page.getByRole("heading", { name: "Production checklist" }).waitFor({ timeout: 10_000 });
+      found.push(...(await seriousInBothSchemes(page, "settings")));
+      expect(await page.content()).not.toContain(inject("adminToken"));
+
+      // A session cookie changed by hand no longer opens anything.
+      const [cookie] = (await context.cookies()).filter((c) => c.name === "admin_session");
+      await context.addCookies([{ ...cookie!, value: `${cookie!.value.slice(0, -4)}AAAA` }]);
+      await page.goto(worker("/admin/settings"));
+      await page.waitForURL(/\/admin\/sign-in$/, { timeout: 10_000 });
       expect(found).toEqual([]);
     } finally {
       await context.close();

@@ -125,6 +125,24 @@ const schema = v.pipe(
     HF_API_URL: text,
     HF_TOKEN: text,
     MAIL_POSTAL_ADDRESS: text,
+    CF_ACCESS_TEAM_DOMAIN: v.pipe(
+      text,
+      v.check(
+        (d) => !d || /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i.test(d),
+        "CF_ACCESS_TEAM_DOMAIN must be the team domain alone, like myteam.cloudflareaccess.com (no https://, no path)",
+      ),
+    ),
+    CF_ACCESS_AUD: v.pipe(
+      text,
+      v.check(
+        (aud) => !aud || /^[A-Za-z0-9._:-]+$/.test(aud),
+        "CF_ACCESS_AUD must be the Access application's AUD tag (letters and digits, no spaces)",
+      ),
+    ),
+    CF_ACCESS_CERTS_URL: v.pipe(
+      text,
+      v.check((url) => !url || URL.canParse(url), "CF_ACCESS_CERTS_URL must be an absolute URL"),
+    ),
   }),
   // Rules across variables; each runs once the variables it reads are valid on their own.
   v.partialCheck(
@@ -141,6 +159,11 @@ const schema = v.pipe(
     [["TURNSTILE_SITE_KEY"], ["TURNSTILE_SECRET"]],
     (env) => !env.TURNSTILE_SITE_KEY === !env.TURNSTILE_SECRET,
     "TURNSTILE_SITE_KEY and TURNSTILE_SECRET go together",
+  ),
+  v.partialCheck(
+    [["CF_ACCESS_TEAM_DOMAIN"], ["CF_ACCESS_AUD"]],
+    (env) => !env.CF_ACCESS_TEAM_DOMAIN === !env.CF_ACCESS_AUD,
+    "CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD go together",
   ),
   v.transform((env) => ({
     publicUrl: env.PUBLIC_URL,
@@ -180,6 +203,11 @@ const schema = v.pipe(
     breakerMinDeliveries: env.BREAKER_MIN_DELIVERIES,
     /** Confirmation emails sent to one recipient domain per hour at most; 0 = no cap. */
     confirmDomainHourlyCap: env.CONFIRM_DOMAIN_HOURLY_CAP,
+    /** Cloudflare Access in front of /admin (src/routes/access.ts): its team domain and application AUD tag, or neither. */
+    accessTeamDomain: env.CF_ACCESS_TEAM_DOMAIN.toLowerCase() || undefined,
+    accessAud: env.CF_ACCESS_AUD || undefined,
+    /** Where the team's keys are fetched from; only tests and local runs set it. */
+    accessCertsUrl: env.CF_ACCESS_CERTS_URL || undefined,
   })),
 );
 

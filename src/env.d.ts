@@ -29,6 +29,9 @@ declare global {
       PAPERS_SOURCE?: string;
       HF_API_URL?: string;
       HF_TOKEN?: string;
+      CF_ACCESS_TEAM_DOMAIN?: string;
+      CF_ACCESS_AUD?: string;
+      CF_ACCESS_CERTS_URL?: string;
       DIGEST_SIZE?: string;
       FOR_YOU_SIZE?: string;
       MAIL_POSTAL_ADDRESS?: string;

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config";
 import { type AppEnv, isLocalRequest } from "../lib/http";
 import { keyedHash, signToken, verifyToken } from "../lib/tokens";
+import { accessIdentity } from "./access";
 
 /**
  * The dashboard's session: a signed token (src/lib/tokens.ts, purpose "admin") in an HttpOnly, SameSite=Strict cookie
@@ -35,13 +36,18 @@ export function endSession(c: Context<AppEnv>) {
   deleteCookie(c, SESSION_COOKIE, { path: "/admin", secure: !isLocalRequest(c), httpOnly: true, sameSite: "Strict" });
 }
 
-/** True when the request carries a session cookie this deployment signed, unexpired, for the current admin token. */
+/**
+ * True when the request carries a session cookie this deployment signed, unexpired, for the current admin token, or
+ * (with CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD set) a valid Cloudflare Access token (src/routes/access.ts).
+ */
 export async function hasSession(c: Context<AppEnv>, now: number): Promise<boolean> {
   const cfg = c.get("cfg");
   if (!cfg.adminToken) return false;
   const token = getCookie(c, SESSION_COOKIE);
-  if (!token) return false;
-  const v = await verifyToken(cfg.tokenSecret, "admin", token, now, await sessionKey(cfg));
-  // A session always expires: exp 0 ("never", for email links) is not one this module signs.
-  return v.ok && v.claims.exp !== 0;
+  if (token) {
+    const v = await verifyToken(cfg.tokenSecret, "admin", token, now, await sessionKey(cfg));
+    // A session always expires: exp 0 ("never", for email links) is not one this module signs.
+    if (v.ok && v.claims.exp !== 0) return true;
+  }
+  return (await accessIdentity(c, now)) !== null;
 }

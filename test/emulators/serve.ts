@@ -1,5 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { createAccessEmulator } from "./access";
 import { createHuggingFaceEmulator } from "./huggingface";
 import { createResendEmulator } from "./resend";
 import { createTurnstileEmulator } from "./turnstile";
@@ -21,7 +23,9 @@ function listen(
 export async function startEmulators(opts: { resendPort?: number; turnstilePort?: number } = {}) {
   const resend = createResendEmulator();
   const r = await listen(resend.fetch, opts.resendPort);
-  const t = await listen(createTurnstileEmulator().fetch, opts.turnstilePort);
+  // Cloudflare's services on one server: Turnstile's siteverify and Access's certs (test/emulators/access.ts).
+  const cloudflare = new Hono().route("/", createTurnstileEmulator()).route("/", createAccessEmulator());
+  const t = await listen(cloudflare.fetch, opts.turnstilePort);
   const h = await listen(createHuggingFaceEmulator().fetch);
   return {
     resendUrl: r.url,

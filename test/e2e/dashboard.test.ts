@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } from "./helpers";
@@ -6,6 +7,20 @@ import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } 
  * The operator's dashboard in Chromium (issue 12): a wrong token refused, sign-in, the overview, sign-out and the
  * session gone; a sign-in form posted from another site refused; axe on each page in both colour schemes.
  */
+/**
+ * A dashboard session token as the Worker signs one (format in src/lib/tokens.ts: base64url payload "sub.iat.exp", and
+ * an HMAC-SHA256 over purpose, payload and the session key, itself a keyed hash of the admin token).
+ */
+function sessionToken(secret: string, adminToken: string, iat: number, exp: number) {
+  const mac = (text: string) => createHmac("sha256", secret).update(text).digest("base64url");
+  const key = mac(`admin-session\n${adminToken}`).slice(0, 32);
+  const payload = Buffer.from(`0.${iat}.${exp}`).toString("base64url");
+  return `${payload}.${mac(`admin\n${payload}\n${key}`)}`;
+}
+
+/** The session's lifetime (SESSION_TTL_MS in src/routes/session.ts, whose imports need the Worker's types). */
+const SESSION_TTL_MS = 12 * 3600 * 1000;
+
 /**
  * With SCREENSHOTS=1 the README's pictures of the dashboard are taken on the way (docs/images/dashboard-*.png), at
  * desktop width, light scheme: `SCREENSHOTS=1 npx vitest run --project e2e test/e2e/dashboard.test.ts`.
@@ -143,7 +158,7 @@ describe("dashboard in a browser", () => {
     }
   });
 
-  it("subscribers and settings: CSV upload with a bad row, search, the settings checklist; a tampered session signs out", async () => {
+  it("subscribers and settings: CSV upload with a bad row, search, the settings checklist; an expired or tampered session is refused", async () => {
     const context = await browser.newContext({ bypassCSP: true });
     try {
       const page = await context.newPage();
@@ -179,6 +194,23 @@ describe("dashboard in a browser", () => {
       await page.getByRole("heading", { name: "Production checklist" }).waitFor({ timeout: 10_000 });
       found.push(...(await seriousInBothSchemes(page, "settings")));
       expect(await page.content()).not.toContain(inject("adminToken"));
+
+      // An expired session (signed as the Worker signs, 12 hours and a minute ago) no longer opens anything.
+      const [live] = (await context.cookies()).filter((c) => c.name === "admin_session");
+      const iat = Date.now() - SESSION_TTL_MS - 60_000;
+      const expired = sessionToken(inject("tokenSecret"), inject("adminToken"), iat, iat + SESSION_TTL_MS);
+      await context.addCookies([{ ...live!, value: expired }]);
+      await page.goto(worker("/admin/settings"));
+      await page.waitForURL(/\/admin\/sign-in$/, { timeout: 10_000 });
+      // The same token signed with a live lifetime opens the page: the refusal above was the expiry, not the forging.
+      await context.addCookies([
+        {
+          ...live!,
+          value: sessionToken(inject("tokenSecret"), inject("adminToken"), Date.now(), Date.now() + SESSION_TTL_MS),
+        },
+      ]);
+      await page.goto(worker("/admin/settings"));
+      await page.getByRole("heading", { name: "Settings" }).waitFor({ timeout: 10_000 });
 
       // A session cookie changed by hand no longer opens anything.
       const [cookie] = (await context.cookies()).filter((c) => c.name === "admin_session");

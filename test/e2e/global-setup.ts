@@ -21,6 +21,8 @@ declare module "vitest" {
     workerUrl: string;
     hostUrl: string;
     adminToken: string;
+    /** The Worker's TOKEN_SECRET: to forge an expired dashboard session as an old cookie would be. */
+    tokenSecret: string;
     chromiumPath: string;
   }
 }
@@ -106,6 +108,7 @@ export default async function setup(project: TestProject) {
   while (inspectorPort === port) inspectorPort = await freePort();
   const workerUrl = `http://127.0.0.1:${port}`;
   const adminToken = randomBytes(24).toString("hex");
+  const tokenSecret = randomBytes(32).toString("hex");
 
   const child: ChildProcess = spawn(
     wrangler,
@@ -127,7 +130,7 @@ export default async function setup(project: TestProject) {
       "--var",
       "LOCAL_DEV:1",
       "--var",
-      `TOKEN_SECRET:${randomBytes(32).toString("hex")}`,
+      `TOKEN_SECRET:${tokenSecret}`,
       "--var",
       `ADMIN_TOKEN:${adminToken}`,
       "--var",
@@ -205,6 +208,7 @@ export default async function setup(project: TestProject) {
     project.provide("workerUrl", workerUrl);
     project.provide("hostUrl", hostUrl);
     project.provide("adminToken", adminToken);
+    project.provide("tokenSecret", tokenSecret);
     project.provide("chromiumPath", chromiumPath);
   } catch (err) {
     await teardown();

@@ -5,21 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, call, freshIp, outboxFor } from "../support/helpers";
-
-const FORM = { "content-type": "application/x-www-form-urlencoded", origin: BASE };
-
-async function session() {
-  const res = await call("/admin/sign-in", {
-    method: "POST",
-    headers: FORM,
-    body: new URLSearchParams({ token: env.ADMIN_TOKEN! }).toString(),
-    redirect: "manual",
-    ip: freshIp(),
-  });
-  expect(res.status).toBe(303);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
+import { FORM, session } from "../support/dashboard";
+import { BASE, call, outboxFor } from "../support/helpers";
 
 /** An issue row in a given state, as the run machinery would have left it. */
 const seed = (week: string, status: string, o: { recipients?: number; sent?: number; failures?: number } = {}) =>

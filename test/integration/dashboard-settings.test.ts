@@ -4,21 +4,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, call, fetchWith, freshIp } from "../support/helpers";
-
-const FORM = { "content-type": "application/x-www-form-urlencoded", origin: BASE };
-
-async function session() {
-  const res = await call("/admin/sign-in", {
-    method: "POST",
-    headers: FORM,
-    body: new URLSearchParams({ token: env.ADMIN_TOKEN! }).toString(),
-    redirect: "manual",
-    ip: freshIp(),
-  });
-  expect(res.status).toBe(303);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
+import { session } from "../support/dashboard";
+import { BASE, call, fetchWith } from "../support/helpers";
 
 const settings = async () => {
   const res = await call("/admin/settings", { headers: { cookie: await session() }, redirect: "manual" });

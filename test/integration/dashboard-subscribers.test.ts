@@ -6,22 +6,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { importActive } from "../support/admin";
-import { BASE, call, freshIp } from "../support/helpers";
+import { FORM, session } from "../support/dashboard";
+import { BASE, call } from "../support/helpers";
 
-const FORM = { "content-type": "application/x-www-form-urlencoded", origin: BASE };
 const PAGE = "/admin/readers";
-
-async function session() {
-  const res = await call("/admin/sign-in", {
-    method: "POST",
-    headers: FORM,
-    body: new URLSearchParams({ token: env.ADMIN_TOKEN! }).toString(),
-    redirect: "manual",
-    ip: freshIp(),
-  });
-  expect(res.status).toBe(303);
-  return res.headers.get("set-cookie")!.split(";")[0]!;
-}
 
 const get = async (path: string, cookie: string) => call(path, { headers: { cookie }, redirect: "manual" });
 const post = (path: string, cookie: string, fields: Record<string, string> = {}, origin = BASE) =>

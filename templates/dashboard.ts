@@ -27,7 +27,8 @@ export interface OverviewModel {
   subscribers: Record<Status, number>;
   cadence: Record<Cadence, number>;
   suppressed: number;
-  issues: RecentIssue[];
+  /** Each with its complaint breaker's state (src/digest/issues.ts breakerState). */
+  issues: (RecentIssue & { breaker: string })[];
   /** Signups, confirmations and unsubscribes per week, oldest first. */
   activity: ActivityRow[];
   /** Things that need the operator: a paused or failed issue, a quota pause, a missing webhook secret. */
@@ -58,13 +59,13 @@ ${activityChart(m.activity, `Signups, confirmations and unsubscribes per week, l
 ${
   m.issues.length
     ? html`<div class="scroll" role="region" aria-label="Latest issues" tabindex="0"><table>
-<caption class="muted">Newest first; rates are of the emails sent</caption>
-<thead><tr><th scope="col">Edition</th><th scope="col">Status</th><th scope="col">Recipients</th><th scope="col">Delivered</th><th scope="col">Bounced</th><th scope="col">Complained</th></tr></thead>
+<caption class="muted">Newest first; rates are of the emails sent; the complaint breaker pauses an issue over 0.1 % complaints</caption>
+<thead><tr><th scope="col">Edition</th><th scope="col">Status</th><th scope="col">Recipients</th><th scope="col">Delivered</th><th scope="col">Bounced</th><th scope="col">Complained</th><th scope="col">Complaint breaker</th></tr></thead>
 <tbody>
 ${m.issues.map(
   (
     i,
-  ) => html`<tr><th scope="row"><a href="${m.base}/issues/${encodeURIComponent(i.week)}">${i.week}</a> <span class="muted">${i.cadence}</span></th><td>${i.status}${i.paused_reason ? html`<br><span class="muted">${i.paused_reason}</span>` : ""}</td><td class="n">${i.recipients}</td>${cell(i.delivered, i.sent)}${cell(i.bounced, i.sent)}${cell(i.complained, i.sent)}</tr>
+  ) => html`<tr><th scope="row"><a href="${m.base}/issues/${encodeURIComponent(i.week)}">${i.week}</a> <span class="muted">${i.cadence}</span></th><td>${i.status}${i.paused_reason ? html`<br><span class="muted">${i.paused_reason}</span>` : ""}</td><td class="n">${i.recipients}</td>${cell(i.delivered, i.sent)}${cell(i.bounced, i.sent)}${cell(i.complained, i.sent)}<td${i.breaker === "tripped" ? html` class="err"` : ""}>${i.breaker}</td></tr>
 `,
 )}</tbody>
 </table></div>`

@@ -284,12 +284,28 @@ export const countFeedback = (
   svixId: string,
 ) => d1.prepare(`UPDATE issues SET ${column} = ${column} + 1 WHERE week = ? AND ${unseen}`).bind(week, svixId);
 
+/** How a pause by the complaint breaker begins its reason (the dashboard tells it from other pauses by it). */
+export const BREAKER_REASON_PREFIX = "complaint rate ";
+
+/**
+ * The breaker's state for one issue, as the dashboard shows it: tripped (it paused the issue), closed (watching the
+ * rate), or not yet armed (fewer deliveries than `minDeliveries`, when a handful of complaints says little).
+ */
+export function breakerState(
+  i: { status: string; delivered: number; complained: number; paused_reason: string | null },
+  minDeliveries: number,
+): string {
+  if (i.status === "paused" && i.paused_reason?.startsWith(BREAKER_REASON_PREFIX)) return "tripped";
+  if (i.delivered < minDeliveries) return `not armed (${i.delivered} of ${minDeliveries} delivered)`;
+  return `closed (${((100 * i.complained) / i.delivered).toFixed(2)} % of 0.1 %)`;
+}
+
 /** The complaint circuit breaker: over 0.1 % complaints (after `minDeliveries`) pauses the rest of the issue. */
 export const tripBreaker = (d1: D1Database, week: string, minDeliveries: number, svixId: string) =>
   d1
     .prepare(
       `UPDATE issues SET status = 'paused',
-         paused_reason = 'complaint rate ' || printf('%.2f', complained * 100.0 / delivered) || '% (' || complained || ' of ' || delivered || ' delivered) is over 0.1%'
+         paused_reason = '${BREAKER_REASON_PREFIX}' || printf('%.2f', complained * 100.0 / delivered) || '% (' || complained || ' of ' || delivered || ' delivered) is over 0.1%'
        WHERE week = ? AND status = 'sending' AND delivered >= ? AND complained * 1000 > delivered AND ${unseen}`,
     )
     .bind(week, minDeliveries, svixId);

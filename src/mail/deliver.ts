@@ -10,7 +10,8 @@ import type { Email, Mailer, SendOutcome } from "./mailer";
  *      or Resend refused it for certain), freezes the list it will send, and claims the batch — one attempt at a time;
  *   3. one Resend batch call under the batch's key, its answer reported to the budget.
  * The caller records what the answer means: sent, refused (re-check allowed next time), ambiguous (resend the same
- * body under the same key), or failed for good.
+ * body under the same key), or failed for good. The local outbox takes the same path, paced at RESEND_MAX_RPS: a
+ * local send advances, pauses and resumes as it would in production.
  */
 
 export interface Prepared {
@@ -42,15 +43,6 @@ export async function deliver(
   attempt: number,
   prepare: () => Promise<Prepared | Skipped>,
 ): Promise<Delivery> {
-  if (mailer.name === "outbox") {
-    const p = await prepare();
-    if ("skipped" in p) return { kind: "skipped", why: p.skipped };
-    const out = await mailer.send(p.emails, p.key);
-    return out.ok
-      ? { kind: "sent", accepted: p.emails.length, rejected: [] }
-      : { kind: "failed", error: `${out.code}: ${out.message}` };
-  }
-
   const budget = sendBudget(env);
   let grant: Grant;
   try {

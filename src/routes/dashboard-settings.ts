@@ -40,6 +40,8 @@ function settings(cfg: Config, env: Env): [string, string][] {
     ["TURNSTILE_SITE_KEY", shown(cfg.turnstileSiteKey)],
     ["TURNSTILE_VERIFY_URL", cfg.turnstileVerifyUrl],
     ["BLOCKED_DOMAINS", `${cfg.blockedDomains.size} blocked (built-in list plus ${shown(env.BLOCKED_DOMAINS)})`],
+    ["CF_ACCESS_TEAM_DOMAIN", shown(cfg.accessTeamDomain)],
+    ["CF_ACCESS_AUD", shown(cfg.accessAud)],
   ];
 }
 
@@ -94,6 +96,13 @@ async function checks(cfg: Config, env: Env): Promise<Check[]> {
       "Set TURNSTILE_SITE_KEY and TURNSTILE_SECRET to keep bots out.",
     ),
     item("ALLOWED_ORIGINS not *", cfg.allowedOrigins !== "*", "recommended", "Any site may post signups: list yours."),
+    item(
+      "Cloudflare Access in front of /admin",
+      !!(cfg.accessTeamDomain && cfg.accessAud),
+      "optional",
+      "Set CF_ACCESS_TEAM_DOMAIN and CF_ACCESS_AUD to sign operators in with your identity provider.",
+      `Access tokens from ${cfg.accessTeamDomain} are accepted.`,
+    ),
   ];
 }
 

@@ -6,6 +6,7 @@ import { overviewPage, signInPage } from "../../templates/dashboard";
 import { weeklyActivity } from "../db/activity";
 import { activeByCadence, byCadence, recentIssues, suppressionCount } from "../db/overview";
 import { countByStatus, database } from "../db/subscribers";
+import { breakerState } from "../digest/issues";
 import { readFields } from "../lib/body";
 import { secure } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody, limitByIp, perConfig } from "../lib/http";
@@ -124,7 +125,7 @@ dashboard.get("/", async (c) => {
       subscribers: await countByStatus(db),
       cadence: byCadence(cadences),
       suppressed: suppressed?.n ?? 0,
-      issues: latest,
+      issues: latest.map((i) => ({ ...i, breaker: breakerState(i, cfg.breakerMinDeliveries) })),
       activity,
       attention,
     }),

@@ -86,5 +86,19 @@ describe("dashboard settings", () => {
     expect(row(page, "LOCAL_DEV")).toContain("1 (local development)");
     expect(row(page, "DIGEST_SIZE")).toContain("|10|");
     expect(row(page, "PAPERS_SOURCE")).toContain("sample");
+    expect(row(page, "CF_ACCESS_TEAM_DOMAIN")).toContain("(default / not set)");
+    expect(row(page, "Cloudflare Access in front of /admin")).toContain("|optional|");
+  });
+
+  it("with Cloudflare Access configured, the settings name the team and the checklist marks it ok", async () => {
+    const res = await fetchWith(
+      { CF_ACCESS_TEAM_DOMAIN: "papers.cloudflareaccess.com", CF_ACCESS_AUD: "aud-tag-0123456789abcdef" },
+      new Request(new URL("/admin/settings", BASE), { headers: { cookie: await session() }, redirect: "manual" }),
+    );
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(row(page, "CF_ACCESS_TEAM_DOMAIN")).toContain("papers.cloudflareaccess.com");
+    expect(row(page, "CF_ACCESS_AUD")).toContain("aud-tag-0123456789abcdef");
+    expect(row(page, "Cloudflare Access in front of /admin")).toContain("|ok|");
   });
 });

@@ -5,6 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { tripBreaker } from "../../src/digest/issues";
 import { keyedHash, signToken } from "../../src/lib/tokens";
 import { SESSION_COOKIE, SESSION_TTL_MS } from "../../src/routes/session";
 import { importActive } from "../support/admin";
@@ -87,7 +88,8 @@ describe("dashboard sign-in", () => {
   });
 
   it("a wrong token is refused with the form again, no cookie, and after 5 tries a minute the network is limited", async () => {
-    const ip = freshIp();
+    // A network of its own (files run in parallel and share the limiter; freshIp() counts per file).
+    const ip = `2001:db8:${Array.from(crypto.getRandomValues(new Uint16Array(3)), (n) => n.toString(16)).join(":")}::1`;
     for (const wrong of ["", "x", `${TOKEN}x`, TOKEN.slice(0, -1), TOKEN.toUpperCase()]) {
       const res = await signIn(wrong, {}, ip);
       expect(res.status, JSON.stringify(wrong)).toBe(401);
@@ -215,5 +217,34 @@ describe("dashboard overview", () => {
     const page = await (await overview(await session())).text();
     expect(page).toContain("2020-W01 is paused: &lt;b&gt;complaint rate&lt;/b&gt; 0.5 %.");
     expect(page).not.toContain("<b>complaint");
+  });
+
+  it("shows each latest issue's complaint breaker: not armed, closed with its rate, tripped", async () => {
+    const insert = (week: string, delivered: number, complained: number) =>
+      env.DB.prepare(
+        "INSERT INTO issues (week, cadence, status, subject, papers, started_at, delivered, complained) VALUES (?, 'weekly', 'sending', 's', '[]', ?, ?, ?)",
+      )
+        .bind(week, Date.now(), delivered, complained)
+        .run();
+    await insert("2020-W02", 10, 1);
+    await insert("2020-W03", 2000, 1);
+    await insert("2020-W04", 1000, 2);
+    // The breaker itself pauses 2020-W04, as a complaint webhook would (1000 delivered is the configured minimum).
+    expect((await tripBreaker(env.DB, "2020-W04", 1000, `msg_breaker_${Date.now()}`).run()).meta.changes).toBe(1);
+    const page = await (await overview(await session())).text();
+    const cellOf = (week: string) => {
+      const tr = page.split("<tr>").find((r) => r.includes(`>${week}</a>`));
+      expect(tr, week).toBeDefined();
+      return tr!
+        .replace(/<[^>]+>/g, "|")
+        .split("|")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .at(-1);
+    };
+    expect(cellOf("2020-W02")).toBe("not armed (10 of 1000 delivered)");
+    expect(cellOf("2020-W03")).toBe("closed (0.05 % of 0.1 %)");
+    expect(cellOf("2020-W04")).toBe("tripped");
+    expect(page).toContain("2020-W04 is paused: complaint rate 0.20% (2 of 1000 delivered) is over 0.1%.");
   });
 });

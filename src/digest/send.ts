@@ -37,8 +37,10 @@ interface BatchRow {
 /**
  * Sends (or resends) the batches of one issue that one queue delivery brought (up to max_batch_size): one read of
  * the issue, each batch read and claimed (it then belongs to this sender until settled or its lease runs out), one
- * range read of departures for them all; each batch then waits for its own budget slot, is sent and settled. Returns, per batch id, a delay in seconds when the queue should deliver its message again,
- * or undefined when the message is done (sent, failed for good, or left for a resume to re-queue).
+ * range read of departures for them all; each batch then waits for its own budget slot, reads the issue's status again
+ * (a pause or cancel while it waited holds it back), is sent and settled. Returns, per batch id, a delay in seconds
+ * when the queue should deliver its message again, or undefined when the message is done (sent, failed for good, or
+ * left for a resume to re-queue).
  */
 export async function sendIssueBatches(
   week: string,
@@ -132,7 +134,10 @@ export async function sendIssueBatches(
         const outcome: Delivery =
           list.length === 0
             ? { kind: "skipped", why: "empty" }
-            : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () => prepared);
+            : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () =>
+                // A pause or cancel while this batch waited for its slot holds it back (one row read per batch).
+                (await issueStatus(db, week)) === "sending" ? prepared : { skipped: "halted" },
+              );
         result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
       } catch (err) {
         // Left claimed and attempted (a call may have gone out): after its lease, the same body under the same key.
@@ -199,6 +204,18 @@ async function settleOutcome(
       return;
     }
     case "skipped":
+      // The issue stopped sending while the batch waited: nothing was sent, and the batch stays queued for a resume.
+      if (outcome.why === "halted") {
+        await db.batch([
+          [
+            "UPDATE issue_batches SET state = ?, lease_until = NULL WHERE id = ? AND version = ?",
+            priorState,
+            batchId,
+            version,
+          ],
+        ]);
+        return;
+      }
       // Everyone on the list left before the send: the batch is done without a call.
       await markSent(0, 0, null, 0);
       return;

@@ -18,8 +18,11 @@ export interface Prepared {
   key: string;
   emails: Email[];
 }
-/** Nothing to attempt after all: another sender holds the batch, or nobody is left on its list. */
-export type Skipped = { skipped: "taken" | "empty" };
+/**
+ * Nothing to attempt after all: another sender holds the batch, nobody is left on its list, or its issue stopped
+ * sending (paused or cancelled) while the batch waited for its slot.
+ */
+export type Skipped = { skipped: "taken" | "empty" | "halted" };
 
 export type Delivery =
   | { kind: "sent"; accepted: number; rejected: { index: number; message: string }[]; note?: string }

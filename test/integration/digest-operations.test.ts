@@ -220,6 +220,49 @@ describe("operator controls", () => {
     expect(await emailsOf(week)).toHaveLength(100);
   });
 
+  it("a pause holds back the batches of a delivery still waiting for their send slot; resume sends them once", async () => {
+    const week = "2026-W34";
+    await importActive("wait-", 250);
+    const expected = await activeEmails();
+    const jobs = await startHeldBatches(week);
+    expect(jobs.length).toBeGreaterThanOrEqual(3);
+
+    // One delivery of three batches, paced at 1 Resend call a second: the first goes out at once, the others wait.
+    const delivery = consume("papers-digest", jobs.slice(0, 3), { ...env, RESEND_MAX_RPS: "1" });
+    await waitFor(
+      "the first batch sent",
+      () => record(week),
+      (r) => r.batches_sent === 1,
+      10_000,
+      20,
+    );
+    expect((await control(week, "pause")).status).toBe(200);
+    const result = await delivery;
+    expect(result.explicitAcks).toHaveLength(3); // done with: a resume re-queues what is left
+    expect(await emailsOf(week)).toHaveLength(100);
+    expect(await record(week)).toMatchObject({ status: "paused", batches_sent: 1, sent: 100, failures: 0 });
+    // The two held back are as before their claim: queued, not attempted, no lease.
+    const held = await env.DB.prepare(
+      "SELECT state, lease_until FROM issue_batches WHERE week = ? AND status = 'queued' ORDER BY batch_no",
+    )
+      .bind(week)
+      .all();
+    expect(held.results.slice(0, 2)).toEqual([
+      { state: "ready", lease_until: null },
+      { state: "ready", lease_until: null },
+    ]);
+
+    expect((await control(week, "resume")).status).toBe(202);
+    const done = await waitFor(
+      "the issue to be sent",
+      () => record(week),
+      (r) => r.status === "sent",
+      50_000,
+    );
+    expect(done).toMatchObject({ sent: expected.length, batches_sent: jobs.length, failures: 0 });
+    expectExactlyOnce(await emailsOf(week), expected);
+  });
+
   it("pause and resume answer 404 for an unknown week and 409 in the wrong state", async () => {
     expect((await control("2026-W37", "pause")).status).toBe(404);
     expect((await control("2026-W37", "resume")).status).toBe(404);

@@ -36,11 +36,18 @@ export interface Lookup {
   suppression: Suppression | null;
 }
 
-/** The import's JSON report (POST /admin/subscribers/import). */
+/** A dashboard import as its page shows it (src/db/imports.ts), while it runs and once done. */
 export interface ImportReport {
+  file: string;
+  status: "importing" | "done" | "failed";
+  error: string | null;
   rows: number;
+  /** Valid addresses in the file (each once), and how many were handled so far. */
+  valid: number;
+  validDone: number;
   imported: number;
-  skipped_duplicates: number;
+  /** Already known, suppressed, or repeated in the file. */
+  skipped: number;
   invalid: number;
   errors: { line: number; value: string; error: string }[];
 }
@@ -89,25 +96,39 @@ ${m.lookup ? found(m.lookup, m.base) : m.email ? html`<p>No subscriber with that
 <h2>Export</h2>
 <p><a href="${m.base}/export.csv" download>Download every subscriber as CSV</a></p>`;
 
-export const importReportPage = (m: { base: string; file: string; report: ImportReport }): Html => {
+/** Rejected rows listed on the page (all of them, up to the first 1,000, in the CSV it links to): pages stay small. */
+export const REJECTED_ON_PAGE = 50;
+
+export const importReportPage = (m: { base: string; report: ImportReport; rejectedCsv: string }): Html => {
   const r = m.report;
+  const shown = r.errors.slice(0, REJECTED_ON_PAGE);
+  const state =
+    r.status === "importing"
+      ? html`<p role="status">Importing: ${r.validDone} of ${r.valid} addresses handled (this page refreshes every 2 seconds).</p>`
+      : r.status === "failed"
+        ? html`<p class="err" role="alert">Import stopped: ${r.error}. The addresses handled before stay imported.</p>`
+        : html`<p class="ok" role="status">Import done.</p>`;
   return html`<p><a href="${m.base}">Subscribers</a></p>
-<h1>Import of ${m.file}</h1>
+<h1>Import of ${r.file}</h1>
+${state}
+<label for="import-progress">${r.validDone} of ${r.valid} valid addresses handled</label>
+<progress id="import-progress" max="${Math.max(1, r.valid)}" value="${r.valid ? r.validDone : 1}">${r.validDone} of ${r.valid}</progress>
 <div class="scroll" role="region" aria-label="Import report" tabindex="0"><table>
 <tbody>
 <tr><th scope="row">Rows</th><td class="n">${r.rows}</td></tr>
 <tr><th scope="row">Imported</th><td class="n">${r.imported}</td></tr>
-<tr><th scope="row">Skipped (already known or repeated)</th><td class="n">${r.skipped_duplicates}</td></tr>
+<tr><th scope="row">Skipped (already known or repeated)</th><td class="n">${r.skipped}</td></tr>
 <tr><th scope="row">Rejected</th><td class="n">${r.invalid}</td></tr>
 </tbody></table></div>
 ${
   r.errors.length
     ? html`<h2>Rejected rows</h2>
 <div class="scroll" role="region" aria-label="Rejected rows" tabindex="0"><table>
-${r.invalid > r.errors.length ? html`<caption class="muted">The first ${r.errors.length} of ${r.invalid}</caption>` : ""}
+${r.invalid > shown.length ? html`<caption class="muted">The first ${shown.length} of ${r.invalid}</caption>` : ""}
 <thead><tr><th scope="col">Line</th><th scope="col">Value</th><th scope="col">Why</th></tr></thead>
 <tbody>
-${r.errors.map((e) => html`<tr><td class="n">${e.line}</td><td>${e.value}</td><td>${e.error}</td></tr>\n`)}</tbody></table></div>`
+${shown.map((e) => html`<tr><td class="n">${e.line}</td><td>${e.value}</td><td>${e.error}</td></tr>\n`)}</tbody></table></div>
+<p><a href="${m.rejectedCsv}">Download the rejected rows as CSV</a>${r.invalid > r.errors.length ? html` (the first ${r.errors.length} of ${r.invalid})` : ""}</p>`
     : html`<p class="ok">No row was rejected.</p>`
 }`;
 };

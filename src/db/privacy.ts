@@ -4,6 +4,8 @@ import { formatWeek, isoWeekOf } from "../lib/week";
 import {
   confirmDomainHours,
   departures,
+  importChunks,
+  imports,
   issueBatches,
   mailBatches,
   mailItems,
@@ -21,6 +23,7 @@ export const BATCH_RECIPIENTS_TTL_MS = 30 * DAY_MS;
 export const MAIL_BATCH_TTL_MS = 7 * DAY_MS;
 /** Longer than any batch waits to be sent: a batch re-checks departures since its cut. */
 export const DEPARTURE_TTL_MS = 45 * DAY_MS;
+export const IMPORT_TTL_MS = 30 * DAY_MS;
 
 /** Everything we hold about one subscriber, for "download my data". */
 export async function exportSubscriber(d1: D1Database, id: number) {
@@ -83,8 +86,8 @@ function storedJson(text: string | null): unknown {
 }
 
 /**
- * Erases a subscriber: the row (with their topics and taste), their ratings, their address in captured mail and in the
- * recipient lists of batches. A suppressed
+ * Erases a subscriber: the row (with their topics and taste), their ratings, their address in captured mail, in the
+ * recipient lists of batches and in dashboard imports still running. A suppressed
  * address keeps only its hashed suppression entry, so it is never mailed again.
  * The one list kept is that of a batch whose last call may have gone out without an answer: only that very body may
  * be sent again (exactly once). The person is not mailed by any later call, and the list goes once the batch is
@@ -125,6 +128,13 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
          WHERE NOT (status = 'queued' AND state = 'attempted') AND (instr(items, ?3) > 0 OR instr(lower(items), ?2) > 0)`,
       )
       .bind(id, s.email.toLowerCase(), `"sub":${id},`),
+    // An import still running must not bring the person back after the erasure.
+    d1
+      .prepare(
+        `UPDATE import_chunks SET rows = (SELECT json_group_array(json(value)) FROM json_each(import_chunks.rows) WHERE json_extract(value, '$.key') NOT IN (SELECT value FROM json_each(?1)))
+         WHERE done = 0 AND EXISTS (SELECT 1 FROM json_each(import_chunks.rows) WHERE json_extract(value, '$.key') IN (SELECT value FROM json_each(?1)))`,
+      )
+      .bind(JSON.stringify(keys)),
   ];
   if (s.status === "suppressed") statements.unshift(...(await keepSuppressed(d1, keys, now)));
   await d1.batch(statements);
@@ -135,7 +145,7 @@ export async function eraseSubscriber(d1: D1Database, id: number, now = Date.now
 export async function prune(d1: D1Database, now = Date.now()) {
   const db = database(d1);
   const stalePending = and(eq(subscribers.status, "pending"), lt(subscribers.consentAt, now - PENDING_TTL_MS));
-  const [, pending, webhooks, batches, mail, , , , folded] = await db.batch([
+  const [, pending, webhooks, batches, mail, , , , importsGone, , folded] = await db.batch([
     // A pending row may have ratings from before an unsubscribe and a new signup: they go with it.
     db
       .delete(ratings)
@@ -158,6 +168,13 @@ export async function prune(d1: D1Database, now = Date.now()) {
       .where(and(ne(mailBatches.status, "queued"), lt(mailBatches.createdAt, now - MAIL_BATCH_TTL_MS))),
     db.delete(mailItems).where(lt(mailItems.createdAt, now - MAIL_BATCH_TTL_MS)),
     db.delete(departures).where(lt(departures.at, now - DEPARTURE_TTL_MS)),
+    // Dashboard imports (their rejected rows) and what is left of their chunks.
+    db
+      .delete(importChunks)
+      .where(
+        sql`${importChunks.importId} IN (SELECT ${imports.id} FROM ${imports} WHERE ${imports.createdAt} < ${now - IMPORT_TTL_MS})`,
+      ),
+    db.delete(imports).where(lt(imports.createdAt, now - IMPORT_TTL_MS)),
     db.delete(confirmDomainHours).where(lt(confirmDomainHours.hour, Math.floor(now / 3_600_000) - 48)),
     // A change of cadence two weeks old concerns only editions long sent: fold it, so the reader leaves the other
     // cadence's index (src/digest/cadence.ts).
@@ -176,6 +193,7 @@ export async function prune(d1: D1Database, now = Date.now()) {
     webhookIdsDeleted: webhooks.meta.changes ?? 0,
     batchListsCleared: batches.meta.changes ?? 0,
     mailBatchesDeleted: mail.meta.changes ?? 0,
+    importsDeleted: importsGone.meta.changes ?? 0,
     cadenceSwitchesFolded: folded.meta.changes ?? 0,
   };
 }

@@ -264,3 +264,42 @@ export const ratings = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.subscriberId, t.paperId] })],
 );
+
+export const IMPORT_STATUSES = ["importing", "done", "failed"] as const;
+
+/**
+ * A CSV list uploaded on the dashboard, imported chunk by chunk on DIGEST_QUEUE so that its page shows the progress
+ * of a large file. The id is never reused (AUTOINCREMENT): its page's address names this import only. Rejected rows
+ * (`errors`, the first 1,000) are shown on that page; housekeeping deletes imports after 30 days.
+ */
+export const imports = sqliteTable("imports", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  fileName: text("file_name").notNull(),
+  status: text("status", { enum: IMPORT_STATUSES }).notNull(),
+  /** Rows in the file, valid addresses (each once), rows repeating an earlier one, rows rejected. */
+  rows: integer("rows").notNull(),
+  valid: integer("valid").notNull(),
+  repeated: integer("repeated").notNull(),
+  invalid: integer("invalid").notNull(),
+  errors: text("errors", { mode: "json" }).notNull().$type<{ line: number; value: string; error: string }[]>(),
+  chunks: integer("chunks").notNull(),
+  chunksDone: integer("chunks_done").notNull().default(0),
+  /** Valid addresses handled so far, and how many of them were new (the rest were already known or suppressed). */
+  validDone: integer("valid_done").notNull().default(0),
+  imported: integer("imported").notNull().default(0),
+  error: text("error"),
+  createdAt: integer("created_at").notNull(),
+  finishedAt: integer("finished_at"),
+});
+
+/** An import's valid addresses, up to 500 per chunk: one queue message each. Emptied once imported. */
+export const importChunks = sqliteTable(
+  "import_chunks",
+  {
+    importId: integer("import_id").notNull(),
+    seq: integer("seq").notNull(),
+    rows: text("rows", { mode: "json" }).notNull().$type<{ email: string; key: string }[]>(),
+    done: integer("done").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.importId, t.seq] })],
+);

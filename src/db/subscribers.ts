@@ -183,9 +183,22 @@ export async function importActive(
   now: number,
 ): Promise<number> {
   if (rows.length === 0) return 0;
-  // D1 binds at most 100 parameters per statement: four per row (address, key, the two suppression hashes), so 25
-  // rows per INSERT, all in one batch (one round trip, and all-or-nothing). The constants are integers written into
-  // the SQL. An address on the suppression list (which outlives erasure) is never imported back.
+  const results = await d1.batch(await importStatements(d1, rows, now));
+  return results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+}
+
+/**
+ * The INSERTs that import `rows` as active readers, for one D1 batch (all-or-nothing). D1 binds at most 100 parameters
+ * per statement: four per row (address, key, the two suppression hashes), so 25 rows per INSERT. The constants are
+ * integers written into the SQL; `guard`, SQL of our own (never input), must also hold for a row to go in. An address
+ * on the suppression list (which outlives erasure) is never imported back.
+ */
+export async function importStatements(
+  d1: D1Database,
+  rows: { email: string; key: string }[],
+  now: number,
+  guard = "1",
+): Promise<D1PreparedStatement[]> {
   const ts = Math.trunc(now);
   const hashes = await Promise.all(rows.map((r) => suppressionHash(r.key)));
   const legacy = await Promise.all(rows.map((r) => suppressionHash(r.email.toLowerCase())));
@@ -198,14 +211,13 @@ export async function importActive(
         .prepare(
           `INSERT INTO subscribers (email, email_key, status, source, created_at, consent_at, confirmed_at, link_key)
            SELECT column1, column2, 'active', 'import', ${ts}, ${ts}, ${ts}, lower(hex(randomblob(16))) FROM (VALUES ${values})
-           WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column3) AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column4)
+           WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column3) AND NOT EXISTS (SELECT 1 FROM suppressions WHERE email_hash = column4) AND ${guard}
            ON CONFLICT DO NOTHING`,
         )
         .bind(...chunk.flatMap((r, j) => [r.email, r.key, hashes[i + j], legacy[i + j]])),
     );
   }
-  const results = await d1.batch(statements);
-  return results.reduce((n, r) => n + (r.meta.changes ?? 0), 0);
+  return statements;
 }
 
 /** Keyset page for the CSV export. */

@@ -1,8 +1,9 @@
 import type { Config } from "../config";
+import { failImport, type ImportJob, importChunk } from "../db/imports";
 import { backoffSec } from "../mail/deliver";
 import { fanout } from "./fanout";
 import { finalize, recordError } from "./issues";
-import type { DigestJob } from "./jobs";
+import type { DigestJob, IssueJob } from "./jobs";
 import { sendIssueBatches } from "./send";
 import { bump, MeteredDb } from "./store";
 
@@ -11,7 +12,7 @@ import { bump, MeteredDb } from "./store";
  * (Resend throttling or failing); throws to have the queue retry it with the default backoff.
  */
 export async function handleDigestJob(
-  job: DigestJob,
+  job: IssueJob,
   attempts: number,
   env: Env,
   cfg: Config,
@@ -29,6 +30,9 @@ export async function handleDigestJob(
   }
 }
 
+/** Deliveries of one import chunk before the import is recorded as failed. */
+const IMPORT_MAX_ATTEMPTS = 5;
+
 /**
  * Consumes DIGEST_QUEUE. The batch messages of one delivery are handled together, per issue (one claim, one
  * re-check; each batch then waits for its own slot of the shared budget, so the calls fill the rate Resend
@@ -37,6 +41,7 @@ export async function handleDigestJob(
 export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cfg: Config) {
   const byWeek = new Map<string, Message<Extract<DigestJob, { kind: "batch" }>>[]>();
   const fanouts: Message<Extract<DigestJob, { kind: "fanout" }>>[] = [];
+  const imports: Message<ImportJob>[] = [];
   for (const msg of batch.messages) {
     const body = msg.body as Partial<DigestJob> | undefined;
     if (body?.kind === "batch" && typeof body.week === "string" && Number.isSafeInteger(body.batchId)) {
@@ -45,6 +50,8 @@ export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cf
       byWeek.set(body.week, list);
     } else if (body?.kind === "fanout" && typeof body.week === "string")
       fanouts.push(msg as Message<Extract<DigestJob, { kind: "fanout" }>>);
+    else if (body?.kind === "import" && Number.isSafeInteger(body.importId) && Number.isSafeInteger(body.seq))
+      imports.push(msg as Message<ImportJob>);
     else {
       console.error("digest: unknown message dropped", { kind: String(body?.kind).slice(0, 20) });
       msg.ack();
@@ -55,6 +62,22 @@ export async function consumeDigest(batch: MessageBatch<DigestJob>, env: Env, cf
     for (const m of msgs) m.retry({ delaySeconds: backoffSec(m.attempts + 4) });
   };
   await Promise.all([
+    // Import chunks one after another: each is one D1 batch of about 40 statements.
+    (async () => {
+      for (const msg of imports) {
+        try {
+          await importChunk(env.DB, msg.body, Date.now());
+          msg.ack();
+        } catch (err) {
+          console.error("import: chunk failed", { importId: msg.body.importId, seq: msg.body.seq, error: String(err) });
+          if (msg.attempts < IMPORT_MAX_ATTEMPTS) msg.retry({ delaySeconds: backoffSec(msg.attempts) });
+          else {
+            await failImport(env.DB, msg.body.importId, `a part of the list could not be imported: ${err}`, Date.now());
+            msg.ack();
+          }
+        }
+      }
+    })(),
     ...fanouts.map(async (msg) => {
       try {
         await handleDigestJob(msg.body, msg.attempts, env, cfg);

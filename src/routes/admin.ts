@@ -6,10 +6,11 @@ import { eraseSubscriber, exportSubscriber } from "../db/privacy";
 import { mailBatches, subscribers } from "../db/schema";
 import { countByStatus, type DB, database, exportPage, importActive } from "../db/subscribers";
 import { findSuppression } from "../db/suppressions";
-import { csvField, parseCsv } from "../lib/csv";
+import { csvField } from "../lib/csv";
 import { addressKeys, checkEmail } from "../lib/email";
 import { noStore } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
+import { checkImport, IMPORT_MAX_BYTES } from "../lib/import";
 import { formatWeek, isoWeekOf } from "../lib/week";
 import { sendBudget } from "../mail/budget";
 
@@ -18,10 +19,6 @@ export const admin = new Hono<AppEnv>();
 
 /** routes/digests.ts guards its own paths with it. */
 export { adminAuth } from "./guards";
-
-export const IMPORT_MAX_BYTES = 5 * 1024 * 1024;
-export const IMPORT_MAX_ROWS = 50_000;
-const MAX_REPORTED_ERRORS = 1000;
 
 const WEEK_MS = 7 * 86_400_000;
 
@@ -124,35 +121,14 @@ admin.post("/subscribers/import", limitBody(IMPORT_MAX_BYTES, "An import (split 
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type !== "text/csv")
     throw new ApiError(415, "unsupported_media_type", "Send the list as text/csv with an email column.");
-  const rows = parseCsv(await c.req.text(), IMPORT_MAX_ROWS + 1);
-  const header = rows.shift();
-  const col = header?.fields.findIndex((f) => f.trim().toLowerCase() === "email") ?? -1;
-  if (!header || col < 0)
-    throw new ApiError(422, "missing_email_column", "The first line must be a header with an email column.");
-  if (rows.length > IMPORT_MAX_ROWS)
-    throw new ApiError(413, "too_many_rows", `Import at most ${IMPORT_MAX_ROWS} rows per request.`);
-
-  const cfg = c.get("cfg");
-  const valid = new Map<string, { email: string; key: string }>();
-  const invalid: { line: number; value: string; error: string }[] = [];
-  let invalidCount = 0;
-  let repeated = 0;
-  for (const row of rows) {
-    const check = checkEmail(row.fields[col] ?? "", cfg.blockedDomains);
-    if (!check.ok) {
-      invalidCount++;
-      if (invalid.length < MAX_REPORTED_ERRORS)
-        invalid.push({ line: row.line, value: (row.fields[col] ?? "").slice(0, 100), error: check.message });
-    } else if (valid.has(check.key)) repeated++;
-    else valid.set(check.key, { email: check.email, key: check.key });
-  }
-  const imported = await importActive(c.env.DB, [...valid.values()], Date.now());
+  const list = checkImport(await c.req.text(), c.get("cfg").blockedDomains);
+  const imported = await importActive(c.env.DB, list.valid, Date.now());
   return c.json({
-    rows: rows.length,
+    rows: list.rows,
     imported,
-    skipped_duplicates: repeated + (valid.size - imported),
-    invalid: invalidCount,
-    errors: invalid,
+    skipped_duplicates: list.repeated + (list.valid.length - imported),
+    invalid: list.invalid,
+    errors: list.errors,
   });
 });
 

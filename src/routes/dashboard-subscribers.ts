@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { html } from "hono/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import {
   confirmErasePage,
@@ -9,16 +10,20 @@ import {
   subscribersPage,
 } from "../../templates/dashboard-subscribers";
 import { config } from "../config";
+import { createImport, failImport, getImport, type ImportRow } from "../db/imports";
 import { readFields } from "../lib/body";
+import { csvField } from "../lib/csv";
 import { noStore } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
-import { admin, IMPORT_MAX_BYTES } from "./admin";
+import { type CheckedImport, checkImport, IMPORT_MAX_BYTES } from "../lib/import";
+import { admin } from "./admin";
 import { render } from "./render";
 
 /**
  * The dashboard's subscribers (/admin/readers: /admin/subscribers is the bearer API's): search by address, the
- * record with its consent evidence, erasure (confirmed first), CSV import by file upload with its per-line report,
- * and the CSV export. Every action goes through the admin API's own routes (src/routes/admin.ts), called in-process.
+ * record with its consent evidence, erasure (confirmed first), CSV import by file upload with its progress and its
+ * per-line report, and the CSV export. Lookup, erasure and export go through the admin API's own routes
+ * (src/routes/admin.ts), called in-process; an upload shares the API's checks and then runs as a queued import.
  */
 export const dashboardSubscribers = new Hono<AppEnv>();
 
@@ -83,6 +88,10 @@ dashboardSubscribers.get("/", async (c) => {
 const importFailed = (c: Context<AppEnv>, status: ContentfulStatusCode, message: string) =>
   render(c, "Import not done", importErrorPage({ base: base(c), message }), { status });
 
+/**
+ * An upload is checked whole (the bearer API's checks: src/lib/import.ts), stored as an import and imported chunk by
+ * chunk on the digest queue; the operator lands on the import's page, which follows its progress.
+ */
 dashboardSubscribers.post("/import", limitBody(IMPORT_MAX_BYTES + 64 * 1024, "An upload"), async (c) => {
   const type = (c.req.header("content-type") ?? "").toLowerCase();
   if (!type.startsWith("multipart/form-data"))
@@ -96,13 +105,67 @@ dashboardSubscribers.post("/import", limitBody(IMPORT_MAX_BYTES + 64 * 1024, "An
   const file = body.file;
   if (!(file instanceof File) || file.size === 0)
     return importFailed(c, 422, "Choose a CSV file to import: none was sent, or it is empty.");
-  const got = await callApi(c, "POST", "/subscribers/import", await file.text());
-  if (!got.ok) return importFailed(c, got.status as ContentfulStatusCode, got.message);
-  return render(
-    c,
-    "Import report",
-    importReportPage({ base: base(c), file: file.name || "the file", report: got.body as ImportReport }),
+  if (file.size > IMPORT_MAX_BYTES)
+    return importFailed(
+      c,
+      413,
+      `The file is over ${IMPORT_MAX_BYTES / 1024 / 1024} MB: split it and import each part.`,
+    );
+  let list: CheckedImport;
+  try {
+    list = checkImport(await file.text(), c.get("cfg").blockedDomains);
+  } catch (err) {
+    if (err instanceof ApiError) return importFailed(c, err.status, err.message);
+    throw err;
+  }
+  const now = Date.now();
+  const { id, jobs } = await createImport(c.env.DB, (file.name || "the file").slice(0, 200), list, now);
+  try {
+    for (let i = 0; i < jobs.length; i += 100)
+      await c.env.DIGEST_QUEUE.sendBatch(jobs.slice(i, i + 100).map((body) => ({ body })));
+  } catch (err) {
+    console.error("import: could not queue its chunks", { id, error: String(err) });
+    await failImport(c.env.DB, id, "the import could not be queued; upload the file again", now);
+  }
+  return c.redirect(here(c, `${SUBSCRIBERS_BASE}/imports/${id}`), 303);
+});
+
+dashboardSubscribers.get("/imports/:id{[0-9]{1,15}}", async (c) => {
+  const row = await getImport(c.env.DB, Number(c.req.param("id")));
+  if (!row) return importFailed(c, 404, "There is no such import (imports are kept 30 days).");
+  const live = row.status === "importing";
+  const rejectedCsv = here(c, `${SUBSCRIBERS_BASE}/imports/${row.id}/rejected.csv`);
+  return render(c, "Import report", importReportPage({ base: base(c), report: reportOf(row), rejectedCsv }), {
+    head: live ? html`<meta http-equiv="refresh" content="2">` : undefined,
+  });
+});
+
+dashboardSubscribers.get("/imports/:id{[0-9]{1,15}}/rejected.csv", async (c) => {
+  const row = await getImport(c.env.DB, Number(c.req.param("id")));
+  if (!row) return importFailed(c, 404, "There is no such import (imports are kept 30 days).");
+  const errors = JSON.parse(row.errors) as ImportReport["errors"];
+  noStore(c);
+  return c.body(
+    `line,value,error\n${errors.map((e) => `${e.line},${csvField(e.value)},${csvField(e.error)}\n`).join("")}`,
+    200,
+    {
+      "content-type": "text/csv; charset=utf-8",
+      "content-disposition": `attachment; filename="import-${row.id}-rejected.csv"`,
+    },
   );
+});
+
+const reportOf = (r: ImportRow): ImportReport => ({
+  file: r.file_name,
+  status: r.status,
+  error: r.error,
+  rows: r.rows,
+  valid: r.valid,
+  validDone: r.valid_done,
+  imported: r.imported,
+  skipped: r.repeated + (r.valid_done - r.imported),
+  invalid: r.invalid,
+  errors: JSON.parse(r.errors) as ImportReport["errors"],
 });
 
 dashboardSubscribers.post("/:id{[0-9]+}/erase", limitBody(2048), async (c) => {

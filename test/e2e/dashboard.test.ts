@@ -244,6 +244,9 @@ describe("dashboard in a browser", () => {
       });
       await page.getByRole("button", { name: "Import" }).click();
       await page.getByRole("heading", { name: "Import of list.csv" }).waitFor({ timeout: 15_000 });
+      // The import runs on the queue; its page refreshes itself until it is done.
+      await page.getByText("Import done.").waitFor({ timeout: 30_000 });
+      expect(await page.getByRole("progressbar").getAttribute("value")).toBe("2");
       const rejected = page.getByRole("region", { name: "Rejected rows" });
       expect(await rejected.getByRole("row").count()).toBe(2); // the header and the one bad row
       expect(await rejected.textContent()).toContain("not-an-email");

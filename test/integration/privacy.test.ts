@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createImport, getImport } from "../../src/db/imports";
 import worker from "../../src/index";
 import { BASE, call, outboxFor, subscribeJson, subscriberRow } from "../support/helpers";
 import { confirmed, confirmLink, postForm, signup } from "../support/subscribers";
@@ -243,6 +244,16 @@ describe("daily housekeeping cron", () => {
     const oldSent = await insertBatch("2026-W01", 1, "sent", r, now - 31 * DAY);
     const youngSent = await insertBatch("2026-W02", 1, "sent", r, now - 29 * DAY);
     const oldQueued = await insertBatch("2026-W03", 1, "queued", r, null);
+    // Dashboard imports (with their rejected rows) are kept 30 days, their chunks with them.
+    const list = {
+      rows: 1,
+      valid: [{ email: "prune-import@example.com", key: "prune-import@example.com" }],
+      repeated: 0,
+      invalid: 0,
+      errors: [],
+    };
+    const oldImport = (await createImport(env.DB, "old.csv", list, now - 31 * DAY)).id;
+    const youngImport = (await createImport(env.DB, "young.csv", list, now - 29 * DAY)).id;
 
     await worker.scheduled!(
       createScheduledController({ cron: "0 3 * * *", scheduledTime: now }),
@@ -263,6 +274,12 @@ describe("daily housekeeping cron", () => {
     expect(await batchRecipients(oldSent)).toEqual([]);
     expect(await batchRecipients(youngSent)).toEqual(r);
     expect(await batchRecipients(oldQueued)).toEqual(r); // still to be sent: its frozen list is kept
+    expect(await getImport(env.DB, oldImport)).toBeNull();
+    expect(await getImport(env.DB, youngImport)).toMatchObject({ file_name: "young.csv" });
+    const chunks = await env.DB.prepare("SELECT import_id FROM import_chunks WHERE import_id IN (?, ?)")
+      .bind(oldImport, youngImport)
+      .all<{ import_id: number }>();
+    expect(chunks.results).toEqual([{ import_id: youngImport }]);
 
     // The weekly cron does not run the housekeeping (and the daily one starts no issue).
     expect((await env.DB.prepare("SELECT count(*) AS n FROM issues").first<{ n: number }>())!.n).toBe(0);

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { config } from "../../src/config";
 import { handleDigestJob } from "../../src/digest/consume";
-import type { DigestJob } from "../../src/digest/jobs";
+import type { DigestJob, IssueJob } from "../../src/digest/jobs";
 import worker from "../../src/index";
 import { BASE } from "./helpers";
 
@@ -55,7 +55,7 @@ export async function startHeld(week: string) {
   );
   if (res.status !== 202) throw new Error(`send ${week}: ${res.status} ${await res.text()}`);
   const fanout = hold.held.shift()!;
-  for (let job: DigestJob | undefined = fanout; job; job = hold.held.find((j) => j.kind === "fanout")) {
+  for (let job = fanout as IssueJob | undefined; job; job = hold.held.find((j) => j.kind === "fanout")) {
     hold.held.splice(hold.held.indexOf(job), 1);
     await handleDigestJob(job, 1, heldEnv, config(heldEnv));
   }

@@ -74,6 +74,8 @@ export const ROUTES: { path: string; methods: string[]; admin?: boolean }[] = [
   { path: "/admin/issues", methods: ["GET"] },
   { path: "/admin/issues/WEEK", methods: ["GET"] },
   { path: "/admin/readers", methods: ["GET"] },
+  { path: "/admin/readers/imports/1", methods: ["GET"] },
+  { path: "/admin/readers/imports/1/rejected.csv", methods: ["GET"] },
   { path: "/admin/stats", methods: ["GET"], admin: true },
   { path: "/admin/subscribers?email=seed-active%40example.com", methods: ["GET"], admin: true },
   { path: `/admin/subscribers/${NONEXISTENT_ID}`, methods: ["DELETE"], admin: true },

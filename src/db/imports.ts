@@ -1,0 +1,109 @@
+import type { CheckedImport } from "../lib/import";
+import { importStatements } from "./subscribers";
+
+/*
+ * Dashboard imports (tables imports and import_chunks, src/db/schema.ts). The upload is checked and stored in one D1
+ * batch, cut into chunks of CHUNK_ROWS valid addresses; each chunk is one queue message; each message imports its
+ * chunk in one D1 batch whose every INSERT is guarded by the chunk not being done yet, and whose last statements mark
+ * it done and count the progress with changes(). A redelivered message therefore imports and counts nothing twice.
+ */
+
+export const CHUNK_ROWS = 500;
+
+/** One chunk of an import, as it travels on DIGEST_QUEUE (ids only). */
+export interface ImportJob {
+  kind: "import";
+  importId: number;
+  seq: number;
+}
+
+export interface ImportRow {
+  id: number;
+  file_name: string;
+  status: "importing" | "done" | "failed";
+  rows: number;
+  valid: number;
+  repeated: number;
+  invalid: number;
+  errors: string;
+  chunks: number;
+  chunks_done: number;
+  valid_done: number;
+  imported: number;
+  error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/** Stores a checked list as an import and its chunks, all or nothing; answers the import's id and its queue messages. */
+export async function createImport(d1: D1Database, fileName: string, list: CheckedImport, now: number) {
+  const chunks = Array.from({ length: Math.ceil(list.valid.length / CHUNK_ROWS) }, (_, i) =>
+    list.valid.slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS),
+  );
+  // Inside the batch (one transaction) the table's AUTOINCREMENT sequence is the id just given to this import.
+  const [created] = await d1.batch<{ id: number }>([
+    d1
+      .prepare(
+        `INSERT INTO imports (file_name, status, rows, valid, repeated, invalid, errors, chunks, created_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+      )
+      .bind(
+        fileName,
+        chunks.length ? "importing" : "done",
+        list.rows,
+        list.valid.length,
+        list.repeated,
+        list.invalid,
+        JSON.stringify(list.errors),
+        chunks.length,
+        now,
+        chunks.length ? null : now,
+      ),
+    ...chunks.map((rows, seq) =>
+      d1
+        .prepare(
+          "INSERT INTO import_chunks (import_id, seq, rows) SELECT seq, ?, ? FROM sqlite_sequence WHERE name = 'imports'",
+        )
+        .bind(seq, JSON.stringify(rows)),
+    ),
+  ]);
+  const id = created!.results[0]!.id;
+  return { id, jobs: chunks.map((_, seq): ImportJob => ({ kind: "import", importId: id, seq })) };
+}
+
+export const getImport = (d1: D1Database, id: number) =>
+  d1.prepare("SELECT * FROM imports WHERE id = ?").bind(id).first<ImportRow>();
+
+/** Imports one chunk (nothing if it is done already or unknown). */
+export async function importChunk(d1: D1Database, job: ImportJob, now: number) {
+  const { importId: id, seq } = job;
+  const chunk = await d1
+    .prepare("SELECT rows FROM import_chunks WHERE import_id = ? AND seq = ? AND done = 0")
+    .bind(id, seq)
+    .first<{ rows: string }>();
+  if (!chunk) return;
+  const rows = JSON.parse(chunk.rows) as { email: string; key: string }[];
+  // Integers only are written into the SQL (validated message fields).
+  const pending = `EXISTS (SELECT 1 FROM import_chunks WHERE import_id = ${id} AND seq = ${seq} AND done = 0)`;
+  const count = d1.prepare(`UPDATE imports SET imported = imported + changes() WHERE id = ${id}`);
+  const inserts = await importStatements(d1, rows, now, pending);
+  await d1.batch([
+    ...inserts.flatMap((insert) => [insert, count]),
+    d1.prepare(`UPDATE import_chunks SET done = 1, rows = '[]' WHERE import_id = ${id} AND seq = ${seq} AND done = 0`),
+    d1.prepare(
+      `UPDATE imports SET chunks_done = chunks_done + changes(), valid_done = valid_done + changes() * ${rows.length} WHERE id = ${id}`,
+    ),
+    d1
+      .prepare(
+        "UPDATE imports SET status = 'done', finished_at = ? WHERE id = ? AND status = 'importing' AND chunks_done >= chunks",
+      )
+      .bind(now, id),
+  ]);
+}
+
+/** An import that cannot go on (its messages could not be queued, or a chunk kept failing). */
+export const failImport = (d1: D1Database, id: number, error: string, now: number) =>
+  d1
+    .prepare("UPDATE imports SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'importing'")
+    .bind(error.slice(0, 500), now, id)
+    .run();

@@ -68,7 +68,7 @@ ${row("Status", s.status)}${row("Source", s.source)}${row("Signed up", s.subscri
 ${suppression}
 ${
   l.id
-    ? html`<form method="post" action="${base}/${l.id}/erase"><input type="hidden" name="email" value="${s.email}"><button type="submit" class="secondary">Erase this subscriber</button></form>`
+    ? html`<form method="post" action="${base}/${l.id}/erase"><button type="submit" class="secondary">Erase this subscriber</button></form>`
     : ""
 }`;
 }
@@ -140,9 +140,11 @@ export const importErrorPage = (m: {
 <h1>Import not done</h1>
 <p class="err" role="alert">${m.message}</p>`;
 
-export const confirmErasePage = (m: { email: string; action: string; back: string }): Html => html`<h1>Erase ${
-  m.email || "this subscriber"
-}?</h1>
+export const confirmErasePage = (m: {
+  email: string;
+  action: string;
+  back: string;
+}): Html => html`<h1>Erase ${m.email}?</h1>
 <p>Erase this subscriber for good, as "erase my data" does: the address, consent evidence, topics and ratings are deleted. A suppressed address keeps only its hashed suppression entry. This cannot be undone.</p>
 <form method="post" action="${m.action}">
 <input type="hidden" name="confirm" value="yes">

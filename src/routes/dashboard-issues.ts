@@ -8,10 +8,10 @@ import {
   type Notice,
   type RunRecord,
 } from "../../templates/dashboard-issues";
-import { config } from "../config";
 import { readFields } from "../lib/body";
 import { applyPolicy } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
+import { apiCaller } from "./dashboard-api";
 import { digests } from "./digests";
 import { render } from "./render";
 
@@ -19,42 +19,12 @@ import { render } from "./render";
  * The dashboard's issues (/admin/issues): the list, each issue's run record with a progress bar that refreshes while
  * it sends, its preview, a test send, and send now / pause / resume / cancel / retry failed batches, each confirmed on
  * a page of its own first. Every action goes through the admin API's own routes (src/routes/digests.ts), called
- * in-process: the dashboard adds pages, not a second set of rules.
+ * in-process (src/routes/dashboard-api.ts).
  */
 export const dashboardIssues = new Hono<AppEnv>();
 
-/** The admin API's digest routes, without the bearer guard (the session guard stands before this app). */
-const api = new Hono<AppEnv>()
-  .use(async (c, next) => {
-    c.set("cfg", config(c.env));
-    await next();
-  })
-  .route("/", digests)
-  .onError((err, c) => {
-    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status);
-    throw err;
-  });
-
-type Answer =
-  | { ok: true; status: number; body: unknown; res: Response }
-  | { ok: false; status: number; message: string };
-
-async function callApi(c: Context<AppEnv>, method: "GET" | "POST", path: string, body?: unknown): Promise<Answer> {
-  const res = await api.request(
-    path,
-    body === undefined
-      ? { method }
-      : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
-    c.env,
-    c.executionCtx,
-  );
-  if (res.ok) {
-    const type = res.headers.get("content-type") ?? "";
-    return { ok: true, status: res.status, body: type.includes("json") ? await res.json() : null, res };
-  }
-  const err = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-  return { ok: false, status: res.status, message: err.error?.message ?? `The action failed (HTTP ${res.status}).` };
-}
+/** The admin API's digest routes (src/routes/digests.ts), called in-process. */
+const callApi = apiCaller(digests);
 
 const ACTIONS = {
   send: { label: "Send now", question: "Build and send this edition to every reader of its cadence now?" },
@@ -120,7 +90,7 @@ dashboardIssues.get("/:key/preview", async (c) => {
 dashboardIssues.post("/:key/test", limitBody(2048), async (c) => {
   const key = c.req.param("key");
   const { email } = await readFields(c);
-  const got = await callApi(c, "POST", `/${encodeURIComponent(key)}/test`, { email: email ?? "" });
+  const got = await callApi(c, "POST", `/${encodeURIComponent(key)}/test`, { json: { email: email ?? "" } });
   const text = got.ok
     ? (got.body as { sent: boolean; to: string; reason?: string }).sent
       ? `Test email sent to ${(got.body as { to: string }).to}.`

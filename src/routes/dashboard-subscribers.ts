@@ -9,7 +9,6 @@ import {
   type Lookup,
   subscribersPage,
 } from "../../templates/dashboard-subscribers";
-import { config } from "../config";
 import { createImport, failImport, getImport, type ImportRow } from "../db/imports";
 import { readFields } from "../lib/body";
 import { csvField } from "../lib/csv";
@@ -17,6 +16,7 @@ import { noStore } from "../lib/headers";
 import { ApiError, type AppEnv, limitBody } from "../lib/http";
 import { type CheckedImport, checkImport, IMPORT_MAX_BYTES } from "../lib/import";
 import { admin } from "./admin";
+import { apiCaller } from "./dashboard-api";
 import { render } from "./render";
 
 /**
@@ -30,41 +30,8 @@ export const dashboardSubscribers = new Hono<AppEnv>();
 /** Where this app is mounted: the links and form actions of its pages. */
 export const SUBSCRIBERS_BASE = "/admin/readers";
 
-/** The admin API's routes, without the bearer guard (the session guard stands before this app). */
-const api = new Hono<AppEnv>()
-  .use(async (c, next) => {
-    c.set("cfg", config(c.env));
-    await next();
-  })
-  .route("/", admin)
-  .onError((err, c) => {
-    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status);
-    throw err;
-  });
-
-type Answer =
-  | { ok: true; status: number; body: unknown; res: Response }
-  | { ok: false; status: number; message: string };
-
-async function callApi(
-  c: Context<AppEnv>,
-  method: "GET" | "POST" | "DELETE",
-  path: string,
-  csv?: string,
-): Promise<Answer> {
-  const res = await api.request(
-    path,
-    csv === undefined ? { method } : { method, headers: { "content-type": "text/csv" }, body: csv },
-    c.env,
-    c.executionCtx,
-  );
-  if (res.ok) {
-    const type = res.headers.get("content-type") ?? "";
-    return { ok: true, status: res.status, body: type.includes("json") ? await res.json() : null, res };
-  }
-  const err = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
-  return { ok: false, status: res.status, message: err.error?.message ?? `The action failed (HTTP ${res.status}).` };
-}
+/** The admin API's routes (src/routes/admin.ts), called in-process. */
+const callApi = apiCaller(admin);
 
 const here = (c: Context<AppEnv>, p: string) => new URL(p, c.get("cfg").publicUrl).toString();
 const base = (c: Context<AppEnv>) => here(c, SUBSCRIBERS_BASE);
@@ -168,20 +135,26 @@ const reportOf = (r: ImportRow): ImportReport => ({
   errors: JSON.parse(r.errors) as ImportReport["errors"],
 });
 
-dashboardSubscribers.post("/:id{[0-9]+}/erase", limitBody(2048), async (c) => {
+dashboardSubscribers.post("/:id{[0-9]{1,15}}/erase", limitBody(2048), async (c) => {
   const id = c.req.param("id");
-  const { confirm, email } = await readFields(c);
-  const address = (email ?? "").slice(0, 320);
-  if (confirm !== "yes")
+  const { confirm } = await readFields(c);
+  if (confirm !== "yes") {
+    // The page names the address the id holds now, never one taken from the form.
+    const row = await c.env.DB.prepare("SELECT email FROM subscribers WHERE id = ?")
+      .bind(Number(id))
+      .first<{ email: string }>();
+    if (!row) throw new ApiError(404, "not_found", "There is no such subscriber (already erased?).");
+    const address = row.email;
     return render(
       c,
       "Erase a subscriber",
       confirmErasePage({
         email: address,
         action: here(c, `${SUBSCRIBERS_BASE}/${id}/erase`),
-        back: address ? `${base(c)}?email=${encodeURIComponent(address)}` : base(c),
+        back: `${base(c)}?email=${encodeURIComponent(address)}`,
       }),
     );
+  }
   const got = await callApi(c, "DELETE", `/subscribers/${id}`);
   if (!got.ok) throw new ApiError(got.status as ContentfulStatusCode, "erase_failed", got.message);
   return c.redirect(`${base(c)}?erased=1`, 303);

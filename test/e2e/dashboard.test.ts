@@ -6,7 +6,8 @@ import { consoleOf, hostPage, launch, outboxFor, seriousInBothSchemes, worker } 
 /**
  * The operator's dashboard in Chromium (issue 12): a wrong token refused, sign-in, the overview, sign-out and the
  * session gone; the issues pages with a test send and pause and resume of a sending issue; CSV upload; an expired or
- * tampered session; a sign-in form posted from another site refused; axe on each page in both colour schemes.
+ * tampered session; a sign-in form posted from another site refused; on each page axe in both colour schemes and the
+ * phone width.
  */
 /**
  * A dashboard session token as the Worker signs one (format in src/lib/tokens.ts: base64url payload "sub.iat.exp", and
@@ -110,6 +111,20 @@ async function pauseAndResume(page: Page) {
   expect(await page.locator("main strong").first().textContent()).toBe("sent");
 }
 
+/**
+ * Checks the page as it is: axe in both colour schemes (serious or critical violations, as text), and at phone width
+ * nothing wider than the screen but the tables' own scroll boxes.
+ */
+async function checkPage(page: Page, label: string): Promise<string[]> {
+  const found = await seriousInBothSchemes(page, label);
+  const before = page.viewportSize();
+  await page.setViewportSize({ width: 375, height: 800 });
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (width > 375) found.push(`${label}: ${width} px wide at a 375 px phone width`);
+  if (before) await page.setViewportSize(before);
+  return found;
+}
+
 async function screenshot(page: Page, name: string) {
   if (!process.env.SCREENSHOTS) return;
   await page.emulateMedia({ colorScheme: "light" });
@@ -136,13 +151,13 @@ describe("dashboard in a browser", () => {
       await page.goto(worker("/admin"));
       await page.waitForURL(/\/admin\/sign-in$/);
       await page.getByRole("heading", { name: "Dashboard sign-in" }).waitFor();
-      found.push(...(await seriousInBothSchemes(page, "sign-in")));
+      found.push(...(await checkPage(page, "sign-in")));
 
       await page.getByLabel("Admin token").fill("not-the-token");
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByRole("alert").filter({ hasText: "That is not the admin token." }).waitFor({ timeout: 10_000 });
       expect((await context.cookies()).filter((c) => c.name === "admin_session")).toEqual([]);
-      found.push(...(await seriousInBothSchemes(page, "sign-in, wrong token")));
+      found.push(...(await checkPage(page, "sign-in, wrong token")));
 
       await page.getByLabel("Admin token").fill(inject("adminToken"));
       await page.getByRole("button", { name: "Sign in" }).click();
@@ -151,11 +166,7 @@ describe("dashboard in a browser", () => {
       expect(await page.getByRole("heading", { name: "Latest issues" }).isVisible()).toBe(true);
       const [cookie] = (await context.cookies()).filter((c) => c.name === "admin_session");
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict", path: "/admin" });
-      found.push(...(await seriousInBothSchemes(page, "overview")));
-
-      // Phone width: nothing wider than the screen but the tables' own scroll boxes.
-      await page.setViewportSize({ width: 375, height: 800 });
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+      found.push(...(await checkPage(page, "overview")));
 
       await page.getByRole("button", { name: "Sign out" }).click();
       await page.waitForURL(/\/admin\/sign-in$/, { timeout: 10_000 });
@@ -188,12 +199,12 @@ describe("dashboard in a browser", () => {
       }
       await page.getByRole("link", { name: "Issues and editions" }).click();
       await page.getByRole("heading", { name: "Issues and editions" }).waitFor({ timeout: 10_000 });
-      found.push(...(await seriousInBothSchemes(page, "issues list")));
+      found.push(...(await checkPage(page, "issues list")));
 
       await page.getByLabel(/Open an edition by its key/).fill("2026-W40");
       await page.getByRole("button", { name: "Open" }).click();
       await page.getByRole("heading", { name: "Issue 2026-W40" }).waitFor({ timeout: 10_000 });
-      found.push(...(await seriousInBothSchemes(page, "issue page")));
+      found.push(...(await checkPage(page, "issue page")));
 
       const to = `dash-e2e-${Date.now()}@example.com`;
       await page.getByLabel("Send a test to").fill(to);
@@ -208,7 +219,7 @@ describe("dashboard in a browser", () => {
       // Send now asks first; going back changes nothing.
       await page.getByRole("button", { name: "Send now" }).click();
       await page.getByRole("button", { name: "Yes, send now" }).waitFor({ timeout: 10_000 });
-      found.push(...(await seriousInBothSchemes(page, "confirmation step")));
+      found.push(...(await checkPage(page, "confirmation step")));
       await page.getByRole("link", { name: "No, go back" }).click();
       await page.getByText("Not started yet").waitFor({ timeout: 10_000 });
 
@@ -233,7 +244,7 @@ describe("dashboard in a browser", () => {
       await page.getByRole("button", { name: "Sign in" }).click();
       await page.getByRole("link", { name: "Subscribers" }).click();
       await page.getByRole("heading", { name: "Subscribers", level: 1 }).waitFor({ timeout: 10_000 });
-      found.push(...(await seriousInBothSchemes(page, "subscribers page")));
+      found.push(...(await checkPage(page, "subscribers page")));
 
       // Upload a file from disk as an operator would: two good rows, one that is no address.
       const good = `csv-e2e-${Date.now()}@example.com`;
@@ -250,17 +261,17 @@ describe("dashboard in a browser", () => {
       const rejected = page.getByRole("region", { name: "Rejected rows" });
       expect(await rejected.getByRole("row").count()).toBe(2); // the header and the one bad row
       expect(await rejected.textContent()).toContain("not-an-email");
-      found.push(...(await seriousInBothSchemes(page, "import report")));
+      found.push(...(await checkPage(page, "import report")));
 
       await page.goto(worker("/admin/readers"));
       await page.getByLabel(/Find a subscriber/).fill(good.toUpperCase());
       await page.getByRole("button", { name: "Search" }).click();
       await page.getByRole("heading", { name: good }).waitFor({ timeout: 10_000 });
-      found.push(...(await seriousInBothSchemes(page, "subscriber found")));
+      found.push(...(await checkPage(page, "subscriber found")));
 
       await page.goto(worker("/admin/settings"));
       await page.getByRole("heading", { name: "Production checklist" }).waitFor({ timeout: 10_000 });
-      found.push(...(await seriousInBothSchemes(page, "settings")));
+      found.push(...(await checkPage(page, "settings")));
       expect(await page.content()).not.toContain(inject("adminToken"));
 
       // An expired session (signed as the Worker signs, 12 hours and a minute ago) no longer opens anything.

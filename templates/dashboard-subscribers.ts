@@ -52,6 +52,18 @@ export interface ImportReport {
   errors: { line: number; value: string; error: string }[];
 }
 
+export interface RecentImport {
+  id: number;
+  file: string;
+  /** ISO time of the upload. */
+  uploaded: string;
+  status: ImportReport["status"];
+  valid: number;
+  validDone: number;
+  imported: number;
+  invalid: number;
+}
+
 const row = (label: string, value: unknown) => html`<tr><th scope="row">${label}</th><td>${value ?? "–"}</td></tr>
 `;
 
@@ -79,6 +91,8 @@ export const subscribersPage = (m: {
   email: string;
   lookup: Lookup | null;
   notice?: Notice;
+  /** The latest dashboard imports, newest first. */
+  imports: RecentImport[];
 }): Html => html`<p><a href="${m.overview}">Overview</a></p>
 <h1>Subscribers</h1>
 ${m.notice ? html`<p class="${m.notice.ok ? "ok" : "err"}" role="${m.notice.ok ? "status" : "alert"}">${m.notice.text}</p>` : ""}
@@ -92,7 +106,19 @@ ${m.lookup ? found(m.lookup, m.base) : m.email ? html`<p>No subscriber with that
 <label for="file">A CSV file with a header line that has an <code>email</code> column (up to 50,000 rows, 5 MiB). New addresses are added as active; known ones are skipped, never reactivated.</label>
 <div class="row"><input id="file" name="file" type="file" required accept=".csv,text/csv"><button type="submit">Import</button></div>
 </form>
-<p class="muted">The file is uploaded and processed in one go: the report appears once the whole file is done, which can take a little while for a large list. Keep this tab open until then.</p>
+<p class="muted">The whole file is checked first: a file without an <code>email</code> column, or with too many rows, is refused and nothing is imported. The addresses are then imported in the background; the import's page shows its progress and the rows that were rejected, and can be left and found again below.</p>
+${
+  m.imports.length
+    ? html`<div class="scroll" role="region" aria-label="Recent imports" tabindex="0"><table>
+<caption class="muted">Recent imports (kept 30 days)</caption>
+<thead><tr><th scope="col">File</th><th scope="col">Uploaded</th><th scope="col">Status</th><th scope="col">Imported</th><th scope="col">Rejected</th></tr></thead>
+<tbody>
+${m.imports.map(
+  (i) =>
+    html`<tr><th scope="row"><a href="${m.base}/imports/${i.id}">${i.file}</a></th><td>${i.uploaded}</td><td>${i.status === "importing" ? `importing (${i.validDone} of ${i.valid})` : i.status}</td><td class="n">${i.imported}</td><td class="n">${i.invalid}</td></tr>\n`,
+)}</tbody></table></div>`
+    : ""
+}
 <h2>Export</h2>
 <p><a href="${m.base}/export.csv" download>Download every subscriber as CSV</a></p>`;
 

@@ -1,5 +1,7 @@
+import { and, desc, eq } from "drizzle-orm";
 import type { CheckedImport } from "../lib/import";
-import { importStatements } from "./subscribers";
+import { imports } from "./schema";
+import { database, importStatements } from "./subscribers";
 
 /*
  * Dashboard imports (tables imports and import_chunks, src/db/schema.ts). The upload is checked and stored in one D1
@@ -17,30 +19,15 @@ export interface ImportJob {
   seq: number;
 }
 
-export interface ImportRow {
-  id: number;
-  file_name: string;
-  status: "importing" | "done" | "failed";
-  rows: number;
-  valid: number;
-  repeated: number;
-  invalid: number;
-  errors: string;
-  chunks: number;
-  chunks_done: number;
-  valid_done: number;
-  imported: number;
-  error: string | null;
-  created_at: number;
-  finished_at: number | null;
-}
+export type ImportRow = typeof imports.$inferSelect;
 
 /** Stores a checked list as an import and its chunks, all or nothing; answers the import's id and its queue messages. */
 export async function createImport(d1: D1Database, fileName: string, list: CheckedImport, now: number) {
   const chunks = Array.from({ length: Math.ceil(list.valid.length / CHUNK_ROWS) }, (_, i) =>
     list.valid.slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS),
   );
-  // Inside the batch (one transaction) the table's AUTOINCREMENT sequence is the id just given to this import.
+  // Raw SQL: inside the batch (one transaction) the table's AUTOINCREMENT sequence is the id just given to this
+  // import, so the chunks are written with it in the same all-or-nothing batch.
   const [created] = await d1.batch<{ id: number }>([
     d1
       .prepare(
@@ -71,8 +58,12 @@ export async function createImport(d1: D1Database, fileName: string, list: Check
   return { id, jobs: chunks.map((_, seq): ImportJob => ({ kind: "import", importId: id, seq })) };
 }
 
+/** The latest imports, newest first (the subscribers page lists them). */
+export const recentImports = (d1: D1Database, limit = 10) =>
+  database(d1).select().from(imports).orderBy(desc(imports.id)).limit(limit);
+
 export const getImport = (d1: D1Database, id: number) =>
-  d1.prepare("SELECT * FROM imports WHERE id = ?").bind(id).first<ImportRow>();
+  database(d1).select().from(imports).where(eq(imports.id, id)).get();
 
 /** Imports one chunk (nothing if it is done already or unknown). */
 export async function importChunk(d1: D1Database, job: ImportJob, now: number) {
@@ -103,7 +94,7 @@ export async function importChunk(d1: D1Database, job: ImportJob, now: number) {
 
 /** An import that cannot go on (its messages could not be queued, or a chunk kept failing). */
 export const failImport = (d1: D1Database, id: number, error: string, now: number) =>
-  d1
-    .prepare("UPDATE imports SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'importing'")
-    .bind(error.slice(0, 500), now, id)
-    .run();
+  database(d1)
+    .update(imports)
+    .set({ status: "failed", error: error.slice(0, 500), finishedAt: now })
+    .where(and(eq(imports.id, id), eq(imports.status, "importing")));

@@ -9,7 +9,7 @@ import {
   type Lookup,
   subscribersPage,
 } from "../../templates/dashboard-subscribers";
-import { createImport, failImport, getImport, type ImportRow } from "../db/imports";
+import { createImport, failImport, getImport, type ImportRow, recentImports } from "../db/imports";
 import { readFields } from "../lib/body";
 import { csvField } from "../lib/csv";
 import { noStore } from "../lib/headers";
@@ -48,7 +48,23 @@ dashboardSubscribers.get("/", async (c) => {
   return render(
     c,
     "Subscribers",
-    subscribersPage({ base: base(c), overview: here(c, "/admin"), email, lookup, notice }),
+    subscribersPage({
+      base: base(c),
+      overview: here(c, "/admin"),
+      email,
+      lookup,
+      notice,
+      imports: (await recentImports(c.env.DB)).map((i) => ({
+        id: i.id,
+        file: i.fileName,
+        uploaded: new Date(i.createdAt).toISOString().slice(0, 16).replace("T", " "),
+        status: i.status,
+        valid: i.valid,
+        validDone: i.validDone,
+        imported: i.imported,
+        invalid: i.invalid,
+      })),
+    }),
   );
 });
 
@@ -110,7 +126,7 @@ dashboardSubscribers.get("/imports/:id{[0-9]{1,15}}", async (c) => {
 dashboardSubscribers.get("/imports/:id{[0-9]{1,15}}/rejected.csv", async (c) => {
   const row = await getImport(c.env.DB, Number(c.req.param("id")));
   if (!row) return importFailed(c, 404, "There is no such import (imports are kept 30 days).");
-  const errors = JSON.parse(row.errors) as ImportReport["errors"];
+  const errors = row.errors;
   noStore(c);
   return c.body(
     `line,value,error\n${errors.map((e) => `${e.line},${csvField(e.value)},${csvField(e.error)}\n`).join("")}`,
@@ -123,16 +139,16 @@ dashboardSubscribers.get("/imports/:id{[0-9]{1,15}}/rejected.csv", async (c) => 
 });
 
 const reportOf = (r: ImportRow): ImportReport => ({
-  file: r.file_name,
+  file: r.fileName,
   status: r.status,
   error: r.error,
   rows: r.rows,
   valid: r.valid,
-  validDone: r.valid_done,
+  validDone: r.validDone,
   imported: r.imported,
-  skipped: r.repeated + (r.valid_done - r.imported),
+  skipped: r.repeated + (r.validDone - r.imported),
   invalid: r.invalid,
-  errors: JSON.parse(r.errors) as ImportReport["errors"],
+  errors: r.errors,
 });
 
 dashboardSubscribers.post("/:id{[0-9]{1,15}}/erase", limitBody(2048), async (c) => {

@@ -126,6 +126,10 @@ describe("dashboard subscribers", () => {
     expect(text).toContain("&lt;img src=x onerror=alert(1)&gt;@x");
     expect(await idOf("dash-new@example.com")).toBeTypeOf("number");
 
+    // The subscribers page lists it among the recent imports, with a link back to its page.
+    const list = await page(await get(PAGE, cookie));
+    expect(list).toContain(`<a href="${at}">list.csv</a>`);
+
     const rejected = await get(`${at}/rejected.csv`, cookie);
     expect(rejected.status).toBe(200);
     expect(rejected.headers.get("content-type")).toMatch(/^text\/csv/);

@@ -274,8 +274,8 @@ describe("daily housekeeping cron", () => {
     expect(await batchRecipients(oldSent)).toEqual([]);
     expect(await batchRecipients(youngSent)).toEqual(r);
     expect(await batchRecipients(oldQueued)).toEqual(r); // still to be sent: its frozen list is kept
-    expect(await getImport(env.DB, oldImport)).toBeNull();
-    expect(await getImport(env.DB, youngImport)).toMatchObject({ file_name: "young.csv" });
+    expect(await getImport(env.DB, oldImport)).toBeUndefined();
+    expect(await getImport(env.DB, youngImport)).toMatchObject({ fileName: "young.csv" });
     const chunks = await env.DB.prepare("SELECT import_id FROM import_chunks WHERE import_id IN (?, ?)")
       .bind(oldImport, youngImport)
       .all<{ import_id: number }>();

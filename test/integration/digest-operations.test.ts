@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DigestJob } from "../../src/digest/jobs";
+import { sendBudget } from "../../src/mail/budget";
 import type { StoredEmail } from "../emulators/resend";
 import {
   ADMIN,
@@ -222,6 +223,7 @@ describe("operator controls", () => {
 
   it("a pause holds back the batches of a delivery still waiting for their send slot; resume sends them once", async () => {
     const week = "2026-W34";
+    await sendBudget(env).reset(); // the pace below is RESEND_MAX_RPS's, not a rate learned by an earlier test
     await importActive("wait-", 250);
     const expected = await activeEmails();
     const jobs = await startHeldBatches(week);

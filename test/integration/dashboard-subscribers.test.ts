@@ -282,6 +282,11 @@ describe("dashboard subscribers", () => {
     expect(await page(await upload(cookie, "name\nAda\n"), 422)).toContain(
       "The first line must be a header with an email column.",
     );
+    // Over 5 MiB: refused with the reason, whether the form's own check or the body limit before it sees it.
+    const big = `email\n${"y".repeat(5 * 1024 * 1024)}\n`;
+    expect(await page(await upload(cookie, big), 413)).toContain("The file is over 5 MB");
+    const huge = await upload(cookie, `email\n${"y".repeat(6 * 1024 * 1024)}\n`);
+    expect(huge.status).toBe(413);
     const many = `email\n${"x@example.com\n".repeat(50_001)}`;
     expect(await page(await upload(cookie, many), 413)).toContain("Import at most 50000 rows");
   });

@@ -1,11 +1,11 @@
 import { and, desc, eq } from "drizzle-orm";
 import type { CheckedImport } from "../lib/import";
-import { imports } from "./schema";
+import { importChunks, imports } from "./schema";
 import { database, importStatements } from "./subscribers";
 
 /*
- * Dashboard imports (tables imports and import_chunks, src/db/schema.ts). The upload is checked and stored in one D1
- * batch, cut into chunks of CHUNK_ROWS valid addresses; each chunk is one queue message; each message imports its
+ * Dashboard imports (tables imports and import_chunks, src/db/schema.ts). The upload is checked, then stored cut
+ * into chunks of CHUNK_ROWS valid addresses; each chunk is one queue message; each message imports its
  * chunk in one D1 batch whose every INSERT is guarded by the chunk not being done yet, and whose last statements mark
  * it done and count the progress with changes(). A redelivered message therefore imports and counts nothing twice.
  */
@@ -21,40 +21,43 @@ export interface ImportJob {
 
 export type ImportRow = typeof imports.$inferSelect;
 
-/** Stores a checked list as an import and its chunks, all or nothing; answers the import's id and its queue messages. */
+/** Chunks written per statement while an upload is stored: a few MB at most, whatever the addresses' lengths. */
+const CHUNKS_PER_INSERT = 8;
+
+/**
+ * Stores a checked list as an import and its chunks; answers the import's id and its queue messages. If a part cannot
+ * be stored, the import is recorded as failed, its stored chunks are deleted, and the error is thrown.
+ */
 export async function createImport(d1: D1Database, fileName: string, list: CheckedImport, now: number) {
   const chunks = Array.from({ length: Math.ceil(list.valid.length / CHUNK_ROWS) }, (_, i) =>
     list.valid.slice(i * CHUNK_ROWS, (i + 1) * CHUNK_ROWS),
   );
-  // Raw SQL: inside the batch (one transaction) the table's AUTOINCREMENT sequence is the id just given to this
-  // import, so the chunks are written with it in the same all-or-nothing batch.
-  const [created] = await d1.batch<{ id: number }>([
-    d1
-      .prepare(
-        `INSERT INTO imports (file_name, status, rows, valid, repeated, invalid, errors, chunks, created_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      )
-      .bind(
-        fileName,
-        chunks.length ? "importing" : "done",
-        list.rows,
-        list.valid.length,
-        list.repeated,
-        list.invalid,
-        JSON.stringify(list.errors),
-        chunks.length,
-        now,
-        chunks.length ? null : now,
-      ),
-    ...chunks.map((rows, seq) =>
-      d1
-        .prepare(
-          "INSERT INTO import_chunks (import_id, seq, rows) SELECT seq, ?, ? FROM sqlite_sequence WHERE name = 'imports'",
-        )
-        .bind(seq, JSON.stringify(rows)),
-    ),
-  ]);
-  const id = created!.results[0]!.id;
+  const [created] = await database(d1)
+    .insert(imports)
+    .values({
+      fileName,
+      status: chunks.length ? "importing" : "done",
+      rows: list.rows,
+      valid: list.valid.length,
+      repeated: list.repeated,
+      invalid: list.invalid,
+      errors: list.errors,
+      chunks: chunks.length,
+      createdAt: now,
+      finishedAt: chunks.length ? null : now,
+    })
+    .returning({ id: imports.id });
+  const id = created!.id;
+  try {
+    for (let i = 0; i < chunks.length; i += CHUNKS_PER_INSERT)
+      await database(d1)
+        .insert(importChunks)
+        .values(chunks.slice(i, i + CHUNKS_PER_INSERT).map((rows, j) => ({ importId: id, seq: i + j, rows })));
+  } catch (err) {
+    await failImport(d1, id, "the file could not be stored; upload it again", now);
+    await database(d1).delete(importChunks).where(eq(importChunks.importId, id));
+    throw err;
+  }
   return { id, jobs: chunks.map((_, seq): ImportJob => ({ kind: "import", importId: id, seq })) };
 }
 

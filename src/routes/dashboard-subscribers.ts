@@ -102,7 +102,14 @@ dashboardSubscribers.post("/import", limitBody(IMPORT_MAX_BYTES + 64 * 1024, "An
     throw err;
   }
   const now = Date.now();
-  const { id, jobs } = await createImport(c.env.DB, (file.name || "the file").slice(0, 200), list, now);
+  let stored: Awaited<ReturnType<typeof createImport>>;
+  try {
+    stored = await createImport(c.env.DB, (file.name || "the file").slice(0, 200), list, now);
+  } catch (err) {
+    console.error("import: could not store the upload", { error: String(err) });
+    return importFailed(c, 503, "The file could not be stored, and nothing was imported; upload it again.");
+  }
+  const { id, jobs } = stored;
   try {
     for (let i = 0; i < jobs.length; i += 100)
       await c.env.DIGEST_QUEUE.sendBatch(jobs.slice(i, i + 100).map((body) => ({ body })));

@@ -244,6 +244,32 @@ describe("dashboard subscribers", () => {
     expect(text).not.toContain('http-equiv="refresh"');
     expect(await idOf("never-queued@example.com")).toBeUndefined();
 
+    // D1 refuses the chunks (a limit, an outage): nothing is imported, the import is recorded as failed, no chunk kept.
+    const refusing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare")
+          return (sql: string) => {
+            if (/insert into "import_chunks"/i.test(sql)) throw new Error("D1_ERROR: statement too big");
+            return target.prepare(sql);
+          };
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const refused = await fetchWith({ DB: refusing }, uploadRequest(cookie, "email\nnever-stored@example.com\n"));
+    expect(await page(refused, 503)).toContain("The file could not be stored, and nothing was imported");
+    const last = await env.DB.prepare("SELECT id, status, error FROM imports ORDER BY id DESC LIMIT 1").first<{
+      id: number;
+      status: string;
+      error: string;
+    }>();
+    expect(last).toMatchObject({ status: "failed", error: "the file could not be stored; upload it again" });
+    const kept = await env.DB.prepare("SELECT count(*) AS n FROM import_chunks WHERE import_id = ?")
+      .bind(last!.id)
+      .first<{ n: number }>();
+    expect(kept!.n).toBe(0);
+    expect(await idOf("never-stored@example.com")).toBeUndefined();
+
     expect(await page(await get(`${PAGE}/imports/987654321`, cookie), 404)).toContain("There is no such import");
     for (const bad of ["abc", "1e3", "-1", "99999999999999999999", "1%00", "..%2F1"]) {
       const r = await get(`${PAGE}/imports/${bad}`, cookie);

@@ -58,6 +58,21 @@ async function startHeldBatches(week: string) {
   return jobs;
 }
 
+/** Resumes a paused issue and waits until it is sent: every expected reader has it exactly once. */
+async function resumeToTheEnd(week: string, expected: string[], batches: number) {
+  const resumed = await control(week, "resume");
+  expect(resumed.status).toBe(202);
+  expect(await resumed.json()).toMatchObject({ status: "sending", paused_reason: null });
+  const done = await waitFor(
+    "the issue to be sent",
+    () => record(week),
+    (r) => r.status === "sent",
+    50_000,
+  );
+  expect(done).toMatchObject({ sent: expected.length, batches_sent: batches, failures: 0 });
+  expectExactlyOnce(await emailsOf(week), expected);
+}
+
 const batchStatuses = async (week: string) =>
   Object.fromEntries(
     (
@@ -146,17 +161,7 @@ describe("complaint circuit breaker, end to end", () => {
     expect(await batchStatuses(week)).toEqual({ sent: 2, queued: jobs.length - 2 });
 
     // The operator resumes: the rest goes out, and everyone has the issue exactly once.
-    const resumed = await control(week, "resume");
-    expect(resumed.status).toBe(202);
-    expect(await resumed.json()).toMatchObject({ status: "sending", paused_reason: null });
-    const done = await waitFor(
-      "the issue to be sent",
-      () => record(week),
-      (r) => r.status === "sent",
-      50_000,
-    );
-    expect(done).toMatchObject({ sent: expected.length, batches_sent: jobs.length, failures: 0 });
-    expectExactlyOnce(await emailsOf(week), expected);
+    await resumeToTheEnd(week, expected, jobs.length);
     expect(await batchStatuses(week)).toEqual({ sent: jobs.length });
 
     // Nothing to pause or resume any more.
@@ -254,15 +259,7 @@ describe("operator controls", () => {
       { state: "ready", lease_until: null },
     ]);
 
-    expect((await control(week, "resume")).status).toBe(202);
-    const done = await waitFor(
-      "the issue to be sent",
-      () => record(week),
-      (r) => r.status === "sent",
-      50_000,
-    );
-    expect(done).toMatchObject({ sent: expected.length, batches_sent: jobs.length, failures: 0 });
-    expectExactlyOnce(await emailsOf(week), expected);
+    await resumeToTheEnd(week, expected, jobs.length);
   });
 
   it("pause and resume answer 404 for an unknown week and 409 in the wrong state", async () => {

@@ -53,7 +53,13 @@ async function page(res: Response, status = 200) {
 
 describe("dashboard subscribers", () => {
   it("needs a session: without one pages and forms send the operator to sign in", async () => {
-    for (const path of [PAGE, `${PAGE}?email=a%40example.com`, `${PAGE}/export.csv`]) {
+    for (const path of [
+      PAGE,
+      `${PAGE}?email=a%40example.com`,
+      `${PAGE}/export.csv`,
+      `${PAGE}/imports/1`,
+      `${PAGE}/imports/1/rejected.csv`,
+    ]) {
       const res = await call(path, { redirect: "manual" });
       expect(res.status, path).toBe(303);
       expect(res.headers.get("location")).toBe(`${BASE}/admin/sign-in`);

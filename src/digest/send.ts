@@ -37,11 +37,14 @@ interface BatchRow {
 /**
  * Sends (or resends) the batches of one issue that one queue delivery brought (up to max_batch_size): one read of
  * the issue, each batch read and claimed (it then belongs to this sender until settled or its lease runs out), one
- * range read of departures for them all; each batch then waits for its own budget slot, reads the issue's status again
- * (a pause or cancel while it waited holds it back), is sent and settled. Returns, per batch id, a delay in seconds
+ * range read of departures for them all; each batch then waits for its own budget slot, makes sure the issue is still
+ * sending (a pause or cancel while it waited holds it back), is sent and settled. Returns, per batch id, a delay in seconds
  * when the queue should deliver its message again, or undefined when the message is done (sent, failed for good, or
  * left for a resume to re-queue).
  */
+/** How old the delivery's last look at its issue's status may be when a batch is about to go out. */
+const RECHECK_MS = 250;
+
 export async function sendIssueBatches(
   week: string,
   jobs: { batchId: number; attempts: number }[],
@@ -52,6 +55,17 @@ export async function sendIssueBatches(
   const result = new Map<number, number | undefined>(jobs.map((j) => [j.batchId, undefined]));
   // Paused (complaint breaker, quota, operator) or cancelled: leave the batches queued; a resume re-queues them.
   if ((await issueStatus(db, week)) !== "sending") return result;
+  let sendingAt = Date.now();
+  /**
+   * Still sending? Asked again once a batch has its slot: a pause or cancel while it waited holds it back. Read at
+   * most once per RECHECK_MS for the whole delivery (a slot granted at once needs no second look).
+   */
+  const stillSending = async () => {
+    if (Date.now() - sendingAt < RECHECK_MS) return true;
+    if ((await issueStatus(db, week)) !== "sending") return false;
+    sendingAt = Date.now();
+    return true;
+  };
   const issue = await issueEmails(cfg, db, week);
   if (!issue) return result;
 
@@ -135,8 +149,7 @@ export async function sendIssueBatches(
           list.length === 0
             ? { kind: "skipped", why: "empty" }
             : await deliver(env, cfg, mailerFor(env, cfg), "digest", attempts, async () =>
-                // A pause or cancel while this batch waited for its slot holds it back (one row read per batch).
-                (await issueStatus(db, week)) === "sending" ? prepared : { skipped: "halted" },
+                (await stillSending()) ? prepared : { skipped: "halted" },
               );
         result.set(c.id, await settleOutcome(db, week, c.id, c.version, c.state, outcome, attempts));
       } catch (err) {
